@@ -1,0 +1,106 @@
+// The subset of Envoy's bootstrap configuration the local host implements, as a typed model.
+// The loader (load.ts) produces it from a YAML file that passed the strict validator; the
+// network side builds listeners and clusters from it. Nothing here knows about YAML or protobuf.
+
+/** A JSON value as found in google.protobuf.Struct (filter metadata). */
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+export type JsonObject = { [key: string]: JsonValue };
+
+export interface SocketAddress {
+  address: string;
+  port: number;
+}
+
+export interface Metadata {
+  /** metadata.filter_metadata: namespace -> Struct */
+  filterMetadata: Record<string, JsonObject>;
+}
+
+export type FailurePolicy = "FAIL_CLOSED" | "FAIL_OPEN" | "FAIL_RELOAD";
+
+/** envoy.extensions.filters.network.wasm.v3.Wasm */
+export interface WasmFilterConfig {
+  kind: "wasm";
+  /** the filter's name in the chain, e.g. envoy.filters.network.wasm */
+  filterName: string;
+  /** PluginConfig.name */
+  name: string;
+  /** PluginConfig.root_id */
+  rootId: string;
+  /** PluginConfig.vm_config.vm_id */
+  vmId: string;
+  /** PluginConfig.vm_config.runtime, e.g. envoy.wasm.runtime.v8 */
+  runtime: string;
+  /** vm_config.code.local.filename exactly as written, e.g. /etc/envoy/plugin/main.wasm */
+  codeFilename: string;
+  /** PluginConfig.configuration: the raw string of a google.protobuf.StringValue ("" when absent) */
+  configuration: string;
+  /** vm_config.configuration, likewise */
+  vmConfiguration: string;
+  /** failure_policy, with the legacy fail_open folded in; FAIL_CLOSED when unspecified */
+  failurePolicy: FailurePolicy;
+  /** reload_config.backoff.base_interval in ms (FAIL_RELOAD), 1000 when unspecified */
+  reloadBackoffMs: number;
+}
+
+/** envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy */
+export interface TcpProxyConfig {
+  kind: "tcp_proxy";
+  filterName: string;
+  statPrefix: string;
+  cluster: string;
+}
+
+/** A route of the HTTP connection manager that answers with a direct response. */
+export interface DirectResponseRoute {
+  /** the virtual host's domains, e.g. ["*"] */
+  domains: string[];
+  /** exactly one of prefix / path is set */
+  prefix?: string;
+  path?: string;
+  status: number;
+  /** direct_response.body.inline_string, "" when absent */
+  body: string;
+}
+
+/** envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager */
+export interface HttpConnectionManagerConfig {
+  kind: "http_connection_manager";
+  filterName: string;
+  statPrefix: string;
+  routes: DirectResponseRoute[];
+}
+
+export type NetworkFilterConfig = WasmFilterConfig | TcpProxyConfig | HttpConnectionManagerConfig;
+
+export interface ListenerConfig {
+  name: string;
+  address: SocketAddress;
+  /** the single filter chain's filters, in order; the last one is terminal */
+  filters: NetworkFilterConfig[];
+}
+
+export interface EndpointConfig {
+  address: SocketAddress;
+  /** lb_endpoints[].metadata (upstream host metadata); empty when absent */
+  metadata: Metadata;
+}
+
+export interface ClusterConfig {
+  name: string;
+  type: "STATIC";
+  lbPolicy: "ROUND_ROBIN";
+  connectTimeoutMs: number;
+  endpoints: EndpointConfig[];
+  metadata: Metadata;
+}
+
+export interface AdminConfig {
+  address: SocketAddress;
+}
+
+export interface EnvoyConfig {
+  admin: AdminConfig;
+  listeners: ListenerConfig[];
+  clusters: ClusterConfig[];
+}
