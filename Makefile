@@ -1,0 +1,70 @@
+# Build, test and run the TCP connection logger plugin.
+# `make help` lists the targets. Every target installs what it needs first.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+FOLDER_PLUGIN ?= ./build
+ENVOY_CONCURRENCY ?= 1
+export FOLDER_PLUGIN ENVOY_CONCURRENCY
+
+NODE_TEST := node --import tsx --test \
+	--test-reporter=spec --test-reporter-destination=stdout \
+	--test-reporter=./tests/helpers/summary-reporter.mjs --test-reporter-destination=stdout
+NODE_TESTS := $(wildcard tests/config/*.test.ts tests/host/*.test.ts tests/plugin/*.test.ts \
+	tests/fuzz/*.test.ts tests/e2e/*.test.ts)
+PLUGIN_SOURCES := $(wildcard assembly/*.ts) asconfig.json package-lock.json
+
+.PHONY: help install build test test-assembly test-node lint local up down e2e-envoy bench bench-quick clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  make %-14s %s\n", $$1, $$2 }'
+
+install: node_modules/.package-lock.json ## install the pinned dependencies (npm ci)
+
+node_modules/.package-lock.json: package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+build: build/main.wasm build/debug.wasm ## compile the plugin: build/main.wasm (release) and build/debug.wasm
+
+build/main.wasm: node_modules/.package-lock.json $(PLUGIN_SOURCES)
+	npx asc assembly/index.ts --target release
+	@chmod a+r build/* # Envoy's image reads the mounted plugin as uid 101
+
+build/debug.wasm: node_modules/.package-lock.json $(PLUGIN_SOURCES)
+	npx asc assembly/index.ts --target debug
+	@chmod a+r build/*
+
+test: build test-assembly lint test-node ## run every test: as-pect specs, type and config checks, node:test suites
+
+test-assembly: install ## the plugin's as-pect unit specs
+	node tests/assembly/run.cjs
+
+test-node: build ## the node:test suites: config, host, release plugin, fuzz, end to end
+	$(NODE_TEST) $(NODE_TESTS)
+
+lint: install ## type-check the TypeScript and validate envoy/envoy.yaml against Envoy's API
+	npx tsc -p .
+	npx tsx host/config/lint.ts envoy/envoy.yaml
+
+local: build ## run the local host with envoy/envoy.yaml (FOLDER_PLUGIN, ENVOY_CONCURRENCY)
+	npx tsx host/cli.ts -c envoy/envoy.yaml --plugin-folder "$(FOLDER_PLUGIN)" --concurrency "$(ENVOY_CONCURRENCY)"
+
+up: build ## run Envoy with the plugin in Docker (docker-compose up)
+	scripts/compose.sh up
+
+down: ## stop the Docker set-up
+	scripts/compose.sh down
+
+e2e-envoy: ## check a running `make up` set-up end to end (skipped without a Docker engine)
+	scripts/e2e-envoy.sh
+
+bench: build ## benchmarks: the plugin against a do-nothing baseline, writes bench/results.json
+	npx tsx bench/run.ts
+
+bench-quick: build ## the benchmarks with fewer iterations
+	npx tsx bench/run.ts --quick
+
+clean: ## remove build outputs
+	rm -rf build bench/build bench/results.json
