@@ -1,0 +1,276 @@
+// loadEnvoyConfig: reads an envoy.yaml, validates it as Envoy would, and maps the subset the
+// local host implements to the typed model (model.ts). A setting Envoy accepts but the local
+// host does not implement is refused by name rather than ignored, so that nothing behaves
+// differently from Envoy without saying so.
+
+import fs from "node:fs";
+import type {
+  ClusterConfig, EndpointConfig, EnvoyConfig, FailurePolicy, HttpConnectionManagerConfig, JsonObject,
+  JsonValue, ListenerConfig, Metadata, NetworkFilterConfig, SocketAddress, TcpProxyConfig, WasmFilterConfig,
+  DirectResponseRoute,
+} from "./model.ts";
+import { childPath, ConfigError, type ConfigIssue } from "./issues.ts";
+import { checkEnvoyConfig } from "./validate.ts";
+import { durationMs } from "./duration.ts";
+import { lineNear, list, object } from "./startup-checks.ts";
+
+export { ConfigError } from "./issues.ts";
+
+const TYPE_PREFIX = "type.googleapis.com/";
+const WASM = "envoy.extensions.filters.network.wasm.v3.Wasm";
+const TCP_PROXY = "envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy";
+const HTTP_CONNECTION_MANAGER = "envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager";
+const ROUTER = "envoy.extensions.filters.http.router.v3.Router";
+const STRING_VALUE = "google.protobuf.StringValue";
+const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
+const DEFAULT_RELOAD_BACKOFF_MS = 1000;
+
+export function loadEnvoyConfig(file: string): EnvoyConfig {
+  const checked = checkEnvoyConfig(fs.readFileSync(file, "utf8"), file);
+  if (checked.issues.length > 0) throw new ConfigError(checked.issues);
+  const mapper = new ModelMapper(file, checked.lines);
+  const config = mapper.bootstrap(checked.value);
+  if (mapper.issues.length > 0) throw new ConfigError(mapper.issues);
+  return config;
+}
+
+class ModelMapper {
+  readonly issues: ConfigIssue[] = [];
+
+  constructor(
+    private readonly file: string,
+    private readonly lines: Map<string, number>,
+  ) {}
+
+  bootstrap(bootstrap: JsonObject): EnvoyConfig {
+    // node only names this Envoy instance; it changes nothing the local host does.
+    this.onlyFields(bootstrap, "", ["admin", "static_resources", "node"]);
+    const resources = object(bootstrap.static_resources);
+    this.onlyFields(resources, "static_resources", ["listeners", "clusters"]);
+    if (bootstrap.admin === undefined) this.refuse("", "a bootstrap without admin");
+    const admin = object(bootstrap.admin);
+    this.onlyFields(admin, "admin", ["address"]);
+    return {
+      admin: { address: this.socketAddress(object(admin.address), "admin.address") },
+      listeners: list(resources.listeners).map((listener, index) =>
+        this.listener(object(listener), `static_resources.listeners[${index}]`),
+      ),
+      clusters: list(resources.clusters).map((cluster, index) =>
+        this.cluster(object(cluster), `static_resources.clusters[${index}]`),
+      ),
+    };
+  }
+
+  private listener(listener: JsonObject, path: string): ListenerConfig {
+    this.onlyFields(listener, path, ["name", "address", "filter_chains", "stat_prefix"]);
+    const chains = list(listener.filter_chains).map(object);
+    if (chains.length !== 1) this.refuse(childPath(path, "filter_chains"), "a listener without exactly one filter chain");
+    const chainPath = childPath(path, "filter_chains[0]");
+    const chain = chains[0] ?? {};
+    this.onlyFields(chain, chainPath, ["filters", "name"]);
+    return {
+      name: String(listener.name ?? ""),
+      address: this.socketAddress(object(listener.address), childPath(path, "address")),
+      filters: list(chain.filters).map((filter, index) => this.networkFilter(object(filter), `${chainPath}.filters[${index}]`)),
+    };
+  }
+
+  private networkFilter(filter: JsonObject, path: string): NetworkFilterConfig {
+    const filterName = String(filter.name ?? "");
+    const config = object(filter.typed_config);
+    const configPath = childPath(path, "typed_config");
+    switch (typeName(config)) {
+      case WASM:
+        return this.wasmFilter(filterName, config, configPath);
+      case TCP_PROXY:
+        return this.tcpProxy(filterName, config, configPath);
+      case HTTP_CONNECTION_MANAGER:
+        return this.httpConnectionManager(filterName, config, configPath);
+      default:
+        this.refuse(childPath(configPath, "@type"), `network filter ${typeName(config)}`);
+        // A stand-in only: the refusal makes loadEnvoyConfig throw before the model is used.
+        return { kind: "tcp_proxy", filterName, statPrefix: "", cluster: "" };
+    }
+  }
+
+  private wasmFilter(filterName: string, wasm: JsonObject, path: string): WasmFilterConfig {
+    this.onlyFields(wasm, path, ["@type", "config"]);
+    const pluginPath = childPath(path, "config");
+    const plugin = object(wasm.config);
+    this.onlyFields(plugin, pluginPath, ["name", "root_id", "vm_config", "configuration", "failure_policy", "reload_config", "fail_open"]);
+    const vmPath = childPath(pluginPath, "vm_config");
+    const vm = object(plugin.vm_config);
+    this.onlyFields(vm, vmPath, ["vm_id", "runtime", "code", "configuration"]);
+    const code = object(vm.code);
+    this.onlyFields(code, childPath(vmPath, "code"), ["local"]);
+    const local = object(code.local);
+    this.onlyFields(local, childPath(vmPath, "code.local"), ["filename"]);
+    if (local.filename === undefined) this.refuse(childPath(vmPath, "code"), "wasm code other than code.local.filename");
+    const reload = object(plugin.reload_config);
+    this.onlyFields(reload, childPath(pluginPath, "reload_config"), ["backoff"]);
+    const baseInterval = object(reload.backoff).base_interval;
+    return {
+      kind: "wasm",
+      filterName,
+      name: String(plugin.name ?? ""),
+      rootId: String(plugin.root_id ?? ""),
+      vmId: String(vm.vm_id ?? ""),
+      runtime: String(vm.runtime ?? ""),
+      codeFilename: String(local.filename ?? ""),
+      configuration: this.stringValue(plugin.configuration, childPath(pluginPath, "configuration")),
+      vmConfiguration: this.stringValue(vm.configuration, childPath(vmPath, "configuration")),
+      failurePolicy: failurePolicy(plugin),
+      reloadBackoffMs: typeof baseInterval === "string" ? durationMs(baseInterval) : DEFAULT_RELOAD_BACKOFF_MS,
+    };
+  }
+
+  /** A plugin or VM configuration: the local host passes a StringValue's raw string only. */
+  private stringValue(configuration: JsonValue | undefined, path: string): string {
+    if (configuration === undefined) return "";
+    const any = object(configuration);
+    if (typeName(any) !== STRING_VALUE) {
+      this.refuse(childPath(path, "@type"), `a configuration of type ${typeName(any)} (only ${STRING_VALUE})`);
+      return "";
+    }
+    return String(any.value ?? "");
+  }
+
+  private tcpProxy(filterName: string, config: JsonObject, path: string): TcpProxyConfig {
+    this.onlyFields(config, path, ["@type", "stat_prefix", "cluster"]);
+    return { kind: "tcp_proxy", filterName, statPrefix: String(config.stat_prefix ?? ""), cluster: String(config.cluster ?? "") };
+  }
+
+  private httpConnectionManager(filterName: string, config: JsonObject, path: string): HttpConnectionManagerConfig {
+    this.onlyFields(config, path, ["@type", "stat_prefix", "route_config", "http_filters", "codec_type"]);
+    if (config.codec_type !== undefined && config.codec_type !== "AUTO") {
+      this.refuse(childPath(path, "codec_type"), `http_connection_manager codec_type ${String(config.codec_type)}`);
+    }
+    list(config.http_filters).forEach((filter, index) => {
+      const filterPath = `${path}.http_filters[${index}]`;
+      const typed = object(object(filter).typed_config);
+      if (typeName(typed) !== ROUTER) this.refuse(childPath(filterPath, "typed_config.@type"), `HTTP filter ${typeName(typed)}`);
+      this.onlyFields(typed, childPath(filterPath, "typed_config"), ["@type"]);
+    });
+    const routeConfigPath = childPath(path, "route_config");
+    const routeConfig = object(config.route_config);
+    this.onlyFields(routeConfig, routeConfigPath, ["name", "virtual_hosts"]);
+    const routes = list(routeConfig.virtual_hosts).flatMap((host, hostIndex) =>
+      this.virtualHostRoutes(object(host), `${routeConfigPath}.virtual_hosts[${hostIndex}]`),
+    );
+    return { kind: "http_connection_manager", filterName, statPrefix: String(config.stat_prefix ?? ""), routes };
+  }
+
+  private virtualHostRoutes(host: JsonObject, path: string): DirectResponseRoute[] {
+    this.onlyFields(host, path, ["name", "domains", "routes"]);
+    const domains = list(host.domains).map(String);
+    return list(host.routes).map((entry, index) => {
+      const routePath = `${path}.routes[${index}]`;
+      const route = object(entry);
+      this.onlyFields(route, routePath, ["name", "match", "direct_response"]);
+      if (route.direct_response === undefined) this.refuse(routePath, "a route other than direct_response");
+      const match = object(route.match);
+      this.onlyFields(match, childPath(routePath, "match"), ["prefix", "path"]);
+      const response = object(route.direct_response);
+      this.onlyFields(response, childPath(routePath, "direct_response"), ["status", "body"]);
+      const body = object(response.body);
+      this.onlyFields(body, childPath(routePath, "direct_response.body"), ["inline_string"]);
+      return {
+        domains,
+        ...(typeof match.prefix === "string" ? { prefix: match.prefix } : {}),
+        ...(typeof match.path === "string" ? { path: match.path } : {}),
+        status: Number(response.status ?? 0),
+        body: String(body.inline_string ?? ""),
+      };
+    });
+  }
+
+  private cluster(cluster: JsonObject, path: string): ClusterConfig {
+    this.onlyFields(cluster, path, ["name", "type", "lb_policy", "connect_timeout", "load_assignment", "metadata"]);
+    // Absent enums are their first value: STATIC and ROUND_ROBIN.
+    if (cluster.type !== undefined && cluster.type !== "STATIC") this.refuse(childPath(path, "type"), `cluster type ${String(cluster.type)}`);
+    if (cluster.lb_policy !== undefined && cluster.lb_policy !== "ROUND_ROBIN") {
+      this.refuse(childPath(path, "lb_policy"), `lb_policy ${String(cluster.lb_policy)}`);
+    }
+    const assignmentPath = childPath(path, "load_assignment");
+    const assignment = object(cluster.load_assignment);
+    this.onlyFields(assignment, assignmentPath, ["cluster_name", "endpoints"]);
+    const endpoints = list(assignment.endpoints).flatMap((locality, localityIndex) => {
+      const localityPath = `${assignmentPath}.endpoints[${localityIndex}]`;
+      this.onlyFields(object(locality), localityPath, ["lb_endpoints"]);
+      return list(object(locality).lb_endpoints).map((endpoint, index) =>
+        this.endpoint(object(endpoint), `${localityPath}.lb_endpoints[${index}]`),
+      );
+    });
+    const timeout = cluster.connect_timeout;
+    return {
+      name: String(cluster.name ?? ""),
+      type: "STATIC",
+      lbPolicy: "ROUND_ROBIN",
+      connectTimeoutMs: typeof timeout === "string" ? durationMs(timeout) : DEFAULT_CONNECT_TIMEOUT_MS,
+      endpoints,
+      metadata: this.metadata(cluster.metadata, childPath(path, "metadata")),
+    };
+  }
+
+  private endpoint(lbEndpoint: JsonObject, path: string): EndpointConfig {
+    this.onlyFields(lbEndpoint, path, ["endpoint", "metadata"]);
+    const endpoint = object(lbEndpoint.endpoint);
+    this.onlyFields(endpoint, childPath(path, "endpoint"), ["address"]);
+    return {
+      address: this.socketAddress(object(endpoint.address), childPath(path, "endpoint.address")),
+      metadata: this.metadata(lbEndpoint.metadata, childPath(path, "metadata")),
+    };
+  }
+
+  private metadata(metadata: JsonValue | undefined, path: string): Metadata {
+    const fields = object(metadata);
+    this.onlyFields(fields, path, ["filter_metadata"]);
+    const filterMetadata: Record<string, JsonObject> = {};
+    for (const [namespace, struct] of Object.entries(object(fields.filter_metadata))) filterMetadata[namespace] = object(struct);
+    return { filterMetadata };
+  }
+
+  private socketAddress(address: JsonObject, path: string): SocketAddress {
+    this.onlyFields(address, path, ["socket_address"]);
+    if (address.socket_address === undefined) this.refuse(path, "an address other than socket_address");
+    const socket = object(address.socket_address);
+    this.onlyFields(socket, childPath(path, "socket_address"), ["address", "port_value", "protocol"]);
+    if (socket.protocol !== undefined && socket.protocol !== "TCP") this.refuse(childPath(path, "socket_address.protocol"), `protocol ${String(socket.protocol)}`);
+    return { address: String(socket.address ?? ""), port: Number(socket.port_value ?? 0) };
+  }
+
+  /** Refuses every set field of `message` that the local host does not implement. */
+  private onlyFields(message: JsonObject, path: string, supported: string[]): void {
+    for (const field of Object.keys(message)) {
+      if (!supported.includes(field)) this.refuse(childPath(path, field), field);
+    }
+  }
+
+  private refuse(path: string, feature: string): void {
+    this.issues.push({
+      file: this.file,
+      line: lineNear(this.lines, path),
+      path,
+      message: `${feature} is not supported by the local host; run it in Envoy with docker-compose up`,
+    });
+  }
+}
+
+function typeName(any: JsonObject): string {
+  const url = String(any["@type"] ?? "");
+  return url.startsWith(TYPE_PREFIX) ? url.slice(TYPE_PREFIX.length) : url.slice(url.lastIndexOf("/") + 1);
+}
+
+/** failure_policy with the deprecated fail_open folded in (both set was refused by validation). */
+function failurePolicy(plugin: JsonObject): FailurePolicy {
+  switch (plugin.failure_policy) {
+    case "FAIL_OPEN":
+      return "FAIL_OPEN";
+    case "FAIL_RELOAD":
+      return "FAIL_RELOAD";
+    case "FAIL_CLOSED":
+      return "FAIL_CLOSED";
+    default:
+      return plugin.fail_open === true ? "FAIL_OPEN" : "FAIL_CLOSED";
+  }
+}

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# End-to-end checks against Envoy running the plugin (scripts/compose.sh up -d): traffic through
+# listener main, the plugin's log lines, and its counter in both admin stats formats.
+# Without a Docker engine there is nothing to test: it says so and succeeds.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v docker >/dev/null 2>&1 || ! docker info >/dev/null 2>&1; then
+  echo "e2e-envoy: skipped: no Docker engine"
+  exit 0
+fi
+
+ADMIN=localhost:8001
+LISTENER=localhost:18000
+HEAD_REQUESTS=${HEAD_REQUESTS:-5}
+passed=0
+failed=0
+
+check() { # check <description> <command...>: runs the command, counts and prints the outcome
+  local description=$1
+  shift
+  if "$@"; then
+    passed=$((passed + 1))
+    echo "ok: $description"
+  else
+    failed=$((failed + 1))
+    echo "FAILED: $description"
+  fi
+}
+
+counter_from_stats() { # the connection_counter in /stats, 0 before the first connection ends
+  curl -s "$ADMIN/stats" | sed -n 's/^wasmcustom\.connection_counter: //p' | grep . || echo 0
+}
+
+wait_ready() {
+  for _ in $(seq 1 60); do
+    curl -s "$ADMIN/ready" | grep -q LIVE && return 0
+    sleep 1
+  done
+  return 1
+}
+
+check "Envoy admin /ready says LIVE" wait_ready
+before=$(counter_from_stats)
+
+response=$(curl -s -i "$LISTENER" --data '[initial body]')
+check "POST through listener main answers 200" grep -q '^HTTP/1.1 200' <<<"$response"
+check "POST through listener main answers the direct response body" grep -q 'example body' <<<"$response"
+for _ in $(seq 1 "$HEAD_REQUESTS"); do curl -s --head "$LISTENER" >/dev/null; done
+
+# The counter moves when each connection is done: allow Envoy a moment to close them.
+expected=$((before + 1 + HEAD_REQUESTS))
+for _ in $(seq 1 20); do
+  [ "$(counter_from_stats)" -ge "$expected" ] && break
+  sleep 0.5
+done
+
+logs=$(scripts/compose.sh logs envoy 2>&1)
+check "the plugin logged a new connection" grep -q 'new connection from' <<<"$logs"
+check "the plugin logged the cluster metadata" grep -q 'upstream cluster metadata location.az: ap-northeast-1a' <<<"$logs"
+check "/stats shows wasmcustom.connection_counter: $expected" grep -qx "wasmcustom.connection_counter: $expected" <<<"$(curl -s "$ADMIN/stats")"
+check "/stats/prometheus shows connection_counter{} $expected" grep -qx "connection_counter{} $expected" <<<"$(curl -s "$ADMIN/stats/prometheus")"
+
+echo "e2e-envoy: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,132 @@
+// The loader maps the shipped envoy.yaml to the model, folds the failure policy, and refuses
+// what the local host does not implement by name.
+
+import { test, after } from "node:test";
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { ConfigError, loadEnvoyConfig } from "../../host/config/load.ts";
+import type { EnvoyConfig } from "../../host/config/model.ts";
+import { lineOf, mutate, ENVOY_YAML_PATH } from "./mutate.ts";
+
+const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "envoy-config-"));
+after(() => fs.rmSync(scratch, { recursive: true, force: true }));
+
+function loadText(yamlText: string): EnvoyConfig {
+  const file = path.join(scratch, "envoy.yaml");
+  fs.writeFileSync(file, yamlText);
+  return loadEnvoyConfig(file);
+}
+
+function loadError(yamlText: string): string {
+  try {
+    loadText(yamlText);
+  } catch (error) {
+    assert.ok(error instanceof ConfigError);
+    return error.message.replaceAll(path.join(scratch, "envoy.yaml"), "envoy.yaml");
+  }
+  assert.fail("the config was accepted");
+}
+
+const EXPECTED: EnvoyConfig = {
+  admin: { address: { address: "0.0.0.0", port: 8001 } },
+  listeners: [
+    {
+      name: "main",
+      address: { address: "0.0.0.0", port: 18000 },
+      filters: [
+        {
+          kind: "wasm",
+          filterName: "envoy.filters.network.wasm",
+          name: "tcp_connection_logger",
+          rootId: "tcp_connection_logger",
+          vmId: "tcp_connection_logger",
+          runtime: "envoy.wasm.runtime.v8",
+          codeFilename: "/etc/envoy/plugin/main.wasm",
+          configuration: '{"metadata_namespace": "location", "payload_preview_bytes": 256}',
+          vmConfiguration: "",
+          failurePolicy: "FAIL_CLOSED",
+          reloadBackoffMs: 1000,
+        },
+        { kind: "tcp_proxy", filterName: "envoy.filters.network.tcp_proxy", statPrefix: "main_tcp", cluster: "web_service" },
+      ],
+    },
+    {
+      name: "staticreply",
+      address: { address: "127.0.0.1", port: 8099 },
+      filters: [
+        {
+          kind: "http_connection_manager",
+          filterName: "envoy.filters.network.http_connection_manager",
+          statPrefix: "staticreply",
+          routes: [{ domains: ["*"], prefix: "/", status: 200, body: "example body\n" }],
+        },
+      ],
+    },
+  ],
+  clusters: [
+    {
+      name: "web_service",
+      type: "STATIC",
+      lbPolicy: "ROUND_ROBIN",
+      connectTimeoutMs: 250,
+      endpoints: [{ address: { address: "127.0.0.1", port: 8099 }, metadata: { filterMetadata: {} } }],
+      metadata: { filterMetadata: { location: { cloud_provider: "aws", region: "ap-northeast-1", az: "ap-northeast-1a" } } },
+    },
+  ],
+};
+
+test("the shipped envoy.yaml maps to the model", () => {
+  assert.deepEqual(loadEnvoyConfig(ENVOY_YAML_PATH), EXPECTED);
+});
+
+test("the legacy fail_open: true alone means FAIL_OPEN", () => {
+  const config = loadText(mutate("failure_policy: FAIL_CLOSED", "fail_open: true"));
+  assert.equal(config.listeners[0]!.filters[0]!.kind === "wasm" && config.listeners[0]!.filters[0]!.failurePolicy, "FAIL_OPEN");
+});
+
+test("no failure_policy at all means FAIL_CLOSED; FAIL_RELOAD takes its back-off", () => {
+  const none = loadText(mutate("                  failure_policy: FAIL_CLOSED\n", ""));
+  assert.deepEqual(none.listeners[0]!.filters[0], { ...EXPECTED.listeners[0]!.filters[0]!, failurePolicy: "FAIL_CLOSED" });
+  const reload = loadText(mutate("failure_policy: FAIL_CLOSED", "failure_policy: FAIL_RELOAD\n                  reload_config:\n                    backoff:\n                      base_interval: 2.5s"));
+  assert.deepEqual(reload.listeners[0]!.filters[0], { ...EXPECTED.listeners[0]!.filters[0]!, failurePolicy: "FAIL_RELOAD", reloadBackoffMs: 2500 });
+});
+
+test("invalid configs throw a ConfigError listing every issue", () => {
+  const yamlText = mutate("failure_policy: FAIL_CLOSED", "failure_policy: FAIL_CLOSED\n                  fail_open: true");
+  assert.equal(
+    loadError(yamlText),
+    `envoy.yaml:${lineOf("fail_open", yamlText)}: static_resources.listeners[0].filter_chains[0].filters[0].typed_config.config.fail_open: fail_open and failure_policy cannot both be set; use failure_policy alone`,
+  );
+});
+
+test("a cluster type other than STATIC is refused by name", () => {
+  const yamlText = mutate("type: STATIC", "type: STRICT_DNS");
+  assert.equal(
+    loadError(yamlText),
+    `envoy.yaml:${lineOf("type: STRICT_DNS", yamlText)}: static_resources.clusters[0].type: cluster type STRICT_DNS is not supported by the local host; run it in Envoy with docker-compose up`,
+  );
+});
+
+test("a tcp_proxy setting the local host lacks is refused by name", () => {
+  const yamlText = mutate("cluster: web_service", "cluster: web_service\n                idle_timeout: 10s");
+  assert.equal(
+    loadError(yamlText),
+    `envoy.yaml:${lineOf("idle_timeout", yamlText)}: static_resources.listeners[0].filter_chains[0].filters[1].typed_config.idle_timeout: idle_timeout is not supported by the local host; run it in Envoy with docker-compose up`,
+  );
+});
+
+test("a route other than a direct response is refused by name", () => {
+  const yamlText = mutate(
+    "                          direct_response:\n                            status: 200\n                            body:\n                              inline_string: \"example body\\n\"\n",
+    "                          route:\n                            cluster: web_service\n",
+  );
+  assert.equal(
+    loadError(yamlText),
+    [
+      `envoy.yaml:${lineOf("route:\n                            cluster", yamlText)}: static_resources.listeners[1].filter_chains[0].filters[0].typed_config.route_config.virtual_hosts[0].routes[0].route: route is not supported by the local host; run it in Envoy with docker-compose up`,
+      `envoy.yaml:${lineOf("- match:", yamlText)}: static_resources.listeners[1].filter_chains[0].filters[0].typed_config.route_config.virtual_hosts[0].routes[0]: a route other than direct_response is not supported by the local host; run it in Envoy with docker-compose up`,
+    ].join("\n"),
+  );
+});
