@@ -1,0 +1,10 @@
+// Byte buffers as network data: joined, never mutated in place.
+
+export const EMPTY_BYTES = new Uint8Array(0);
+
+export function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}

@@ -1,0 +1,127 @@
+// A wasm network filter as Envoy loads it (envoy-host.md §1–2, §8): the module checked once, a
+// canary VM started and discarded, then one VM for the main thread and one per worker. Each
+// connection gets a filter on the next worker's VM, or the failure policy's stand-in.
+
+import { PluginStartError, type ConnectionInfo, type FilterCallbacks, type NetworkFilter, type WasmPlugin, type WasmPluginOptions } from "./api.ts";
+import { FailedVmFilter, WasmNetworkFilter, type FilterHooks } from "./filter.ts";
+import { loadWasmCode, WasmStartError, type WasmCode } from "./module.ts";
+import { SharedData } from "./shared-data.ts";
+import { WasmVm } from "./vm.ts";
+
+const MAIN_THREAD = 1;
+/** The local host's own source, for the lines it logs that Envoy has no equivalent for. */
+const HOST_SOURCE = "host/wasm/plugin.ts";
+
+export function startWasmPlugin(options: WasmPluginOptions): WasmPlugin {
+  try {
+    const code = loadWasmCode(options.wasmPath);
+    const startVm = vmStarter(options, code, new SharedData());
+    // Envoy validates the configuration on a throwaway VM before it builds the real ones.
+    startVm("canary", MAIN_THREAD);
+    const main = startVm("main", MAIN_THREAD);
+    const workers = Array.from({ length: Math.max(1, options.concurrency) }, (_, i) => startVm(`worker ${i}`, i + 2));
+    return new LoadedWasmPlugin(options, startVm, main, workers);
+  } catch (error) {
+    if (error instanceof WasmStartError) {
+      throw new PluginStartError(`Unable to create Wasm plugin ${options.plugin.name}: ${error.message}`);
+    }
+    throw error;
+  }
+}
+
+type VmStarter = (role: string, thread: number) => WasmVm;
+
+function vmStarter(options: WasmPluginOptions, code: WasmCode, shared: SharedData): VmStarter {
+  const trace = options.trace ? (options.traceWrite ?? ((line: string) => process.stderr.write(line + "\n"))) : null;
+  return (role, thread) => {
+    const vm = new WasmVm({
+      code,
+      plugin: options.plugin,
+      role,
+      thread,
+      logger: options.logger,
+      stats: options.stats,
+      propertyNames: options.propertyNames,
+      shared,
+      trace,
+    });
+    vm.startRoot();
+    return vm;
+  };
+}
+
+class LoadedWasmPlugin implements WasmPlugin {
+  private active = 0;
+  private nextWorker = 0;
+  /** Envoy's connection ids (property connection.id) */
+  private nextConnectionId = 0n;
+  private closed = false;
+  private upstreamStopWarned = false;
+  private readonly hooks: FilterHooks = {
+    onEnd: () => {
+      this.active--;
+    },
+    onUpstreamStopIteration: (vm) => this.warnUpstreamStop(vm),
+  };
+
+  constructor(
+    private readonly options: WasmPluginOptions,
+    private readonly startVm: VmStarter,
+    private readonly main: WasmVm,
+    private readonly workers: WasmVm[],
+  ) {}
+
+  get activeConnections(): number {
+    return this.active;
+  }
+
+  createFilter(info: ConnectionInfo, callbacks: FilterCallbacks): NetworkFilter {
+    if (this.closed) throw new Error(`wasm plugin ${this.options.plugin.name} is closed`);
+    const index = this.nextWorker;
+    this.nextWorker = (index + 1) % this.workers.length;
+    const vm = this.workerVm(index);
+    const failOpen = this.options.plugin.failurePolicy === "FAIL_OPEN";
+    this.active++;
+    if (vm.failed) return new FailedVmFilter(callbacks, failOpen, this.hooks);
+    const facts = { info, connectionId: this.nextConnectionId++ };
+    return new WasmNetworkFilter(vm, facts, callbacks, failOpen, this.hooks);
+  }
+
+  /** The worker's VM; under FAIL_RELOAD a failed one is replaced once its back-off has passed. */
+  private workerVm(index: number): WasmVm {
+    const vm = this.workers[index];
+    const { failurePolicy, reloadBackoffMs } = this.options.plugin;
+    if (!vm.failed || failurePolicy !== "FAIL_RELOAD" || performance.now() - vm.failedAt < reloadBackoffMs) return vm;
+    try {
+      this.workers[index] = this.startVm(vm.role, vm.thread);
+      return this.workers[index];
+    } catch (error) {
+      if (!(error instanceof WasmStartError)) throw error;
+      this.options.logger.log("wasm", "error", HOST_SOURCE, `Wasm VM reload failed: ${error.message}`, vm.thread);
+      vm.failedAt = performance.now();
+      return vm;
+    }
+  }
+
+  private warnUpstreamStop(vm: WasmVm): void {
+    if (this.upstreamStopWarned) return;
+    this.upstreamStopWarned = true;
+    this.options.logger.log(
+      "wasm",
+      "warn",
+      HOST_SOURCE,
+      "proxy_on_upstream_data returned StopIteration, which is not supported for upstream data: the data is forwarded",
+      vm.thread,
+    );
+  }
+
+  diagnostics() {
+    return [this.main, ...this.workers].map((vm) => vm.diagnostics());
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const vm of [this.main, ...this.workers]) vm.shutdown();
+  }
+}

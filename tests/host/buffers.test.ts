@@ -1,0 +1,133 @@
+// envoy-host.md §4: reading and editing buffers.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { pluginModule } from "../helpers/wat.ts";
+import { bytes, calls, startTestPlugin, TestConnection, type TestPlugin } from "../helpers/wasm-host.ts";
+
+/**
+ * `$read` calls proxy_get_buffer_bytes with out-pointers 100 and 104 (primed with 0xffffffff);
+ * `$show` logs the block at info, so its bytes appear in the log and its pointer and size in the
+ * trace (as `proxy_log(2, <ptr>, <size>)`).
+ */
+const HELPERS = `
+  (func $read (param $type i32) (param $start i32) (param $length i32)
+    (i32.store (i32.const 100) (i32.const -1))
+    (i32.store (i32.const 104) (i32.const -1))
+    (drop (call $get_buffer_bytes (local.get $type) (local.get $start) (local.get $length) (i32.const 100) (i32.const 104))))
+  (func $show
+    (drop (call $log (i32.const 2) (i32.load (i32.const 100)) (i32.load (i32.const 104)))))`;
+
+function hostCalls(run: TestPlugin): string[] {
+  return calls(run.trace).filter((line) => line.startsWith("  "));
+}
+
+function downstreamDataTest(body: string, data = "hello"): { run: TestPlugin; connection: TestConnection } {
+  const run = startTestPlugin(
+    pluginModule(`${HELPERS}
+      (data (i32.const 1024) "hello ")
+      (data (i32.const 1040) "HELLO")
+      (data (i32.const 1050) "!")
+      (func (export "proxy_on_downstream_data") (param i32 i32 i32) (result i32) ${body} (i32.const 0))`),
+  );
+  run.trace.length = 0;
+  const connection = new TestConnection(run.plugin);
+  connection.filter.onDownstreamData(bytes(data), false);
+  return { run, connection };
+}
+
+test("nothing to return: 0 and 0 written, Ok, and malloc not called", () => {
+  const { run } = downstreamDataTest(`(call $read (i32.const 2) (i32.const 0) (i32.const 0)) (call $show)`);
+  assert.deepEqual(hostCalls(run), ["  proxy_get_buffer_bytes(2, 0, 0, 100, 104) → Ok", "  proxy_log(2, 0, 0) → Ok"]);
+  assert.equal(run.plugin.diagnostics()[1].mallocCalls, 0);
+  run.plugin.close();
+});
+
+test("the range is clamped to the buffer: (1, 0xffffffff) reads all but the first byte", () => {
+  const { run } = downstreamDataTest(`(call $read (i32.const 2) (i32.const 1) (i32.const -1)) (call $show)`);
+  assert.deepEqual(hostCalls(run), ["  proxy_get_buffer_bytes(2, 1, -1, 100, 104) → Ok", "  proxy_log(2, 4096, 4) → Ok"]);
+  assert.match(run.lines.at(-1)!, /: ello$/);
+  const { mallocCalls, bytesCopiedIn } = run.plugin.diagnostics()[1];
+  assert.deepEqual({ mallocCalls, bytesCopiedIn }, { mallocCalls: 1, bytesCopiedIn: 4 });
+  run.plugin.close();
+});
+
+test("a start past the end returns nothing", () => {
+  const { run } = downstreamDataTest(`(call $read (i32.const 2) (i32.const 9) (i32.const 4)) (call $show)`);
+  assert.equal(hostCalls(run)[1], "  proxy_log(2, 0, 0) → Ok");
+  run.plugin.close();
+});
+
+test("a buffer type above 8 is BadArgument; HTTP body types are NotFound on a connection", () => {
+  const { run } = downstreamDataTest(`
+    (call $read (i32.const 9) (i32.const 0) (i32.const 4))
+    (call $read (i32.const 0) (i32.const 0) (i32.const 4))
+    (drop (call $get_buffer_status (i32.const 9) (i32.const 100) (i32.const 104)))`);
+  assert.deepEqual(hostCalls(run), [
+    "  proxy_get_buffer_bytes(9, 0, 4, 100, 104) → BadArgument",
+    "  proxy_get_buffer_bytes(0, 0, 4, 100, 104) → NotFound",
+    "  proxy_get_buffer_status(9, 100, 104) → BadArgument",
+  ]);
+  run.plugin.close();
+});
+
+test("buffer status writes the length and flags 0", () => {
+  const { run } = downstreamDataTest(`
+    (drop (call $get_buffer_status (i32.const 2) (i32.const 100) (i32.const 104)))
+    (call $show)`);
+  assert.deepEqual(hostCalls(run), ["  proxy_get_buffer_status(2, 100, 104) → Ok", "  proxy_log(2, 5, 0) → Ok"]);
+  run.plugin.close();
+});
+
+test("network buffers outside their callback are empty, never NotFound", () => {
+  const { run } = downstreamDataTest(`(call $read (i32.const 3) (i32.const 0) (i32.const 4)) (call $show)`);
+  assert.deepEqual(hostCalls(run), ["  proxy_get_buffer_bytes(3, 0, 4, 100, 104) → Ok", "  proxy_log(2, 0, 0) → Ok"]);
+  run.plugin.close();
+});
+
+test("set_buffer_bytes: start 0 drains then prepends, start at the end appends, between is BadArgument", () => {
+  const { run, connection } = downstreamDataTest(`
+    (drop (call $set_buffer_bytes (i32.const 2) (i32.const 0) (i32.const 0) (i32.const 1024) (i32.const 6)))
+    (drop (call $set_buffer_bytes (i32.const 2) (i32.const 0) (i32.const 5) (i32.const 1040) (i32.const 5)))
+    (drop (call $set_buffer_bytes (i32.const 2) (i32.const 99) (i32.const 0) (i32.const 1050) (i32.const 1)))
+    (drop (call $set_buffer_bytes (i32.const 2) (i32.const 3) (i32.const 0) (i32.const 1050) (i32.const 1)))
+    (drop (call $set_buffer_bytes (i32.const 7) (i32.const 0) (i32.const 0) (i32.const 1050) (i32.const 1)))`, "world");
+  assert.deepEqual(hostCalls(run), [
+    "  proxy_set_buffer_bytes(2, 0, 0, 1024, 6) → Ok",
+    "  proxy_set_buffer_bytes(2, 0, 5, 1040, 5) → Ok",
+    "  proxy_set_buffer_bytes(2, 99, 0, 1050, 1) → Ok",
+    "  proxy_set_buffer_bytes(2, 3, 0, 1050, 1) → BadArgument",
+    "  proxy_set_buffer_bytes(7, 0, 0, 1050, 1) → NotFound",
+  ]);
+  assert.deepEqual(connection.events, ['to upstream "HELLO world!"']);
+  run.plugin.close();
+});
+
+test("the plugin configuration exists only during on_configure, the VM configuration only during on_vm_start", () => {
+  const run = startTestPlugin(
+    pluginModule(`${HELPERS}
+      (func (export "proxy_on_vm_start") (param i32 i32) (result i32)
+        (call $read (i32.const 6) (i32.const 0) (i32.const -1)) (call $show)
+        (call $read (i32.const 7) (i32.const 0) (i32.const -1))
+        (i32.const 1))
+      (func (export "proxy_on_configure") (param i32 i32) (result i32)
+        (call $read (i32.const 7) (i32.const 0) (i32.const -1)) (call $show)
+        (call $read (i32.const 6) (i32.const 0) (i32.const -1))
+        (drop (call $set_buffer_bytes (i32.const 7) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 1)))
+        (i32.const 1))`),
+    { plugin: { configuration: '{"metadata_namespace":"location"}', vmConfiguration: "vm-config" }, concurrency: 1 },
+  );
+  assert.deepEqual(hostCalls(run).slice(0, 6), [
+    "  proxy_get_buffer_bytes(6, 0, -1, 100, 104) → Ok",
+    "  proxy_log(2, 4096, 9) → Ok",
+    "  proxy_get_buffer_bytes(7, 0, -1, 100, 104) → NotFound",
+    "  proxy_get_buffer_bytes(7, 0, -1, 100, 104) → Ok",
+    "  proxy_log(2, 4105, 33) → Ok",
+    "  proxy_get_buffer_bytes(6, 0, -1, 100, 104) → NotFound",
+  ]);
+  assert.equal(hostCalls(run)[6], "  proxy_set_buffer_bytes(7, 0, 0, 0, 1) → BadArgument");
+  assert.deepEqual(
+    run.lines.slice(0, 2).map((line) => line.split(": ")[1]),
+    ["vm-config", '{"metadata_namespace":"location"}'],
+  );
+  run.plugin.close();
+});

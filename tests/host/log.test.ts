@@ -1,0 +1,66 @@
+// envoy-host.md §7: Envoy's log line, levels, and proxy_log's prefixes.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { createLogger } from "../../host/log.ts";
+import { pluginModule } from "../helpers/wat.ts";
+import { NOW, startTestPlugin, TestConnection, TIMESTAMP } from "../helpers/wasm-host.ts";
+
+test("Envoy's line format, in local time, with spdlog's level names", () => {
+  const lines: string[] = [];
+  const logger = createLogger({ level: "info", componentLevels: {}, write: (l) => lines.push(l), now: () => NOW + 7 });
+  logger.log("wasm", "warn", "source/extensions/common/wasm/context.cc:1195", "careful", 3);
+  assert.deepEqual(lines, [
+    "[2026-11-25 10:00:00.007][3][warning][wasm] [source/extensions/common/wasm/context.cc:1195] careful",
+  ]);
+});
+
+test("a component's own level overrides the default; off prints nothing", () => {
+  const logger = createLogger({ level: "warn", componentLevels: { wasm: "debug", admin: "off" }, write: () => {} });
+  assert.equal(logger.enabled("wasm", "debug"), true);
+  assert.equal(logger.enabled("wasm", "trace"), false);
+  assert.equal(logger.enabled("main", "info"), false);
+  assert.equal(logger.enabled("main", "error"), true);
+  assert.equal(logger.enabled("admin", "critical"), false);
+});
+
+const LOGGING = pluginModule(`
+  (data (i32.const 1024) "configured")
+  (data (i32.const 1040) "new connection")
+  (data (i32.const 1060) "detail")
+  (func (export "proxy_on_configure") (param i32 i32) (result i32)
+    (drop (call $log (i32.const 2) (i32.const 1024) (i32.const 10)))
+    (i32.const 1))
+  (func (export "proxy_on_new_connection") (param i32) (result i32)
+    (drop (call $log (i32.const 2) (i32.const 1040) (i32.const 14)))
+    (drop (call $log (i32.const 1) (i32.const 1060) (i32.const 6)))
+    (drop (call $log (i32.const 6) (i32.const 1060) (i32.const 6)))
+    (i32.const 0))`);
+
+test("proxy_log: a root context leaves out the plugin name, a connection context has it; vm_id empty is left out", () => {
+  const { plugin, lines, trace } = startTestPlugin(LOGGING, { plugin: { name: "my_plugin" } });
+  new TestConnection(plugin).filter.onNewConnection();
+  const source = "[source/extensions/common/wasm/context.cc:1195]";
+  assert.deepEqual(lines, [
+    // canary, main thread, worker
+    `${TIMESTAMP}[1][info][wasm] ${source} wasm log tcp_connection_logger: configured`,
+    `${TIMESTAMP}[1][info][wasm] ${source} wasm log tcp_connection_logger: configured`,
+    `${TIMESTAMP}[2][info][wasm] ${source} wasm log tcp_connection_logger: configured`,
+    `${TIMESTAMP}[2][info][wasm] ${source} wasm log my_plugin tcp_connection_logger: new connection`,
+  ]);
+  assert.equal(trace.at(-2), "[2]   proxy_log(6, 1060, 6) → BadArgument");
+  plugin.close();
+});
+
+test("the vm_id joins the prefix when set; debug lines print when the wasm level allows", () => {
+  const { plugin, lines } = startTestPlugin(LOGGING, { plugin: { vmId: "vm1" }, level: "debug" });
+  new TestConnection(plugin).filter.onNewConnection();
+  assert.deepEqual(
+    lines.slice(-2).map((line) => line.split("] ").at(-1)),
+    [
+      "wasm log tcp_connection_logger tcp_connection_logger vm1: new connection",
+      "wasm log tcp_connection_logger tcp_connection_logger vm1: detail",
+    ],
+  );
+  assert.match(lines.at(-1)!, /\]\[debug\]\[wasm\] /);
+  plugin.close();
+});

@@ -1,0 +1,112 @@
+// envoy-host.md §6: metric ids per VM, one shared stat per name, and the admin output.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { createStatsStore } from "../../host/stats.ts";
+import { pluginModule } from "../helpers/wat.ts";
+import { calls, startTestPlugin, TestConnection } from "../helpers/wasm-host.ts";
+
+/** Configure defines the metrics (ids stored from 200); each new connection updates them. */
+const METRICS = pluginModule(`
+  (data (i32.const 1024) "connection_counter")
+  (data (i32.const 1056) "active.connections")
+  (data (i32.const 1088) "payload_size")
+  (func (export "proxy_on_configure") (param i32 i32) (result i32)
+    (drop (call $define_metric (i32.const 0) (i32.const 1024) (i32.const 18) (i32.const 200)))
+    (drop (call $define_metric (i32.const 0) (i32.const 1024) (i32.const 18) (i32.const 204)))
+    (drop (call $define_metric (i32.const 1) (i32.const 1056) (i32.const 18) (i32.const 208)))
+    (drop (call $define_metric (i32.const 2) (i32.const 1088) (i32.const 12) (i32.const 212)))
+    (drop (call $define_metric (i32.const 3) (i32.const 1088) (i32.const 12) (i32.const 216)))
+    ;; the ids, shown in the trace as proxy_log arguments
+    (drop (call $log (i32.const 0) (i32.load (i32.const 200)) (i32.load (i32.const 204))))
+    (drop (call $log (i32.const 0) (i32.load (i32.const 208)) (i32.load (i32.const 212))))
+    (i32.const 1))
+  (func (export "proxy_on_new_connection") (param i32) (result i32)
+    (drop (call $increment_metric (i32.load (i32.const 200)) (i64.const 1)))
+    (drop (call $increment_metric (i32.load (i32.const 200)) (i64.const 0)))
+    (drop (call $increment_metric (i32.load (i32.const 204)) (i64.const -1)))
+    (drop (call $increment_metric (i32.load (i32.const 208)) (i64.const 3)))
+    (drop (call $increment_metric (i32.load (i32.const 208)) (i64.const -1)))
+    (drop (call $record_metric (i32.load (i32.const 212)) (i64.const 85)))
+    (drop (call $increment_metric (i32.const 44) (i64.const 1)))
+    (drop (call $get_metric (i32.load (i32.const 200)) (i32.const 300)))
+    (i32.const 0))`);
+
+test("ids are per VM, count by 4 with the type in the low bits; a second define is a new id", () => {
+  const { plugin, trace } = startTestPlugin(METRICS);
+  const configure = calls(trace).slice(0, 9);
+  assert.deepEqual(configure.slice(6, 8), ["  proxy_log(0, 4, 8) → Ok", "  proxy_log(0, 5, 6) → Ok"]);
+  assert.equal(configure[5], "  proxy_define_metric(3, 1088, 12, 216) → BadArgument");
+  // every VM (canary, main, worker) starts its ids afresh
+  assert.equal(calls(trace).filter((line) => line === "  proxy_log(0, 4, 8) → Ok").length, 3);
+  plugin.close();
+});
+
+test("counter increments must be positive; gauges go both ways; unknown ids are NotFound", () => {
+  const { plugin, trace } = startTestPlugin(METRICS);
+  trace.length = 0;
+  new TestConnection(plugin).filter.onNewConnection();
+  assert.deepEqual(
+    calls(trace).filter((line) => line.startsWith("  ")),
+    [
+      "  proxy_increment_metric(4, 1) → Ok",
+      "  proxy_increment_metric(4, 0) → BadArgument",
+      "  proxy_increment_metric(8, -1) → BadArgument",
+      "  proxy_increment_metric(5, 3) → Ok",
+      "  proxy_increment_metric(5, -1) → Ok",
+      "  proxy_record_metric(6, 85) → Ok",
+      "  proxy_increment_metric(44, 1) → NotFound",
+      "  proxy_get_metric(4, 300) → Ok",
+    ],
+  );
+  plugin.close();
+});
+
+test("the stats are shared: connections on two workers add up in one Envoy stat", () => {
+  const { plugin, stats } = startTestPlugin(METRICS, { concurrency: 2 });
+  for (let i = 0; i < 3; i++) new TestConnection(plugin).filter.onNewConnection();
+  assert.equal(stats.get("wasmcustom.connection_counter"), 3n);
+  assert.equal(
+    stats.renderText(),
+    "wasmcustom.active.connections: 6\nwasmcustom.connection_counter: 3\nwasmcustom.payload_size: count=3 sum=255\n",
+  );
+  assert.equal(
+    stats.renderPrometheus(),
+    [
+      "# TYPE connection_counter counter",
+      "connection_counter{} 3",
+      "# TYPE active_connections gauge",
+      "active_connections{} 6",
+      "# TYPE payload_size histogram",
+      'payload_size_bucket{le="+Inf"} 3',
+      "payload_size_sum{} 255",
+      "payload_size_count{} 3",
+      "",
+    ].join("\n"),
+  );
+  plugin.close();
+});
+
+test("Envoy's own stats keep the envoy_ prefix and their tags as labels", () => {
+  const stats = createStatsStore();
+  stats.define("tcp.ingress_tcp.downstream_cx_total", "counter");
+  stats.define("wasmcustom.connection_counter", "counter");
+  stats.define("server.live", "gauge");
+  stats.add("tcp.ingress_tcp.downstream_cx_total", 2n);
+  stats.set("server.live", 1n);
+  assert.equal(
+    stats.renderText(),
+    "server.live: 1\ntcp.ingress_tcp.downstream_cx_total: 2\nwasmcustom.connection_counter: 0\n",
+  );
+  assert.equal(
+    stats.renderPrometheus(),
+    [
+      "# TYPE connection_counter counter",
+      "connection_counter{} 0",
+      "# TYPE envoy_tcp_downstream_cx_total counter",
+      'envoy_tcp_downstream_cx_total{envoy_tcp_prefix="ingress_tcp"} 2',
+      "# TYPE envoy_server_live gauge",
+      "envoy_server_live{} 1",
+      "",
+    ].join("\n"),
+  );
+});
