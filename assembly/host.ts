@@ -1,0 +1,71 @@
+// Checked calls into the host that return data: the host writes a pointer and a length into two
+// words of ours, and the block behind the pointer was allocated by our exported malloc.
+
+import * as imports from "@solo-io/proxy-runtime/imports";
+import { free } from "@solo-io/proxy-runtime/malloc";
+import { BufferTypeValues, WasmResultValues } from "@solo-io/proxy-runtime/runtime";
+
+/** Where the host writes the returned block's address, then its length. */
+export const RETURNED_POINTER: usize = memory.data(8);
+export const RETURNED_LENGTH: usize = RETURNED_POINTER + 4;
+
+/** A host call's result code and, when it is Ok, the bytes it returned. */
+export class HostBytes {
+  result: WasmResultValues;
+  bytes: ArrayBuffer;
+
+  constructor(result: WasmResultValues, bytes: ArrayBuffer) {
+    this.result = result;
+    this.bytes = bytes;
+  }
+
+  get ok(): bool {
+    return this.result == WasmResultValues.Ok;
+  }
+}
+
+/** Takes ownership of the block a host call just returned through RETURNED_POINTER. */
+export function takeReturnedBytes(result: WasmResultValues): HostBytes {
+  if (result != WasmResultValues.Ok) return new HostBytes(result, new ArrayBuffer(0));
+  const pointer = load<usize>(RETURNED_POINTER);
+  // Nothing to return: the host writes 0 and 0 and does not call malloc.
+  if (pointer == 0) return new HostBytes(result, new ArrayBuffer(0));
+  const bytes = changetype<ArrayBuffer>(pointer);
+  free(pointer); // malloc's own reference; `bytes` keeps the block alive
+  return new HostBytes(result, bytes);
+}
+
+/** `length` bytes from `start` of a buffer; the host clamps the range to the buffer. */
+export function readBufferBytes(buffer: BufferTypeValues, start: u32, length: u32): HostBytes {
+  store<usize>(RETURNED_POINTER, 0);
+  const result = imports.proxy_get_buffer_bytes(buffer, start, length, RETURNED_POINTER, RETURNED_LENGTH);
+  return takeReturnedBytes(result);
+}
+
+/** The host's wall clock in nanoseconds, 0 if it has none. */
+export function currentTimeNanoseconds(): u64 {
+  const slot = RETURNED_POINTER; // 8 bytes, free between calls
+  store<u64>(slot, 0);
+  if (imports.proxy_get_current_time_nanoseconds(slot) != WasmResultValues.Ok) return 0;
+  return load<u64>(slot);
+}
+
+/** The name of a result code as Envoy's headers spell it, e.g. `NotFound`. */
+export function resultName(result: WasmResultValues): string {
+  switch (result) {
+    case WasmResultValues.Ok: return "Ok";
+    case WasmResultValues.NotFound: return "NotFound";
+    case WasmResultValues.BadArgument: return "BadArgument";
+    case WasmResultValues.SerializationFailure: return "SerializationFailure";
+    case WasmResultValues.ParseFailure: return "ParseFailure";
+    case WasmResultValues.BadExpression: return "BadExpression";
+    case WasmResultValues.InvalidMemoryAccess: return "InvalidMemoryAccess";
+    case WasmResultValues.Empty: return "Empty";
+    case WasmResultValues.CasMismatch: return "CasMismatch";
+    case WasmResultValues.ResultMismatch: return "ResultMismatch";
+    case WasmResultValues.InternalFailure: return "InternalFailure";
+    case WasmResultValues.BrokenConnection: return "BrokenConnection";
+    case WasmResultValues.Unimplemented: return "Unimplemented";
+  }
+  return "Result" + (<u32>result).toString();
+}

@@ -1,0 +1,68 @@
+// Reading Envoy properties with the result code checked (the library's get_property aborts the
+// VM on NotFound), and decoding the pairs encoding maps come back in.
+
+import * as imports from "@solo-io/proxy-runtime/imports";
+import { HostBytes, RETURNED_LENGTH, RETURNED_POINTER, takeReturnedBytes } from "./host";
+
+/** Reads the property at a path whose segments are joined by NUL, e.g. `xds\0cluster_name`. */
+export function readProperty(path: string): HostBytes {
+  const utf8 = String.UTF8.encode(path);
+  store<usize>(RETURNED_POINTER, 0);
+  const result = imports.proxy_get_property(changetype<usize>(utf8), utf8.byteLength, RETURNED_POINTER, RETURNED_LENGTH);
+  return takeReturnedBytes(result);
+}
+
+export class Pair {
+  key: ArrayBuffer;
+  value: ArrayBuffer;
+
+  constructor(key: ArrayBuffer, value: ArrayBuffer) {
+    this.key = key;
+    this.value = value;
+  }
+}
+
+/** The entries of a pairs blob in their encoded order, or why the blob is not one. */
+export class DecodedPairs {
+  pairs: Pair[] = [];
+  /** empty when the blob decoded */
+  error: string = "";
+
+  static failure(reason: string): DecodedPairs {
+    const decoded = new DecodedPairs();
+    decoded.error = reason;
+    return decoded;
+  }
+}
+
+/**
+ * Decodes the pairs encoding: a u32 entry count; a u32 key length and a u32 value length per
+ * entry; then each key and each value followed by a NUL byte. The blob must be exactly that long.
+ */
+export function decodePairs(blob: ArrayBuffer): DecodedPairs {
+  const base = changetype<usize>(blob);
+  const size = <u64>blob.byteLength;
+  if (size < 4) return DecodedPairs.failure(size.toString() + " bytes, too short for an entry count");
+  const count = <u64>load<u32>(base);
+  let offset: u64 = 4 + count * 8;
+  if (offset > size) {
+    return DecodedPairs.failure(count.toString() + " entries do not fit in " + size.toString() + " bytes");
+  }
+  const decoded = new DecodedPairs();
+  for (let i: u64 = 0; i < count; i++) {
+    const keyLength = <u64>load<u32>(base + <usize>(4 + i * 8));
+    const valueLength = <u64>load<u32>(base + <usize>(8 + i * 8));
+    const keyStart = offset;
+    const valueStart = keyStart + keyLength + 1;
+    offset = valueStart + valueLength + 1;
+    if (offset > size) {
+      return DecodedPairs.failure("entry " + i.toString() + " runs past the end of " + size.toString() + " bytes");
+    }
+    if (load<u8>(base + <usize>(valueStart - 1)) != 0 || load<u8>(base + <usize>(offset - 1)) != 0) {
+      return DecodedPairs.failure("entry " + i.toString() + " is not NUL-terminated");
+    }
+    decoded.pairs.push(new Pair(blob.slice(<i32>keyStart, <i32>(keyStart + keyLength)), blob.slice(<i32>valueStart, <i32>(valueStart + valueLength))));
+  }
+  if (offset != size) return DecodedPairs.failure((size - offset).toString() + " trailing bytes");
+  return decoded;
+}

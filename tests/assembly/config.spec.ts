@@ -1,0 +1,76 @@
+import { parsePluginConfiguration } from "../../assembly/config";
+
+function errorOf(json: string): string {
+  return parsePluginConfiguration(String.UTF8.encode(json)).error;
+}
+
+describe("parsePluginConfiguration", () => {
+  it("uses the defaults for an empty configuration", () => {
+    const parsed = parsePluginConfiguration(new ArrayBuffer(0));
+    expect(parsed.error).toBe("");
+    expect(parsed.settings.metadataNamespace).toBe("location");
+    expect(parsed.settings.payloadPreviewBytes).toBe(256);
+    expect(parsed.settings.describe()).toBe("metadata_namespace=location payload_preview_bytes=256");
+  });
+
+  it("uses the defaults for an empty object", () => {
+    const parsed = parsePluginConfiguration(String.UTF8.encode(" { } "));
+    expect(parsed.error).toBe("");
+    expect(parsed.settings.describe()).toBe("metadata_namespace=location payload_preview_bytes=256");
+  });
+
+  it("reads both keys, with whitespace and string escapes", () => {
+    const parsed = parsePluginConfiguration(String.UTF8.encode("{\n \"metadata_namespace\" : \"envoy.\\u006cb\",\t\"payload_preview_bytes\": 0 }"));
+    expect(parsed.error).toBe("");
+    expect(parsed.settings.metadataNamespace).toBe("envoy.lb");
+    expect(parsed.settings.payloadPreviewBytes).toBe(0);
+  });
+
+  it("accepts the largest preview budget", () => {
+    expect(parsePluginConfiguration(String.UTF8.encode("{\"payload_preview_bytes\": 65536}")).settings.payloadPreviewBytes).toBe(65536);
+  });
+
+  it("names an unknown key", () => {
+    expect(errorOf("{\"foo\": 1}")).toBe("unknown key \"foo\"");
+  });
+
+  it("escapes a hostile key in its error", () => {
+    expect(errorOf("{\"a\\nb\": 1}")).toBe("unknown key \"a\\nb\"");
+  });
+
+  it("refuses a duplicate key", () => {
+    expect(errorOf("{\"payload_preview_bytes\": 1, \"payload_preview_bytes\": 2}")).toBe("duplicate key \"payload_preview_bytes\"");
+  });
+
+  it("refuses a preview budget that is not an integer from 0 to 65536", () => {
+    const message = "\"payload_preview_bytes\" must be an integer from 0 to 65536";
+    expect(errorOf("{\"payload_preview_bytes\": 65537}")).toBe(message);
+    expect(errorOf("{\"payload_preview_bytes\": -1}")).toBe(message);
+    expect(errorOf("{\"payload_preview_bytes\": 1.5}")).toBe(message);
+    expect(errorOf("{\"payload_preview_bytes\": 1e2}")).toBe(message);
+    expect(errorOf("{\"payload_preview_bytes\": 99999999999999999999}")).toBe(message);
+    expect(errorOf("{\"payload_preview_bytes\": \"256\"}")).toBe(message);
+    expect(errorOf("{\"payload_preview_bytes\": null}")).toBe(message);
+  });
+
+  it("refuses a metadata namespace that is not a non-empty string", () => {
+    const message = "\"metadata_namespace\" must be a non-empty string";
+    expect(errorOf("{\"metadata_namespace\": \"\"}")).toBe(message);
+    expect(errorOf("{\"metadata_namespace\": 5}")).toBe(message);
+    expect(errorOf("{\"metadata_namespace\": true}")).toBe(message);
+  });
+
+  it("gives the byte where malformed JSON goes wrong", () => {
+    expect(errorOf("{\"a\" 1}")).toBe("malformed JSON at byte 5");
+    expect(errorOf("{\"metadata_namespace\": \"x\",}")).toBe("malformed JSON at byte 27");
+    expect(errorOf("{\"metadata_namespace\": \"x\"")).toBe("malformed JSON at byte 26");
+    expect(errorOf("{} x")).toBe("malformed JSON at byte 3");
+    expect(errorOf("[1]")).toBe("malformed JSON at byte 0");
+    expect(errorOf("{\"a\": 01}")).toBe("malformed JSON at byte 7");
+    expect(errorOf("{\"a\": tru}")).toBe("malformed JSON at byte 6");
+    expect(errorOf("{\"a\": \"\\q\"}")).toBe("malformed JSON at byte 8");
+    expect(errorOf("{\"a\": \"x\ny\"}")).toBe("malformed JSON at byte 8");
+    expect(errorOf("{\"a\": {\"b\": 1}}")).toBe("malformed JSON at byte 6");
+    expect(errorOf(" ")).toBe("malformed JSON at byte 1");
+  });
+});

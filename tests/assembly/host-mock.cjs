@@ -1,0 +1,119 @@
+// A mocked Envoy host for the as-pect specs: the env functions the plugin imports, behaving as
+// envoy-host.md describes (out-pointers filled through the module's malloc, NotFound for absent
+// properties, BadArgument for a counter increment of 0), and a `mock` import module that lets a
+// spec arrange properties and buffers and read back log lines and metric values.
+
+const decoder = new TextDecoder();
+
+function createHostMock(memory) {
+  let exports = null;
+  let properties = new Map();
+  let buffers = new Map();
+  let logs = [];
+  let metricNames = new Map();
+  let metricValues = new Map();
+  let nextMetricId = 4;
+  let nowNanoseconds = 0n;
+
+  const bytes = (pointer, length) => new Uint8Array(memory.buffer, pointer, length).slice();
+  const text = (pointer, length) => decoder.decode(bytes(pointer, length));
+  const view = () => new DataView(memory.buffer);
+
+  function returnBytes(data, pointerOut, sizeOut) {
+    let pointer = 0;
+    if (data.length > 0) {
+      pointer = exports.malloc(data.length);
+      new Uint8Array(memory.buffer).set(data, pointer);
+    }
+    view().setUint32(pointerOut, pointer, true);
+    view().setUint32(sizeOut, data.length, true);
+  }
+
+  const env = {
+    proxy_log(level, pointer, length) {
+      logs.push({ level, message: text(pointer, length) });
+      return 0;
+    },
+    proxy_get_property(pathPointer, pathLength, pointerOut, sizeOut) {
+      const value = properties.get(text(pathPointer, pathLength));
+      if (value === undefined) return 1; // NotFound
+      if (typeof value === "number") return value; // a spec-chosen failure
+      returnBytes(value, pointerOut, sizeOut);
+      return 0;
+    },
+    proxy_get_buffer_bytes(type, start, length, pointerOut, sizeOut) {
+      if (type > 8) return 2;
+      const buffer = buffers.get(type) ?? new Uint8Array(0);
+      returnBytes(buffer.subarray(Math.min(start, buffer.length), Math.min(buffer.length, start + length)), pointerOut, sizeOut);
+      return 0;
+    },
+    proxy_get_current_time_nanoseconds(pointerOut) {
+      view().setBigUint64(pointerOut, nowNanoseconds, true);
+      return 0;
+    },
+    proxy_define_metric(type, pointer, length, idOut) {
+      const name = text(pointer, length);
+      const id = nextMetricId + type;
+      nextMetricId += 4;
+      metricNames.set(id, name);
+      if (!metricValues.has(name)) metricValues.set(name, 0n);
+      view().setUint32(idOut, id, true);
+      return 0;
+    },
+    proxy_increment_metric(id, offset) {
+      const name = metricNames.get(id);
+      if (name === undefined) return 1;
+      if ((id & 3) === 0 && offset <= 0n) return 2; // counters only grow
+      metricValues.set(name, metricValues.get(name) + BigInt(offset));
+      return 0;
+    },
+  };
+
+  const control = {
+    reset() {
+      properties = new Map();
+      buffers = new Map();
+      logs = [];
+      metricNames = new Map();
+      metricValues = new Map();
+      nowNanoseconds = 0n;
+    },
+    setProperty(pathPointer, pathLength, valuePointer, valueLength) {
+      properties.set(text(pathPointer, pathLength), bytes(valuePointer, valueLength));
+    },
+    failProperty(pathPointer, pathLength, result) {
+      properties.set(text(pathPointer, pathLength), result);
+    },
+    setBuffer(type, pointer, length) {
+      buffers.set(type, bytes(pointer, length));
+    },
+    setTime(milliseconds) {
+      nowNanoseconds = BigInt(milliseconds) * 1000000n;
+    },
+    logCount() {
+      return logs.length;
+    },
+    logLevel(index) {
+      return logs[index].level;
+    },
+    logLength(index) {
+      return Buffer.byteLength(logs[index].message);
+    },
+    copyLog(index, pointer) {
+      new Uint8Array(memory.buffer).set(Buffer.from(logs[index].message), pointer);
+    },
+    metric(pointer, length) {
+      const value = metricValues.get(text(pointer, length));
+      return value === undefined ? -1 : Number(value);
+    },
+  };
+
+  return {
+    imports: { env, mock: control, wasi_unstable: { proc_exit() {} } },
+    bind(instanceExports) {
+      exports = instanceExports;
+    },
+  };
+}
+
+module.exports = { createHostMock };

@@ -1,0 +1,93 @@
+// The specs' side of the mocked host (host-mock.cjs): arrange properties, buffers and time;
+// read back log lines and metric values.
+
+@external("mock", "reset")
+declare function mockReset(): void;
+@external("mock", "setProperty")
+declare function mockSetProperty(path: usize, pathLength: usize, value: usize, valueLength: usize): void;
+@external("mock", "failProperty")
+declare function mockFailProperty(path: usize, pathLength: usize, result: u32): void;
+@external("mock", "setBuffer")
+declare function mockSetBuffer(type: u32, data: usize, length: usize): void;
+@external("mock", "setTime")
+declare function mockSetTime(milliseconds: f64): void;
+@external("mock", "logCount")
+declare function mockLogCount(): i32;
+@external("mock", "logLevel")
+declare function mockLogLevel(index: i32): i32;
+@external("mock", "logLength")
+declare function mockLogLength(index: i32): i32;
+@external("mock", "copyLog")
+declare function mockCopyLog(index: i32, pointer: usize): void;
+@external("mock", "metric")
+declare function mockMetric(name: usize, nameLength: usize): f64;
+
+export function resetHost(): void {
+  mockReset();
+}
+
+/** Bytes from a string of code points 0..255, one byte each (so "\xff" is the byte 0xff). */
+export function bytesOf(latin1: string): ArrayBuffer {
+  const out = new ArrayBuffer(latin1.length);
+  for (let i = 0; i < latin1.length; i++) store<u8>(changetype<usize>(out) + i, <u8>latin1.charCodeAt(i));
+  return out;
+}
+
+export function setProperty(path: string, value: ArrayBuffer): void {
+  const utf8 = String.UTF8.encode(path);
+  mockSetProperty(changetype<usize>(utf8), utf8.byteLength, changetype<usize>(value), value.byteLength);
+}
+
+export function setStringProperty(path: string, value: string): void {
+  setProperty(path, String.UTF8.encode(value));
+}
+
+export function failProperty(path: string, result: u32): void {
+  const utf8 = String.UTF8.encode(path);
+  mockFailProperty(changetype<usize>(utf8), utf8.byteLength, result);
+}
+
+export function setBuffer(type: u32, data: ArrayBuffer): void {
+  mockSetBuffer(type, changetype<usize>(data), data.byteLength);
+}
+
+export function setTime(milliseconds: f64): void {
+  mockSetTime(milliseconds);
+}
+
+/** Every log line so far as `<level> <message>`, level 0 trace .. 5 critical. */
+export function logLines(): string[] {
+  const lines: string[] = [];
+  const count = mockLogCount();
+  for (let i = 0; i < count; i++) {
+    const message = new ArrayBuffer(mockLogLength(i));
+    mockCopyLog(i, changetype<usize>(message));
+    lines.push(mockLogLevel(i).toString() + " " + String.UTF8.decode(message));
+  }
+  return lines;
+}
+
+/** The value of a metric by name, -1 when it was never defined. */
+export function metric(name: string): f64 {
+  const utf8 = String.UTF8.encode(name);
+  return mockMetric(changetype<usize>(utf8), utf8.byteLength);
+}
+
+/** A pairs blob (envoy-host.md §5) from keys and values given as bytes. */
+export function pairsOf(keys: ArrayBuffer[], values: ArrayBuffer[]): ArrayBuffer {
+  let size = 4 + keys.length * 8;
+  for (let i = 0; i < keys.length; i++) size += keys[i].byteLength + 1 + values[i].byteLength + 1;
+  const out = new ArrayBuffer(size);
+  const base = changetype<usize>(out);
+  store<u32>(base, keys.length);
+  let offset = 4 + keys.length * 8;
+  for (let i = 0; i < keys.length; i++) {
+    store<u32>(base + 4 + i * 8, keys[i].byteLength);
+    store<u32>(base + 8 + i * 8, values[i].byteLength);
+    memory.copy(base + offset, changetype<usize>(keys[i]), keys[i].byteLength);
+    offset += keys[i].byteLength + 1;
+    memory.copy(base + offset, changetype<usize>(values[i]), values[i].byteLength);
+    offset += values[i].byteLength + 1;
+  }
+  return out;
+}

@@ -1,0 +1,20 @@
+// Runs the as-pect specs and ends with one line `as-pect: N passed, M failed` from its counts.
+// as-pect's own exit code decides: a trap in a beforeAll reports zero tests yet exits 1.
+
+const { spawnSync } = require("node:child_process");
+const path = require("node:path");
+
+const root = path.resolve(__dirname, "../..");
+const run = spawnSync(
+  process.execPath,
+  [path.join(root, "node_modules/@as-pect/cli/lib/test"), "--config", "as-pect.config.cjs", "--nologo"],
+  { cwd: root, encoding: "utf8", env: { ...process.env, FORCE_COLOR: "0" } },
+);
+process.stdout.write(run.stdout);
+process.stderr.write(run.stderr);
+
+const counts = /\[Tests\]: (\d+) pass, (\d+) fail/.exec(run.stdout.replace(/\x1b\[[0-9;]*m/g, ""));
+const passed = counts ? Number(counts[1]) : 0;
+const failed = counts ? Number(counts[2]) : 0;
+console.log(`as-pect: ${passed} passed, ${failed} failed`);
+process.exit(run.status === 0 && counts && failed === 0 ? 0 : 1);

@@ -1,0 +1,239 @@
+// The release build/main.wasm in the local host, driven in Envoy's order (envoy-host.md §3):
+// exact log lines, metrics, both property namings, hostile payloads, memory. This suite fails on
+// a build whose connection overrides are skipped: the connection lines would be missing.
+
+import { readFileSync, statSync } from "node:fs";
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import type { WasmFilterConfig } from "../../host/config/model.ts";
+import { PluginStartError, type ClusterInfo, type ConnectionInfo, type FilterCallbacks, type Logger, type PropertyNames, type UpstreamHostInfo, type WasmPlugin } from "../../host/wasm/api.ts";
+import { startWasmPlugin } from "../../host/wasm/plugin.ts";
+import { createStatsStore } from "../../host/stats.ts";
+
+const WASM_PATH = new URL("../../build/main.wasm", import.meta.url).pathname;
+
+// envoy-host.md §1: what Envoy registers, ABI 0.2.1 included.
+const ENVOY_ENV = new Set(["proxy_log", "proxy_get_status", "proxy_set_property", "proxy_get_property", "proxy_send_local_response", "proxy_get_shared_data", "proxy_set_shared_data", "proxy_register_shared_queue", "proxy_resolve_shared_queue", "proxy_dequeue_shared_queue", "proxy_enqueue_shared_queue", "proxy_get_header_map_value", "proxy_add_header_map_value", "proxy_replace_header_map_value", "proxy_remove_header_map_value", "proxy_get_header_map_pairs", "proxy_set_header_map_pairs", "proxy_get_header_map_size", "proxy_get_buffer_status", "proxy_get_buffer_bytes", "proxy_set_buffer_bytes", "proxy_http_call", "proxy_grpc_call", "proxy_grpc_stream", "proxy_grpc_close", "proxy_grpc_cancel", "proxy_grpc_send", "proxy_set_tick_period_milliseconds", "proxy_get_current_time_nanoseconds", "proxy_define_metric", "proxy_increment_metric", "proxy_record_metric", "proxy_get_metric", "proxy_set_effective_context", "proxy_done", "proxy_call_foreign_function", "proxy_continue_stream", "proxy_close_stream", "proxy_get_log_level"]);
+const ENVOY_WASI = new Set(["fd_write", "fd_read", "fd_seek", "fd_close", "fd_fdstat_get", "fd_fdstat_set_flags", "environ_get", "environ_sizes_get", "args_get", "args_sizes_get", "clock_time_get", "random_get", "sched_yield", "poll_oneoff", "proc_exit", "path_open", "fd_prestat_get", "fd_prestat_dir_name"]);
+
+const LOCATION = { cloud_provider: "aws", region: "ap-northeast-1", az: "ap-northeast-1a" };
+const WEB_SERVICE: ClusterInfo = { name: "web_service", metadata: { filter_metadata: { location: LOCATION } } };
+const UPSTREAM_HOST: UpstreamHostInfo = { address: { address: "127.0.0.1", port: 8099 }, metadata: {} };
+const CLIENT: ConnectionInfo = {
+  source: { address: "127.0.0.1", port: 51234 },
+  destination: { address: "127.0.0.1", port: 18000 },
+  listenerName: "listener_tcp",
+};
+const REQUEST = "POST / HTTP/1.1\r\nHost: localhost:18000\r\nContent-Length: 14\r\n\r\n[initial body]";
+const REPLY = "HTTP/1.1 200 OK\r\ncontent-length: 13\r\n\r\nexample body\n";
+
+function pluginConfig(configuration: string): WasmFilterConfig {
+  return {
+    kind: "wasm",
+    filterName: "envoy.filters.network.wasm",
+    name: "tcp_connection_logger",
+    rootId: "tcp_connection_logger",
+    vmId: "",
+    runtime: "envoy.wasm.runtime.v8",
+    codeFilename: "/etc/envoy/plugin/main.wasm",
+    configuration,
+    vmConfiguration: "",
+    failurePolicy: "FAIL_CLOSED",
+    reloadBackoffMs: 1000,
+  };
+}
+
+/** Keeps `<level> <message>` of every wasm log line, without Envoy's `wasm log ...: ` prefix. */
+class CapturingLogger implements Logger {
+  lines: string[] = [];
+  enabled(): boolean {
+    return true;
+  }
+  log(component: string, level: string, _source: string, message: string): void {
+    if (component !== "wasm" || !message.startsWith("wasm log")) return;
+    this.lines.push(`${level} ${message.slice(message.indexOf(": ") + 2)}`);
+  }
+}
+
+const forwarding: FilterCallbacks = {
+  forwardDownstream() {},
+  forwardUpstream() {},
+  closeDownstream() {
+    throw new Error("the plugin must never close the connection");
+  },
+};
+
+interface Harness {
+  plugin: WasmPlugin;
+  logger: CapturingLogger;
+  stats: ReturnType<typeof createStatsStore>;
+}
+
+function start(options: { configuration?: string; propertyNames?: PropertyNames } = {}): Harness {
+  const logger = new CapturingLogger();
+  const stats = createStatsStore();
+  const plugin = startWasmPlugin({
+    plugin: pluginConfig(options.configuration ?? ""),
+    wasmPath: WASM_PATH,
+    concurrency: 1,
+    logger,
+    stats,
+    propertyNames: options.propertyNames ?? "current",
+    trace: false,
+  });
+  return { plugin, logger, stats };
+}
+
+/** One curl-like connection: request, reply, both ends of stream, upstream then downstream close. */
+function runConnection(plugin: WasmPlugin, request: Uint8Array, reply: Uint8Array, cluster = WEB_SERVICE): void {
+  const filter = plugin.createFilter(CLIENT, forwarding);
+  filter.onNewConnection();
+  filter.onClusterSelected(cluster);
+  filter.onUpstreamConnected(UPSTREAM_HOST);
+  filter.onDownstreamData(request, false);
+  filter.onUpstreamData(reply, false);
+  filter.onDownstreamData(new Uint8Array(0), true);
+  filter.onUpstreamData(new Uint8Array(0), true);
+  filter.onUpstreamClose();
+  filter.onDownstreamClose("remote");
+}
+
+function connectionLines(logger: CapturingLogger, id: number): string[] {
+  return logger.lines
+    .filter((line) => line.includes(`connection ${id}: `))
+    .map((line) => line.replace(/, \d+ ms$/, ", <ms> ms"));
+}
+
+const bytes = (text: string) => Buffer.from(text, "latin1");
+
+describe("release build/main.wasm", () => {
+  it("imports only what Envoy provides, never env.abort, and stays within 40 KiB", () => {
+    const module = new WebAssembly.Module(readFileSync(WASM_PATH));
+    for (const entry of WebAssembly.Module.imports(module)) {
+      const known = entry.module === "env" ? ENVOY_ENV : entry.module === "wasi_unstable" || entry.module === "wasi_snapshot_preview1" ? ENVOY_WASI : new Set<string>();
+      assert.ok(known.has(entry.name), `${entry.module}.${entry.name} is not provided by Envoy`);
+    }
+    assert.ok(statSync(WASM_PATH).size <= 40 * 1024);
+  });
+
+  it("logs one connection in Envoy's order and counts it once (xds.* property names)", () => {
+    const { plugin, logger, stats } = start();
+    assert.ok(logger.lines.includes("info configured: metadata_namespace=location payload_preview_bytes=256"));
+    runConnection(plugin, bytes(REQUEST), bytes(REPLY));
+    const [id] = logger.lines.filter((l) => l.includes("new connection")).map((l) => Number(/connection (\d+):/.exec(l)![1]));
+    assert.deepEqual(connectionLines(logger, id), [
+      `info connection ${id}: new connection from 127.0.0.1:51234`,
+      `info connection ${id}: downstream data: 76 bytes: POST / HTTP/1.1\\r\\nHost: localhost:18000\\r\\nContent-Length: 14\\r\\n\\r\\n[initial body]`,
+      `info connection ${id}: upstream address: 127.0.0.1:8099`,
+      `info connection ${id}: upstream cluster metadata location.az: ap-northeast-1a`,
+      `info connection ${id}: upstream cluster metadata location.cloud_provider: aws`,
+      `info connection ${id}: upstream cluster metadata location.region: ap-northeast-1`,
+      `debug connection ${id}: no upstream host metadata "location" (xds.upstream_host_metadata: NotFound, upstream_host_metadata: NotFound)`,
+      `info connection ${id}: upstream data: 52 bytes: HTTP/1.1 200 OK\\r\\ncontent-length: 13\\r\\n\\r\\nexample body\\n`,
+      `debug connection ${id}: downstream end of stream`,
+      `debug connection ${id}: upstream end of stream`,
+      `info connection ${id}: upstream connection closed (peer: unknown)`,
+      `info connection ${id}: downstream connection closed (peer: remote)`,
+      `info connection ${id}: done: 76 bytes from downstream, 52 bytes from upstream, <ms> ms`,
+    ]);
+    assert.equal(stats.get("wasmcustom.connection_counter"), 1n);
+    assert.equal(stats.get("wasmcustom.connection_active"), 0n);
+    assert.equal(stats.get("wasmcustom.connection_downstream_bytes"), 76n);
+    assert.equal(stats.get("wasmcustom.connection_upstream_bytes"), 52n);
+    plugin.close();
+  });
+
+  it("reads cluster metadata through the legacy names of Envoy <= 1.24", () => {
+    const { plugin, logger } = start({ propertyNames: "legacy" });
+    runConnection(plugin, bytes("x"), bytes("y"));
+    const metadata = logger.lines.filter((l) => l.includes(" metadata "));
+    assert.deepEqual(metadata.map((l) => l.replace(/connection \d+: /, "")), [
+      "info upstream cluster metadata location.az: ap-northeast-1a",
+      "info upstream cluster metadata location.cloud_provider: aws",
+      "info upstream cluster metadata location.region: ap-northeast-1",
+      "debug no upstream host metadata \"location\" (xds.upstream_host_metadata: NotFound, upstream_host_metadata: NotFound)",
+    ]);
+    plugin.close();
+  });
+
+  it("warns, and carries on, when the cluster has no metadata in the namespace", () => {
+    const { plugin, logger, stats } = start();
+    runConnection(plugin, bytes("x"), bytes("y"), { name: "bare", metadata: {} });
+    assert.ok(logger.lines.some((l) => /^warn connection \d+: no upstream cluster metadata "location" \(xds\.cluster_metadata: NotFound, cluster_metadata: NotFound\)$/.test(l)));
+    assert.ok(logger.lines.some((l) => /^info connection \d+: upstream data: 1 bytes: y$/.test(l)));
+    assert.equal(stats.get("wasmcustom.connection_counter"), 1n);
+    plugin.close();
+  });
+
+  it("escapes binary and hostile payloads: no raw control character reaches a log line", () => {
+    const { plugin, logger } = start();
+    runConnection(plugin, bytes("\x1b[2J\x1b]0;owned\x07\r\nhi\xff\xfe!\\"), bytes("\x00\x7f\x9b"));
+    assert.ok(logger.lines.some((l) => l.endsWith("downstream data: 22 bytes: \\x1b[2J\\x1b]0;owned\\x07\\r\\nhi\\xff\\xfe!\\\\")));
+    assert.ok(logger.lines.some((l) => l.endsWith("upstream data: 3 bytes: \\x00\\x7f\\x9b")));
+    for (const line of logger.lines) assert.doesNotMatch(line, /[\x00-\x1f\x7f-\uffff]/);
+    plugin.close();
+  });
+
+  it("copies only the preview budget of a 1 MiB chunk into wasm memory", () => {
+    const { plugin, logger } = start({ configuration: "{\"payload_preview_bytes\": 16}" });
+    const worker = () => plugin.diagnostics().find((d) => d.role.startsWith("worker"))!;
+    const filter = plugin.createFilter(CLIENT, forwarding);
+    filter.onNewConnection();
+    const copiedBefore = worker().bytesCopiedIn;
+    filter.onDownstreamData(new Uint8Array(1024 * 1024).fill(0x41), false);
+    const copied = worker().bytesCopiedIn - copiedBefore;
+    assert.ok(copied <= 16 + 64, `copied ${copied} bytes`);
+    assert.ok(logger.lines.some((l) => l.endsWith(`downstream data: 1048576 bytes: ${"A".repeat(16)} ... (+1048560 bytes)`)));
+    filter.onDownstreamClose("remote");
+    plugin.close();
+  });
+
+  it("refuses a bad configuration: PluginStartError, and an error line naming the key", () => {
+    const logger = new CapturingLogger();
+    assert.throws(
+      () => startWasmPlugin({ plugin: pluginConfig("{\"foo\": 1}"), wasmPath: WASM_PATH, concurrency: 1, logger, stats: createStatsStore(), propertyNames: "current", trace: false }),
+      PluginStartError,
+    );
+    assert.ok(logger.lines.includes("error invalid plugin configuration: unknown key \"foo\""));
+  });
+
+  it("keeps memory flat over 100,000 connection lifecycles", () => {
+    const { plugin, stats } = start();
+    const memory = () => plugin.diagnostics().reduce((sum, d) => sum + d.memoryBytes, 0);
+    const request = bytes(REQUEST);
+    const reply = bytes(REPLY);
+    for (let i = 0; i < 1000; i++) runConnection(plugin, request, reply);
+    const after1000 = memory();
+    for (let i = 0; i < 99000; i++) runConnection(plugin, request, reply);
+    assert.equal(memory(), after1000);
+    assert.equal(stats.get("wasmcustom.connection_counter"), 100000n);
+    assert.equal(plugin.activeConnections, 0);
+    plugin.close();
+  });
+
+  it("holds 10,000 open connections, then frees them all", () => {
+    const { plugin, stats } = start();
+    const memory = () => plugin.diagnostics().reduce((sum, d) => sum + d.memoryBytes, 0);
+    const openAndClose = () => {
+      const filters = Array.from({ length: 10000 }, () => {
+        const filter = plugin.createFilter(CLIENT, forwarding);
+        filter.onNewConnection();
+        filter.onClusterSelected(WEB_SERVICE);
+        filter.onUpstreamConnected(UPSTREAM_HOST);
+        filter.onDownstreamData(bytes("ping"), false);
+        return filter;
+      });
+      assert.equal(plugin.activeConnections, 10000);
+      assert.equal(stats.get("wasmcustom.connection_active"), 10000n);
+      for (const filter of filters) filter.onDownstreamClose("local");
+    };
+    openAndClose();
+    const afterFirstRound = memory();
+    openAndClose();
+    assert.equal(memory(), afterFirstRound);
+    assert.equal(plugin.activeConnections, 0);
+    assert.equal(stats.get("wasmcustom.connection_active"), 0n);
+    assert.equal(stats.get("wasmcustom.connection_counter"), 20000n);
+    plugin.close();
+  });
+});
