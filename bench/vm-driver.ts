@@ -1,0 +1,126 @@
+// Drives a wasm plugin's NetworkFilter as the network side would, without sockets: the filter
+// callbacks in Envoy's order for one TCP connection (envoy-host.md §3), with callbacks that
+// discard what the filter forwards. What is measured is the VM and the module, nothing else.
+
+import { loadEnvoyConfig } from "../host/config/load.ts";
+import type { WasmFilterConfig } from "../host/config/model.ts";
+import { createLogger } from "../host/log.ts";
+import { metadataJson } from "../host/net/cluster.ts";
+import { createStatsStore } from "../host/stats.ts";
+import type {
+  ClusterInfo, ConnectionInfo, FilterCallbacks, LogLevelName, NetworkFilter, UpstreamHostInfo, WasmPlugin,
+} from "../host/wasm/api.ts";
+import { startWasmPlugin } from "../host/wasm/plugin.ts";
+
+export const ENVOY_CONFIG = "envoy/envoy.yaml";
+/** The listener whose chain is [wasm, tcp_proxy]. */
+export const MAIN_LISTENER = "main";
+
+/** What the benchmarks take from envoy/envoy.yaml: the plugin config and what tcp_proxy would pick. */
+export interface ChainSetting {
+  plugin: WasmFilterConfig;
+  cluster: ClusterInfo;
+  host: UpstreamHostInfo;
+}
+
+export function loadChainSetting(): ChainSetting {
+  const config = loadEnvoyConfig(ENVOY_CONFIG);
+  const listener = config.listeners.find((l) => l.name === MAIN_LISTENER);
+  const plugin = listener?.filters.find((f) => f.kind === "wasm");
+  const proxy = listener?.filters.find((f) => f.kind === "tcp_proxy");
+  const cluster = config.clusters.find((c) => proxy?.kind === "tcp_proxy" && c.name === proxy.cluster);
+  if (plugin?.kind !== "wasm" || cluster === undefined || cluster.endpoints.length === 0) {
+    throw new Error(`${ENVOY_CONFIG}: listener '${MAIN_LISTENER}' needs a wasm filter and a tcp_proxy to a cluster with an endpoint`);
+  }
+  const endpoint = cluster.endpoints[0];
+  return {
+    plugin,
+    cluster: { name: cluster.name, metadata: metadataJson(cluster.metadata) },
+    host: { address: { ...endpoint.address }, metadata: metadataJson(endpoint.metadata) },
+  };
+}
+
+/**
+ * The plugin in `wasmPath` with the configuration of envoy/envoy.yaml, one worker VM, and a
+ * logger at `logLevel` whose lines are formatted and then discarded: the cost a user pays for
+ * logging, minus the terminal.
+ */
+export function startPlugin(setting: ChainSetting, wasmPath: string, logLevel: LogLevelName): WasmPlugin {
+  return startWasmPlugin({
+    plugin: setting.plugin,
+    wasmPath,
+    concurrency: 1,
+    logger: createLogger({ level: logLevel, componentLevels: {}, write: discard }),
+    stats: createStatsStore(),
+    propertyNames: "current",
+    trace: false,
+  });
+}
+
+function discard(): void {}
+
+const DISCARDING_CALLBACKS: FilterCallbacks = {
+  forwardDownstream: discard,
+  forwardUpstream: discard,
+  closeDownstream: discard,
+};
+
+const EMPTY = new Uint8Array(0);
+
+/** Opens and ends connections on one plugin, as tcp_proxy would after accepting them. */
+export class ConnectionDriver {
+  private nextSourcePort = 0;
+
+  constructor(
+    readonly plugin: WasmPlugin,
+    private readonly setting: ChainSetting,
+  ) {}
+
+  /** Accepted, announced, the cluster picked and the upstream connected: ready for data. */
+  open(): NetworkFilter {
+    const filter = this.accept();
+    filter.onNewConnection();
+    filter.onClusterSelected(this.setting.cluster);
+    filter.onUpstreamConnected(this.setting.host);
+    return filter;
+  }
+
+  /** The filter of a newly accepted connection, before any callback. */
+  accept(): NetworkFilter {
+    return this.plugin.createFilter(this.connectionInfo(), DISCARDING_CALLBACKS);
+  }
+
+  /** curl's order after the exchange: both ends of stream, the upstream's FIN, the client's close. */
+  close(filter: NetworkFilter): void {
+    filter.onDownstreamData(EMPTY, true);
+    filter.onUpstreamData(EMPTY, true);
+    filter.onUpstreamClose();
+    filter.onDownstreamClose("remote");
+  }
+
+  /** One whole connection: open, `request` downstream, `reply` upstream, close. */
+  lifecycle(request: Uint8Array, reply: Uint8Array): void {
+    const filter = this.open();
+    filter.onDownstreamData(request, false);
+    filter.onUpstreamData(reply, false);
+    this.close(filter);
+  }
+
+  private connectionInfo(): ConnectionInfo {
+    // Source ports cycle through the ephemeral range, as a busy client's would.
+    const port = 32768 + (this.nextSourcePort++ % 28000);
+    return {
+      source: { address: "127.0.0.1", port },
+      destination: { address: "127.0.0.1", port: 18000 },
+      listenerName: MAIN_LISTENER,
+    };
+  }
+}
+
+/** Linear memory of the VMs that take connections (the workers), in bytes. */
+export function workerMemoryBytes(plugin: WasmPlugin): number {
+  return plugin
+    .diagnostics()
+    .filter((vm) => vm.role.startsWith("worker"))
+    .reduce((sum, vm) => sum + vm.memoryBytes, 0);
+}
