@@ -1,0 +1,176 @@
+// The local host, started from code: the config loaded, the wasm plugins started, admin and the
+// listeners bound. The command line (cli.ts), the end-to-end tests and the benchmarks start it
+// through startLocalHost.
+
+import { existsSync } from "node:fs";
+import { createAdminServer } from "./admin.ts";
+import { loadEnvoyConfig } from "./config/load.ts";
+import type { ListenerConfig, WasmFilterConfig } from "./config/model.ts";
+import { createLogger } from "./log.ts";
+import { bindAddressFor, formatAddress } from "./net/address.ts";
+import { closeServer, listen } from "./net/listen.ts";
+import { startListeners, type RunningListeners } from "./net/listeners.ts";
+import { resolvePluginPath } from "./paths.ts";
+import { createStatsStore } from "./stats.ts";
+import type { Logger, PropertyNames, StatsStore, WasmPlugin } from "./wasm/api.ts";
+import { startWasmPlugin } from "./wasm/plugin.ts";
+
+export interface LocalHostOptions {
+  /** the Envoy bootstrap, e.g. envoy/envoy.yaml */
+  configPath: string;
+  /** where /etc/envoy/plugin/ files are on this machine, e.g. ./build */
+  pluginFolder: string;
+  /** worker VMs per plugin (--concurrency); 1 when absent */
+  concurrency?: number;
+  /** Envoy-format log lines; info to stderr when absent */
+  logger?: Logger;
+  propertyNames?: PropertyNames;
+  /** print every ABI call */
+  trace?: boolean;
+  traceWrite?: (line: string) => void;
+  /** what wildcard addresses (0.0.0.0, ::) bind to; 127.0.0.1 when absent */
+  bindAddress?: string;
+  /** leave the wasm filters out of every chain (tcp_proxy alone), e.g. to measure their cost */
+  withoutWasm?: boolean;
+  /** listener name → port instead of the configured one (0: any free port); clusters follow */
+  listenerPorts?: Record<string, number>;
+  /** admin port instead of the configured one (0: any free port) */
+  adminPort?: number;
+}
+
+export interface RunningHost {
+  /** listener name → bound port */
+  readonly listenerPorts: Record<string, number>;
+  readonly adminPort: number;
+  readonly stats: StatsStore;
+  /** the wasm plugins, in listener and chain order */
+  readonly plugins: WasmPlugin[];
+  /** tcp_proxy connections with a socket still open */
+  readonly openConnections: number;
+  /** resolves once no tcp_proxy connection holds a socket */
+  whenIdle(): Promise<void>;
+  /** stop listening, end open connections, close the plugins; the same promise on every call */
+  close(): Promise<void>;
+  /** resolves once the host has closed, through close() or admin POST /quitquitquit */
+  readonly closed: Promise<void>;
+}
+
+/** The plugin module a config names is not on this machine. */
+export class MissingPluginError extends Error {
+  override name = "MissingPluginError";
+}
+
+/** Envoy logs from its main thread, whose id is 1 in its container. */
+const MAIN_THREAD = 1;
+const SOURCE = {
+  admin: "source/server/admin/admin.cc:65",
+  listener: "source/common/listener_manager/listener_manager_impl.cc:550",
+  workers: "source/common/listener_manager/listener_manager_impl.cc:930",
+  dispatch: "source/server/server.cc:1015",
+  shutdown: "source/server/server.cc:1050",
+};
+
+export async function startLocalHost(options: LocalHostOptions): Promise<RunningHost> {
+  const logger = options.logger ?? createLogger({ level: "info", componentLevels: {} });
+  const bindAddress = options.bindAddress ?? "127.0.0.1";
+  const config = loadEnvoyConfig(options.configPath);
+  const stats = createStatsStore();
+  const pluginsByListener = options.withoutWasm ? new Map<ListenerConfig, WasmPlugin[]>() : startPlugins(config.listeners, options, logger, stats);
+  const plugins = [...pluginsByListener.values()].flat();
+
+  let listeners: RunningListeners | undefined;
+  let closing: Promise<void> | undefined;
+  let markClosed = () => {};
+  const closed = new Promise<void>((resolve) => (markClosed = resolve));
+  const admin = createAdminServer({ stats, quit: () => void close() });
+
+  async function close(): Promise<void> {
+    closing ??= (async () => {
+      logger.log("main", "info", SOURCE.shutdown, "shutting down server instance", MAIN_THREAD);
+      const adminClosed = closeServer(admin);
+      admin.closeAllConnections();
+      await Promise.all([adminClosed, listeners?.close()]);
+      for (const plugin of plugins) plugin.close();
+      logger.log("main", "info", SOURCE.shutdown, "exiting", MAIN_THREAD);
+      markClosed();
+    })();
+    return closing;
+  }
+
+  try {
+    const adminAddress = bindAddressFor(config.admin.address.address, bindAddress);
+    const adminPort = await listen(admin, "admin", adminAddress, options.adminPort ?? config.admin.address.port);
+    logger.log("admin", "info", SOURCE.admin, `admin address: ${formatAddress(adminAddress, adminPort)}`, MAIN_THREAD);
+    logger.log("main", "info", SOURCE.dispatch, "starting main dispatch loop", MAIN_THREAD);
+    listeners = await startListeners({
+      config,
+      filtersOf: (listener) => pluginsByListener.get(listener) ?? [],
+      bindAddress,
+      portOverrides: options.listenerPorts,
+    });
+    for (const { name, address, port } of listeners.bound) {
+      logger.log("config", "info", SOURCE.listener, `listener '${name}' on ${formatAddress(address, port)}`, MAIN_THREAD);
+    }
+    logger.log("config", "info", SOURCE.workers, "all dependencies initialized. starting workers", MAIN_THREAD);
+    const running = listeners;
+    return {
+      listenerPorts: Object.fromEntries(running.bound.map(({ name, port }) => [name, port])),
+      adminPort,
+      stats,
+      plugins,
+      get openConnections() {
+        return running.openConnections;
+      },
+      whenIdle: () => running.whenIdle(),
+      close,
+      closed,
+    };
+  } catch (error) {
+    await closeServer(admin);
+    for (const plugin of plugins) plugin.close();
+    throw error;
+  }
+}
+
+/** One plugin per wasm filter of each listener, in chain order; all closed again if one fails. */
+function startPlugins(
+  listeners: ListenerConfig[],
+  options: LocalHostOptions,
+  logger: Logger,
+  stats: StatsStore,
+): Map<ListenerConfig, WasmPlugin[]> {
+  const started = new Map<ListenerConfig, WasmPlugin[]>();
+  try {
+    for (const listener of listeners) {
+      const plugins: WasmPlugin[] = [];
+      started.set(listener, plugins);
+      for (const filter of listener.filters) {
+        if (filter.kind !== "wasm") continue;
+        plugins.push(
+          startWasmPlugin({
+            plugin: filter,
+            wasmPath: findPluginModule(filter, options.pluginFolder),
+            concurrency: options.concurrency ?? 1,
+            logger,
+            stats,
+            propertyNames: options.propertyNames ?? "current",
+            trace: options.trace ?? false,
+            traceWrite: options.traceWrite,
+          }),
+        );
+      }
+    }
+  } catch (error) {
+    for (const plugin of [...started.values()].flat()) plugin.close();
+    throw error;
+  }
+  return started;
+}
+
+function findPluginModule(plugin: WasmFilterConfig, pluginFolder: string): string {
+  const wasmPath = resolvePluginPath(plugin.codeFilename, pluginFolder);
+  if (!existsSync(wasmPath)) {
+    throw new MissingPluginError(`plugin '${plugin.name}': ${wasmPath} does not exist (${plugin.codeFilename}); run make build`);
+  }
+  return wasmPath;
+}

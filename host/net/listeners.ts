@@ -1,0 +1,105 @@
+// The static listeners of a config, bound and serving: tcp_proxy chains and direct-response
+// HTTP managers, with the clusters tcp_proxy forwards to.
+
+import type { Server } from "node:net";
+import type { EnvoyConfig, ListenerConfig } from "../config/model.ts";
+import type { FilterFactory } from "../wasm/api.ts";
+import { bindAddressFor } from "./address.ts";
+import { UpstreamCluster } from "./cluster.ts";
+import { createDirectResponseServer } from "./direct-response-listener.ts";
+import { followListeners, type BoundListener } from "./follow-listeners.ts";
+import { closeServer, listen } from "./listen.ts";
+import { TcpProxyListener } from "./tcp-proxy-listener.ts";
+
+export interface ListenersOptions {
+  config: EnvoyConfig;
+  /** the filters ahead of a listener's terminal filter (its wasm plugins), in chain order */
+  filtersOf(listener: ListenerConfig): FilterFactory[];
+  /** replaces the wildcard addresses (0.0.0.0, ::) of the config */
+  bindAddress: string;
+  /** listener name → port to bind instead of the configured one (0: any free port) */
+  portOverrides?: Record<string, number>;
+}
+
+export interface BoundListenerInfo {
+  name: string;
+  address: string;
+  port: number;
+}
+
+export interface RunningListeners {
+  /** in config order */
+  readonly bound: BoundListenerInfo[];
+  /** tcp_proxy connections with a socket still open */
+  readonly openConnections: number;
+  /** resolves once no tcp_proxy connection holds a socket */
+  whenIdle(): Promise<void>;
+  /** stop accepting, reset open connections, resolve when every server has closed */
+  close(): Promise<void>;
+}
+
+interface Serving {
+  config: ListenerConfig;
+  server: Server;
+  /** reset the connections still open once the server stopped accepting */
+  endConnections(): void;
+  /** set for tcp_proxy listeners */
+  tcpProxy?: TcpProxyListener;
+}
+
+export async function startListeners(options: ListenersOptions): Promise<RunningListeners> {
+  let clusters = new Map<string, UpstreamCluster>();
+  const serving = options.config.listeners.map((config) => serve(config, options, (name) => clusters.get(name)));
+  const bound: BoundListenerInfo[] = [];
+  try {
+    for (const { config, server } of serving) {
+      const address = bindAddressFor(config.address.address, options.bindAddress);
+      const port = await listen(server, `listener '${config.name}'`, address, options.portOverrides?.[config.name] ?? config.address.port);
+      bound.push({ name: config.name, address, port });
+    }
+  } catch (error) {
+    await closeAll(serving);
+    throw error;
+  }
+  const moved: BoundListener[] = serving.map(({ config }, index) => ({ configured: config.address, port: bound[index].port }));
+  clusters = new Map(
+    followListeners(options.config.clusters, moved).map((cluster) => [cluster.name, new UpstreamCluster(cluster)]),
+  );
+  const tcpListeners = serving.flatMap(({ tcpProxy }) => (tcpProxy === undefined ? [] : [tcpProxy]));
+  return {
+    bound,
+    get openConnections() {
+      return tcpListeners.reduce((sum, listener) => sum + listener.openConnections, 0);
+    },
+    whenIdle: () => Promise.all(tcpListeners.map((listener) => listener.whenIdle())).then(() => undefined),
+    close: () => closeAll(serving),
+  };
+}
+
+function serve(
+  config: ListenerConfig,
+  options: ListenersOptions,
+  findCluster: (name: string) => UpstreamCluster | undefined,
+): Serving {
+  const terminal = config.filters[config.filters.length - 1];
+  if (terminal?.kind === "tcp_proxy") {
+    const tcpProxy = new TcpProxyListener({
+      listenerName: config.name,
+      tcpProxy: terminal,
+      factories: options.filtersOf(config),
+      findCluster,
+    });
+    return { config, server: tcpProxy.server, endConnections: () => tcpProxy.abortConnections(), tcpProxy };
+  }
+  if (terminal?.kind === "http_connection_manager") {
+    const server = createDirectResponseServer(terminal);
+    return { config, server, endConnections: () => server.closeAllConnections() };
+  }
+  throw new Error(`listener '${config.name}': the last filter must be tcp_proxy or http_connection_manager`);
+}
+
+async function closeAll(serving: Serving[]): Promise<void> {
+  const closing = serving.map(({ server }) => closeServer(server));
+  for (const { endConnections } of serving) endConnections();
+  await Promise.all(closing);
+}

@@ -1,0 +1,42 @@
+// Envoy's route selection for direct responses: the virtual host whose domains match the Host
+// header best (exact, then the longest `*.suffix`, then the longest `prefix*`, then `*`), then
+// that host's first route whose prefix or path matches.
+
+import type { DirectResponseRoute } from "../config/model.ts";
+
+/** The route answering this request, or undefined (Envoy answers 404). */
+export function matchRoute(routes: DirectResponseRoute[], host: string, path: string): DirectResponseRoute | undefined {
+  const hostName = host.toLowerCase();
+  let bestRank = -1;
+  let candidates: DirectResponseRoute[] = [];
+  for (const route of routes) {
+    const rank = Math.max(...route.domains.map((domain) => domainRank(domain.toLowerCase(), hostName)));
+    if (rank > bestRank) {
+      bestRank = rank;
+      candidates = [route];
+    } else if (rank === bestRank && rank >= 0) {
+      candidates.push(route);
+    }
+  }
+  return candidates.find((route) => pathMatches(route, path));
+}
+
+/** How well one domain matches the host: higher is better, -1 is no match. */
+function domainRank(domain: string, host: string): number {
+  const SPECIFICITY = 1_000_000;
+  if (domain === host) return 3 * SPECIFICITY;
+  if (domain === "*") return 0;
+  if (domain.startsWith("*") && host.endsWith(domain.slice(1)) && host.length > domain.length - 1) {
+    return 2 * SPECIFICITY + domain.length;
+  }
+  if (domain.endsWith("*") && host.startsWith(domain.slice(0, -1)) && host.length > domain.length - 1) {
+    return SPECIFICITY + domain.length;
+  }
+  return -1;
+}
+
+function pathMatches(route: DirectResponseRoute, path: string): boolean {
+  if (route.prefix !== undefined) return path.startsWith(route.prefix);
+  // `path` matches the path without its query string
+  return route.path === path.split("?")[0];
+}

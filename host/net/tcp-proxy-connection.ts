@@ -1,0 +1,201 @@
+// One downstream connection through its filter chain to an upstream host, driven the way
+// Envoy's tcp_proxy drives it (envoy-host.md §3): the filters see the new connection, then the
+// cluster; what the client sends is held until the upstream is connected (tcp_proxy disables
+// downstream reads while it connects); each direction ends once with a 0-byte end of stream;
+// the downstream closes when both directions are done, or on a reset, and that ends the filters.
+
+import { connect, type Socket } from "node:net";
+import type { ConnectionInfo, FilterFactory, UpstreamHostInfo } from "../wasm/api.ts";
+import type { UpstreamCluster } from "./cluster.ts";
+import { FilterChain } from "./filter-chain.ts";
+
+const END_OF_STREAM = new Uint8Array(0);
+
+export interface TcpProxyConnectionOptions {
+  listenerName: string;
+  factories: FilterFactory[];
+  /** tcp_proxy's cluster; undefined when it does not exist (the connection is closed) */
+  cluster: UpstreamCluster | undefined;
+  /** both sockets are closed: the connection holds nothing any more */
+  onReleased(connection: TcpProxyConnection): void;
+}
+
+export class TcpProxyConnection {
+  private readonly chain: FilterChain;
+  private upstream: Socket | undefined;
+  private upstreamConnected = false;
+  private connectTimer: NodeJS.Timeout | undefined;
+  /** the client's FIN has been read */
+  private clientEnded = false;
+  /** our FIN to the client has been flushed */
+  private clientWriteDone = false;
+  private ended = false;
+  private openSockets = 1;
+  /** read from the client before the upstream was connected */
+  private readonly held: Buffer[] = [];
+  private heldEnd = false;
+
+  constructor(
+    private readonly downstream: Socket,
+    private readonly options: TcpProxyConnectionOptions,
+  ) {
+    this.chain = new FilterChain(options.factories, connectionInfo(downstream, options.listenerName), {
+      toUpstream: (data, endOfStream) => this.writeUpstream(data, endOfStream),
+      toClient: (data, endOfStream) => this.writeClient(data, endOfStream),
+      // a filter may ask from inside one of its callbacks: end it once that callback has returned
+      closeDownstream: () => queueMicrotask(() => this.end("local")),
+    });
+  }
+
+  start(): void {
+    // errors always end in 'close', which is where the connection is ended
+    this.downstream.on("error", () => {});
+    this.downstream.on("close", () => {
+      this.end("remote");
+      this.socketClosed();
+    });
+    this.downstream.on("finish", () => {
+      this.clientWriteDone = true;
+      this.endIfBothDirectionsDone("local");
+    });
+    this.downstream.on("data", (data: Buffer) => this.onClientData(data));
+    this.downstream.on("end", () => this.onClientEnd());
+    this.chain.onNewConnection();
+    this.connectUpstream();
+  }
+
+  /** Reset both sockets now (the host is shutting down). */
+  abort(): void {
+    this.end("local");
+    this.upstream?.destroy();
+  }
+
+  private connectUpstream(): void {
+    const cluster = this.options.cluster;
+    if (cluster === undefined) return this.end("local");
+    this.chain.onClusterSelected(cluster.info);
+    const host = cluster.pickEndpoint();
+    if (host === undefined) return this.end("local");
+
+    const upstream = connect({ host: host.address.address, port: host.address.port, allowHalfOpen: true, noDelay: true });
+    this.upstream = upstream;
+    this.openSockets++;
+    this.connectTimer = setTimeout(() => this.end("local"), cluster.connectTimeoutMs);
+    upstream.on("error", () => {});
+    upstream.on("close", () => {
+      this.onUpstreamClosed();
+      this.socketClosed();
+    });
+    upstream.once("connect", () => this.onUpstreamConnected(upstream, host));
+  }
+
+  private onUpstreamConnected(upstream: Socket, host: UpstreamHostInfo): void {
+    clearTimeout(this.connectTimer);
+    this.upstreamConnected = true;
+    this.chain.onUpstreamConnected(host);
+    upstream.on("data", (data: Buffer) => {
+      if (!this.ended) this.chain.upstreamData(data, false);
+    });
+    upstream.on("end", () => this.onUpstreamEnd());
+    // the held bytes reach the filters as one read, as Envoy's retained read buffer would
+    this.downstream.resume();
+    if (this.held.length > 0) this.onClientData(Buffer.concat(this.held.splice(0)));
+    if (this.heldEnd) this.onClientEnd();
+  }
+
+  private onClientData(data: Buffer): void {
+    if (this.ended) return;
+    if (!this.upstreamConnected) {
+      this.held.push(data);
+      this.downstream.pause();
+      return;
+    }
+    this.chain.downstreamData(data, false);
+  }
+
+  private onClientEnd(): void {
+    if (this.ended) return;
+    if (!this.upstreamConnected) {
+      this.heldEnd = true;
+      return;
+    }
+    this.clientEnded = true;
+    this.chain.downstreamData(END_OF_STREAM, true);
+    this.endIfBothDirectionsDone("remote");
+  }
+
+  private onUpstreamEnd(): void {
+    if (this.ended) return;
+    this.chain.upstreamData(END_OF_STREAM, true);
+    this.chain.onUpstreamClose();
+  }
+
+  /** A reset, a failed connect, or the last close after both FINs: flush to the client and close it. */
+  private onUpstreamClosed(): void {
+    if (this.ended) return;
+    if (!this.upstreamConnected || this.downstream.writableFinished) return this.end("local");
+    this.downstream.once("finish", () => this.end("local"));
+    this.downstream.end();
+  }
+
+  /** `lastEvent` is the side whose half-close completed the pair, which is the side that closed. */
+  private endIfBothDirectionsDone(lastEvent: "local" | "remote"): void {
+    if (this.clientEnded && this.clientWriteDone) this.end(lastEvent);
+  }
+
+  private writeUpstream(data: Uint8Array, endOfStream: boolean): void {
+    const upstream = this.upstream;
+    if (this.ended || upstream === undefined || upstream.writableEnded) return;
+    if (data.length > 0 && !upstream.write(data)) pauseUntilDrained(this.downstream, upstream);
+    if (endOfStream) upstream.end();
+  }
+
+  private writeClient(data: Uint8Array, endOfStream: boolean): void {
+    const downstream = this.downstream;
+    if (this.ended || downstream.writableEnded) return;
+    if (data.length > 0 && !downstream.write(data) && this.upstream !== undefined) {
+      pauseUntilDrained(this.upstream, downstream);
+    }
+    if (endOfStream) downstream.end();
+  }
+
+  /** End the filters exactly once, close the client, and let the upstream flush what it was given. */
+  private end(peer: "local" | "remote"): void {
+    if (this.ended) return;
+    this.ended = true;
+    clearTimeout(this.connectTimer);
+    this.downstream.destroy();
+    if (this.upstream !== undefined) closeAfterFlush(this.upstream, this.upstreamConnected);
+    this.chain.onDownstreamClose(peer);
+  }
+
+  private socketClosed(): void {
+    this.openSockets--;
+    if (this.openSockets === 0) this.options.onReleased(this);
+  }
+}
+
+function connectionInfo(socket: Socket, listenerName: string): ConnectionInfo {
+  return {
+    source: { address: socket.remoteAddress ?? "", port: socket.remotePort ?? 0 },
+    destination: { address: socket.localAddress ?? "", port: socket.localPort ?? 0 },
+    listenerName,
+  };
+}
+
+/** Backpressure: stop reading from one side until the other has written out what it holds. */
+function pauseUntilDrained(reader: Socket, writer: Socket): void {
+  if (reader.isPaused()) return;
+  reader.pause();
+  writer.once("drain", () => reader.resume());
+}
+
+/** Envoy closes the upstream with FlushWrite: what was written still goes out, then the socket closes. */
+function closeAfterFlush(socket: Socket, connected: boolean): void {
+  if (!connected || socket.writableFinished) {
+    socket.destroy();
+    return;
+  }
+  socket.once("finish", () => socket.destroy());
+  socket.end();
+}

@@ -1,0 +1,111 @@
+// The command line as users run it, as a child process: --help, the one-line errors, and a run
+// on the real ports of envoy/envoy.yaml (18000, 8099, 8001) stopped by Ctrl-C and by admin.
+// Every test that uses the real ports is in this file, so they never run at the same time.
+
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { runCli, startCli } from "../helpers/e2e-cli.ts";
+import { curl } from "../helpers/e2e-clients.ts";
+import { ENVOY_YAML } from "../helpers/e2e-paths.ts";
+
+describe("the command line", () => {
+  let scratch: string;
+  before(() => {
+    scratch = mkdtempSync(join(tmpdir(), "local-host-cli-"));
+  });
+  after(() => rmSync(scratch, { recursive: true, force: true }));
+
+  /** envoy/envoy.yaml with one text replaced */
+  function configWith(search: string, replacement: string): string {
+    const file = join(scratch, `envoy-${Math.random().toString(36).slice(2)}.yaml`);
+    const yaml = readFileSync(ENVOY_YAML, "utf8");
+    assert.ok(yaml.includes(search));
+    writeFileSync(file, yaml.replace(search, replacement));
+    return file;
+  }
+
+  test("--help prints the usage and exits 0", async () => {
+    const result = await runCli(["--help"]);
+    assert.equal(result.code, 0);
+    assert.match(result.stdout, /^Usage: npx tsx host\/cli.ts \[options\]\n/);
+    assert.match(result.stdout, /--component-log-level C:L/);
+    assert.equal(result.stderr, "");
+  });
+
+  test("a bad flag value is one line and exit 1", async () => {
+    assert.deepEqual(await runCli(["--concurrency", "zero"]), {
+      code: 1,
+      stdout: "",
+      stderr: "error: --concurrency: 'zero' is not a whole number of at least 1\n",
+    });
+    assert.deepEqual(await runCli(["--bogus"]), { code: 1, stdout: "", stderr: "error: Unknown option '--bogus' (see --help)\n" });
+  });
+
+  test("a missing main.wasm is one line that names the path and says to run make build", async () => {
+    const result = await runCli(["--plugin-folder", join(scratch, "no-build")]);
+    assert.equal(result.code, 1);
+    assert.equal(
+      result.stderr,
+      `error: plugin 'tcp_connection_logger': ${join(scratch, "no-build", "main.wasm")} does not exist ` +
+        "(/etc/envoy/plugin/main.wasm); run make build\n",
+    );
+  });
+
+  test("an invalid config prints the loader's message", async () => {
+    const file = configWith("      connect_timeout: 0.25s\n", "      connect_timeout: 0.25s\n      conect_timeout: 1s\n");
+    const result = await runCli(["-c", file]);
+    assert.equal(result.code, 1);
+    const lines = result.stderr.trimEnd().split("\n");
+    assert.equal(lines.length, 1);
+    assert.match(lines[0], new RegExp(`^error: ${file}:\\d+: static_resources\\.clusters\\[0\\]\\.conect_timeout: `));
+  });
+
+  test("a plugin configuration the plugin rejects ends with Envoy's one-line message", async () => {
+    const file = configWith('"payload_preview_bytes": 256', '"payload_preview_bytes": 256, "bogus": 1');
+    const result = await runCli(["-c", file]);
+    assert.equal(result.code, 1);
+    assert.match(result.stderr.trimEnd().split("\n").at(-1)!, /^error: Unable to create Wasm plugin tcp_connection_logger: /);
+  });
+
+  test("a busy port is one line", async () => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(18000, "127.0.0.1", resolve));
+    try {
+      const result = await runCli([]);
+      assert.equal(result.code, 1);
+      assert.equal(result.stderr.trimEnd().split("\n").at(-1), "error: listener 'main' cannot bind 127.0.0.1:18000: address already in use");
+    } finally {
+      await new Promise((resolve) => blocker.close(resolve));
+    }
+  });
+
+  test("on the real ports: curl through the plugin, the counter in admin, Ctrl-C exits 0", async () => {
+    const cli = startCli(["-c", "envoy/envoy.yaml"]);
+    await cli.waitForLog("all dependencies initialized. starting workers");
+    const reply = await curl(["-i", "localhost:18000", "--data", "[initial body]"]);
+    assert.match(reply.stdout, /^HTTP\/1.1 200 OK\r\n/);
+    assert.match(reply.stdout, /\r\n\r\nexample body\n$/);
+    await cli.waitForLog("connection 2: done: ");
+    const stats = await curl(["localhost:8001/stats/prometheus"]);
+    assert.match(stats.stdout, /^connection_counter\{\} 1$/m);
+    cli.child.kill("SIGINT");
+    const result = await cli.exited;
+    assert.equal(result.code, 0);
+    assert.match(result.stderr, /\[main\] \[source\/server\/server\.cc:\d+\] caught SIGINT\n/);
+    assert.match(result.stderr, /upstream cluster metadata location\.az: ap-northeast-1a\n/);
+  });
+
+  test("on the real ports: admin POST /quitquitquit exits 0", async () => {
+    const cli = startCli([], { ENVOY_CONCURRENCY: "2" });
+    await cli.waitForLog("all dependencies initialized. starting workers");
+    const reply = await curl(["-X", "POST", "localhost:8001/quitquitquit"]);
+    assert.equal(reply.stdout, "OK\n");
+    const result = await cli.exited;
+    assert.equal(result.code, 0);
+    assert.match(result.stderr, /\[main\] \[source\/server\/server\.cc:\d+\] exiting\n$/);
+  });
+});

@@ -1,0 +1,208 @@
+// tcp_proxy and the listeners with real sockets, the wasm filter replaced by a filter that
+// records every call: the order Envoy drives a network filter in (envoy-host.md §3), the peer
+// types, clean-up after resets, and backpressure.
+
+import assert from "node:assert/strict";
+import { createServer, connect, type Server } from "node:net";
+import { after, before, describe, test } from "node:test";
+import { loadEnvoyConfig } from "../../host/config/load.ts";
+import type { EnvoyConfig } from "../../host/config/model.ts";
+import { startListeners, type RunningListeners } from "../../host/net/listeners.ts";
+import type { FilterCallbacks, FilterFactory, NetworkFilter } from "../../host/wasm/api.ts";
+import { curl, exchange, parseHttpResponse, postRequest } from "../helpers/e2e-clients.ts";
+import { ENVOY_YAML } from "../helpers/e2e-paths.ts";
+
+/** A pass-through filter that writes down each call as one line. */
+function recordingFactory(events: string[][]): FilterFactory {
+  return {
+    createFilter(info, callbacks: FilterCallbacks): NetworkFilter {
+      const calls: string[] = [`new ${info.listenerName} ${info.destination.address}`];
+      events.push(calls);
+      return {
+        onNewConnection: () => calls.push("onNewConnection"),
+        onClusterSelected: (cluster) => calls.push(`onClusterSelected ${cluster.name} ${JSON.stringify(cluster.metadata)}`),
+        onUpstreamConnected: (host) => calls.push(`onUpstreamConnected ${host.address.address}`),
+        onDownstreamData(data, endOfStream) {
+          calls.push(`onDownstreamData ${data.length} ${endOfStream}`);
+          callbacks.forwardDownstream(data, endOfStream);
+        },
+        onUpstreamData(data, endOfStream) {
+          calls.push(`onUpstreamData ${data.length} ${endOfStream}`);
+          callbacks.forwardUpstream(data, endOfStream);
+        },
+        onUpstreamClose: () => calls.push("onUpstreamClose"),
+        onDownstreamClose: (peer) => calls.push(`onDownstreamClose ${peer}`),
+      };
+    },
+  };
+}
+
+async function start(config: EnvoyConfig, factories: FilterFactory[]): Promise<RunningListeners> {
+  return startListeners({
+    config,
+    filtersOf: (listener) => (listener.name === "main" ? factories : []),
+    bindAddress: "127.0.0.1",
+    portOverrides: { main: 0, staticreply: 0 },
+  });
+}
+
+function portOf(listeners: RunningListeners, name: string): number {
+  return listeners.bound.find((listener) => listener.name === name)!.port;
+}
+
+const LOCATION = '{"filter_metadata":{"location":{"cloud_provider":"aws","region":"ap-northeast-1","az":"ap-northeast-1a"}}}';
+
+describe("tcp_proxy with a recording filter ahead of it", () => {
+  const events: string[][] = [];
+  let listeners: RunningListeners;
+  let port: number;
+  let replyLength: number;
+
+  before(async () => {
+    listeners = await start(loadEnvoyConfig(ENVOY_YAML), [recordingFactory(events)]);
+    port = portOf(listeners, "main");
+    replyLength = (await exchange(portOf(listeners, "staticreply"), postRequest("localhost"))).length;
+  });
+  after(() => listeners.close());
+
+  test("a request answered before the client closes: Envoy's order, closed locally", async () => {
+    events.length = 0;
+    const request = postRequest(`localhost:${port}`);
+    const reply = await exchange(port, request, replyLength);
+    assert.equal(parseHttpResponse(reply).body, "example body\n");
+    await listeners.whenIdle();
+    assert.deepEqual(events, [
+      [
+        "new main 127.0.0.1",
+        "onNewConnection",
+        `onClusterSelected web_service ${LOCATION}`,
+        "onUpstreamConnected 127.0.0.1",
+        `onDownstreamData ${request.length} false`,
+        `onUpstreamData ${replyLength} false`,
+        "onDownstreamData 0 true",
+        "onUpstreamData 0 true",
+        "onUpstreamClose",
+        "onDownstreamClose local",
+      ],
+    ]);
+    assert.equal(listeners.openConnections, 0);
+  });
+
+  test("curl gets the direct response through the chain", async () => {
+    const result = await curl(["-i", `localhost:${port}`, "--data", "[initial body]"]);
+    assert.equal(result.code, 0);
+    const response = parseHttpResponse(result.stdout);
+    assert.equal(response.status, 200);
+    assert.equal(response.body, "example body\n");
+    await listeners.whenIdle();
+  });
+
+  test("a client that connects and closes without sending: data end, then closed once", async () => {
+    events.length = 0;
+    assert.equal(await exchange(port, ""), "");
+    await listeners.whenIdle();
+    assert.deepEqual(events[0].slice(4), ["onDownstreamData 0 true", "onUpstreamData 0 true", "onUpstreamClose", "onDownstreamClose local"]);
+  });
+
+  test("a client that resets mid-stream: closed remotely, once, nothing left open", async () => {
+    events.length = 0;
+    await new Promise<void>((resolve) => {
+      const socket = connect({ host: "127.0.0.1", port });
+      socket.on("error", () => {});
+      socket.on("close", () => resolve());
+      socket.write("POST / HTTP/1.1\r\nContent-Length: 100\r\n\r\npartial", () => setImmediate(() => socket.resetAndDestroy()));
+    });
+    await listeners.whenIdle();
+    const calls = events[0];
+    assert.equal(calls.at(-1), "onDownstreamClose remote");
+    assert.equal(calls.filter((call) => call.startsWith("onDownstreamClose")).length, 1);
+    assert.equal(listeners.openConnections, 0);
+  });
+
+  test("200 connections at once all answered, all closed", async () => {
+    events.length = 0;
+    const request = postRequest("localhost");
+    const replies = await Promise.all(Array.from({ length: 200 }, () => exchange(port, request)));
+    assert.equal(replies.filter((reply) => parseHttpResponse(reply).body === "example body\n").length, 200);
+    await listeners.whenIdle();
+    assert.equal(events.length, 200);
+    assert.equal(events.filter((calls) => calls.filter((call) => call.startsWith("onDownstreamClose")).length === 1).length, 200);
+    assert.equal(listeners.openConnections, 0);
+  });
+});
+
+describe("tcp_proxy alone (no filter ahead of it)", () => {
+  test("curl gets the direct response", async () => {
+    const listeners = await start(loadEnvoyConfig(ENVOY_YAML), []);
+    try {
+      const result = await curl(["-i", `localhost:${portOf(listeners, "main")}`, "--data", "[initial body]"]);
+      assert.equal(parseHttpResponse(result.stdout).body, "example body\n");
+    } finally {
+      await listeners.close();
+    }
+  });
+});
+
+function withCluster(config: EnvoyConfig, port: number, connectTimeoutMs = 250): EnvoyConfig {
+  const clusters = config.clusters.map((cluster) => ({
+    ...cluster,
+    connectTimeoutMs,
+    endpoints: [{ address: { address: "127.0.0.1", port }, metadata: { filterMetadata: {} } }],
+  }));
+  return { ...config, listeners: config.listeners.filter((listener) => listener.name === "main"), clusters };
+}
+
+function listenOnFreePort(server: Server): Promise<number> {
+  return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve((server.address() as { port: number }).port)));
+}
+
+describe("tcp_proxy against other upstreams", () => {
+  test("an upstream that refuses: the client is closed locally, the filter ended once", async () => {
+    const refusing = createServer();
+    const closedPort = await listenOnFreePort(refusing);
+    await new Promise((resolve) => refusing.close(resolve));
+    const events: string[][] = [];
+    const listeners = await start(withCluster(loadEnvoyConfig(ENVOY_YAML), closedPort), [recordingFactory(events)]);
+    try {
+      assert.equal(await exchange(portOf(listeners, "main"), "hello"), "");
+      await listeners.whenIdle();
+      assert.deepEqual(events[0].slice(1), [
+        "onNewConnection",
+        `onClusterSelected web_service ${LOCATION}`,
+        "onDownstreamClose local",
+      ]);
+    } finally {
+      await listeners.close();
+    }
+  });
+
+  test("8 MiB each way through an echo upstream arrive whole (backpressure both ways)", async () => {
+    const echo = createServer({ allowHalfOpen: true }, (socket) => socket.pipe(socket));
+    const echoPort = await listenOnFreePort(echo);
+    const listeners = await start(withCluster(loadEnvoyConfig(ENVOY_YAML), echoPort), [recordingFactory([])]);
+    try {
+      const payload = Buffer.alloc(8 * 1024 * 1024, "0123456789abcdef");
+      const echoed = await exchange(portOf(listeners, "main"), payload.toString("latin1"));
+      assert.equal(echoed.length, payload.length);
+      assert.equal(echoed === payload.toString("latin1"), true);
+      await listeners.whenIdle();
+    } finally {
+      await listeners.close();
+      await new Promise((resolve) => echo.close(resolve));
+    }
+  });
+
+  test("closing the listeners resets idle open connections and ends their filters", async () => {
+    const events: string[][] = [];
+    const listeners = await start(loadEnvoyConfig(ENVOY_YAML), [recordingFactory(events)]);
+    const socket = connect({ host: "127.0.0.1", port: portOf(listeners, "main") });
+    socket.on("error", () => {});
+    const socketClosed = new Promise((resolve) => socket.on("close", resolve));
+    await new Promise((resolve) => socket.on("connect", resolve));
+    while (events.length === 0 || !events[0].includes("onUpstreamConnected 127.0.0.1")) await new Promise((resolve) => setImmediate(resolve));
+    await listeners.close();
+    await socketClosed;
+    assert.equal(events[0].at(-1), "onDownstreamClose local");
+    assert.equal(listeners.openConnections, 0);
+  });
+});
