@@ -18,6 +18,8 @@ function answer(config: HttpConnectionManagerConfig, request: IncomingMessage, r
   const body = Buffer.from(route?.body ?? "");
   // Envoy's headers, in its order and lower case (node's own Date header is capitalised)
   response.sendDate = false;
+  // nor does Envoy send `Connection: keep-alive`; removing it stops node adding its own
+  response.removeHeader("connection");
   response.writeHead(status, {
     "content-length": body.length,
     ...(body.length > 0 ? { "content-type": "text/plain" } : {}),
