@@ -70,15 +70,15 @@ describe("the local host with envoy/envoy.yaml and build/main.wasm", () => {
     assert.equal((await admin(testHost, "/stats/prometheus")).contentType, "text/plain; version=0.0.4");
   });
 
-  test("1,000 sequential requests are all answered and counted once each", async () => {
+  test("2,000 sequential requests are all answered and counted once each", async () => {
     const request = postRequest("localhost");
     let answered = 0;
-    for (let i = 0; i < 1000; i++) {
+    for (let i = 0; i < 2000; i++) {
       if (parseHttpResponse(await exchange(testHost.mainPort, request)).body === "example body\n") answered++;
     }
-    assert.equal(answered, 1000);
+    assert.equal(answered, 2000);
     await settled(testHost);
-    assert.equal(await connectionCounter(testHost), "connection_counter{} 1002");
+    assert.equal(await connectionCounter(testHost), "connection_counter{} 2002");
   });
 
   test("200 concurrent connections are all answered and counted once each", async () => {
@@ -86,7 +86,7 @@ describe("the local host with envoy/envoy.yaml and build/main.wasm", () => {
     const replies = await Promise.all(Array.from({ length: 200 }, () => exchange(testHost.mainPort, request)));
     assert.equal(replies.filter((reply) => parseHttpResponse(reply).body === "example body\n").length, 200);
     await settled(testHost);
-    assert.equal(await connectionCounter(testHost), "connection_counter{} 1202");
+    assert.equal(await connectionCounter(testHost), "connection_counter{} 2202");
   });
 
   test("admin: /ready is LIVE, an unknown path is 404 with the list of endpoints", async () => {
