@@ -30,6 +30,7 @@ export function createLogger(options: LoggerOptions): Logger {
   }
   const write = options.write ?? ((line: string) => process.stderr.write(line + "\n"));
   const now = options.now ?? Date.now;
+  const timestamp = timestampCache();
 
   function enabled(component: string, level: LogLevelName): boolean {
     return LEVEL_RANK[level] >= (componentRanks.get(component) ?? defaultRank) && level !== "off";
@@ -39,8 +40,33 @@ export function createLogger(options: LoggerOptions): Logger {
     enabled,
     log(component, level, source, message, thread) {
       if (!enabled(component, level)) return;
-      write(`[${formatTimestamp(now())}][${thread}][${PRINTED_LEVEL[level]}][${component}] [${source}] ${message}`);
+      write(`[${timestamp(now())}][${thread}][${PRINTED_LEVEL[level]}][${component}] [${source}] ${message}`);
     },
+  };
+}
+
+/** The most a Date holds (ECMAScript's TimeClip): beyond it the Date is invalid. */
+const MAX_DATE_MS = 8.64e15;
+
+/** `000` to `999`: the millisecond part of a timestamp. */
+const MILLISECONDS = Array.from({ length: 1000 }, (_, ms) => pad(ms, 3));
+
+/**
+ * formatTimestamp, with the date and time formatted once per second: a busy logger prints many
+ * lines per second, and local time changes only on whole seconds (time zone offsets are whole
+ * seconds), so within a second only the milliseconds differ.
+ */
+function timestampCache(): (epochMs: number) => string {
+  let second = NaN;
+  let secondText = "";
+  return (epochMs) => {
+    if (!Number.isInteger(epochMs) || Math.abs(epochMs) > MAX_DATE_MS) return formatTimestamp(epochMs);
+    const s = Math.floor(epochMs / 1000);
+    if (s !== second) {
+      second = s;
+      secondText = formatTimestamp(s * 1000).slice(0, -3);
+    }
+    return secondText + MILLISECONDS[epochMs - s * 1000];
   };
 }
 

@@ -182,7 +182,11 @@ function envFunctions(vm: WasmVm): Record<string, HostFunction> {
       const path = memory().string(pathPtr, pathSize);
       if (path === null) return WasmResult.InvalidMemoryAccess;
       const context = vm.effective;
-      const stored = context?.kind === "connection" ? context.setProperties.get(withoutTrailingNul(path)) : undefined;
+      // Most connections store no property: then the lookup, which hashes the path, is skipped.
+      const stored =
+        context?.kind === "connection" && context.setProperties.size > 0
+          ? context.setProperties.get(withoutTrailingNul(path))
+          : undefined;
       const value = stored ?? readProperty(context?.kind === "connection" ? context.properties : vm.rootProperties, path);
       return typeof value === "number" ? value : memory().copyOut(value, valuePtrPtr, valueSizePtr);
     },

@@ -35,7 +35,9 @@ export class WasmMemory {
   }
 
   inBounds(ptr: number, length: number): boolean {
-    this.refresh();
+    // memory.grow detaches the ArrayBuffer it replaces (its length becomes 0): a range that
+    // ends before the end of the one held is in the current memory, without asking for it.
+    if (ptr + length >= this.buffer.byteLength) this.refresh();
     return ptr >= 0 && length >= 0 && ptr + length <= this.buffer.byteLength;
   }
 

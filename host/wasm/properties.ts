@@ -34,13 +34,48 @@ type PropertyMap = { [key: string]: PropertyValue };
 
 const encoder = new TextEncoder();
 
+/**
+ * Encodings of metadata sub-trees (maps and lists), by object. Metadata is configuration: the
+ * network side builds it once, hands the same sub-trees for every connection to a cluster or
+ * host, and never changes them.
+ */
+const metadataEncodings = new WeakMap<object, Uint8Array | WasmResult>();
+
+/**
+ * Paths split into segments, by path. A module reads the same few paths for every connection:
+ * this lookup costs less than splitting, and V8 finds segments that were property keys before
+ * faster than new strings. Emptied when full, so that ever new paths cannot grow it without bound.
+ */
+const pathSegments = new Map<string, readonly string[]>();
+const MAX_CACHED_PATHS = 1024;
+
 /** The property at `path` (segments joined by NUL), encoded; or the WasmResult of a miss. */
 export function readProperty(scope: PropertyScope, path: string): Uint8Array | WasmResult {
+  const segments = segmentsOf(path);
+  let value = topLevel(scope, segments[0]);
+  let inMetadata = false;
+  for (let i = 1; i < segments.length && value !== undefined; i++) {
+    inMetadata ||= value instanceof MetadataMessage;
+    value = child(value, segments[i]);
+  }
+  if (value === undefined) return WasmResult.NotFound;
+  if (!inMetadata || value === null || typeof value !== "object") return serialize(value);
+  let encoded = metadataEncodings.get(value);
+  if (encoded === undefined) {
+    encoded = serialize(value);
+    metadataEncodings.set(value, encoded);
+  }
+  return encoded;
+}
+
+function segmentsOf(path: string): readonly string[] {
+  const cached = pathSegments.get(path);
+  if (cached !== undefined) return cached;
   const segments = path.split("\0");
   if (segments.length > 1 && segments[segments.length - 1] === "") segments.pop();
-  let value = topLevel(scope, segments[0]);
-  for (let i = 1; i < segments.length && value !== undefined; i++) value = child(value, segments[i]);
-  return value === undefined ? WasmResult.NotFound : serialize(value);
+  if (pathSegments.size >= MAX_CACHED_PATHS) pathSegments.clear();
+  pathSegments.set(path, segments);
+  return segments;
 }
 
 function topLevel(scope: PropertyScope, name: string): PropertyValue | undefined {
@@ -97,7 +132,7 @@ function serialize(value: PropertyValue): Uint8Array | WasmResult {
   if (value === null) return WasmResult.SerializationFailure;
   switch (typeof value) {
     case "string":
-      return encoder.encode(value);
+      return encodeString(value);
     case "bigint":
       return littleEndian((view) => view.setBigInt64(0, value, true));
     case "number":
@@ -117,10 +152,21 @@ function serialize(value: PropertyValue): Uint8Array | WasmResult {
     for (const [key, element] of Object.entries(value)) {
       const bytes = serialize(element);
       if (typeof bytes === "number") return bytes;
-      pairs.push([encoder.encode(key), bytes]);
+      pairs.push([encodeString(key), bytes]);
     }
   }
   return encodePairs(pairs);
+}
+
+/** UTF-8; TextEncoder costs several times more than this loop for short ASCII strings, the usual ones. */
+function encodeString(text: string): Uint8Array {
+  const out = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code >= 0x80) return encoder.encode(text);
+    out[i] = code;
+  }
+  return out;
 }
 
 function littleEndian(write: (view: DataView) => void): Uint8Array {
