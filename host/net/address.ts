@@ -1,11 +1,4 @@
-// Socket addresses as the local host prints and binds them.
-
-import { isIPv6 } from "node:net";
-
-/** `127.0.0.1:18000`, `[::1]:18000` */
-export function formatAddress(address: string, port: number): string {
-  return isIPv6(address) ? `[${address}]:${port}` : `${address}:${port}`;
-}
+// Which addresses the local host binds and accepts on.
 
 const WILDCARD_ADDRESSES = new Set(["0.0.0.0", "::"]);
 

@@ -7,6 +7,7 @@ import { WasmResult } from "../abi.ts";
 import type { JsonObject, JsonValue, WasmFilterConfig } from "../config/model.ts";
 import { encodePairs, type Pair } from "../pairs.ts";
 import type { ClusterInfo, ConnectionInfo, Endpoint, PropertyNames, UpstreamHostInfo } from "./api.ts";
+import { formatAddress } from "../address.ts";
 
 /** What a connection context knows of its connection, filled in as tcp_proxy learns it. */
 export interface ConnectionFacts {
@@ -118,8 +119,9 @@ function upstreamFacts(cluster?: ClusterInfo, upstream?: UpstreamHostInfo): Prop
   return facts;
 }
 
+// Envoy prints an IPv6 address in brackets: `[::1]:4660`.
 function endpoint(e: Endpoint): PropertyMap {
-  return { address: `${e.address}:${e.port}`, port: BigInt(e.port) };
+  return { address: formatAddress(e.address, e.port), port: BigInt(e.port) };
 }
 
 function child(value: PropertyValue, key: string): PropertyValue | undefined {

@@ -42,7 +42,11 @@ type Reading = Record<string, string>;
  * configure, the new connection, and the first downstream data (after tcp_proxy picked the
  * cluster and connected upstream).
  */
-function readProperties(paths: string[], names: PropertyNames = "current"): Record<"root" | "connection" | "data", Reading> {
+function readProperties(
+  paths: string[],
+  names: PropertyNames = "current",
+  upstream = UPSTREAM,
+): Record<"root" | "connection" | "data", Reading> {
   const run = startTestPlugin(propertyModule(paths), { propertyNames: names });
   const readings = (from: number, logFrom: number): Reading => {
     const results = run.trace.slice(from).filter((line) => line.includes("proxy_get_property("));
@@ -61,7 +65,7 @@ function readProperties(paths: string[], names: PropertyNames = "current"): Reco
   connection.filter.onNewConnection();
   const atNewConnection = readings(trace, logs);
   connection.filter.onClusterSelected(CLUSTER);
-  connection.filter.onUpstreamConnected(UPSTREAM);
+  connection.filter.onUpstreamConnected(upstream);
   trace = run.trace.length;
   logs = run.lines.length;
   connection.filter.onDownstreamData(bytes("GET / HTTP/1.1\r\n\r\n"), false);
@@ -83,6 +87,11 @@ test("source and destination: `ip:port` strings and 8-byte little-endian ports, 
     "destination\0port\0": u64(18000),
   });
   assert.deepEqual(Object.values(root), ["NotFound", "NotFound", "NotFound", "NotFound"]);
+});
+
+test("an IPv6 address is `[ip]:port`, as Envoy prints it", () => {
+  const { data } = readProperties(["upstream\0address"], "current", { ...UPSTREAM, address: { address: "::1", port: 8055 } });
+  assert.deepEqual(data, { "upstream\0address": hex("[::1]:8055") });
 });
 
 test("connection.id and connection_id: the same 8-byte id", () => {
