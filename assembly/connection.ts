@@ -1,15 +1,16 @@
 // The per-connection context: logs what one TCP connection does and counts it once when done.
 
 import {
-  BufferTypeValues, Context, FilterStatusValues, log, LogLevelValues, PeerTypeValues,
+  BufferTypeValues, Context, FilterStatusValues, LogLevelValues, PeerTypeValues,
 } from "@solo-io/proxy-runtime/runtime";
 import { currentTimeNanoseconds, readBufferBytes, resultName } from "./host";
-import {
-  CLUSTER_METADATA, FilterMetadata, HOST_METADATA, LEGACY_CLUSTER_METADATA, LEGACY_HOST_METADATA, readFilterMetadata,
-} from "./metadata";
-import { escapeBytes, escapePayload } from "./preview";
+import * as line from "./logline";
+import { appendMetadataValue, FilterMetadata, readFilterMetadata } from "./metadata";
 import { readProperty } from "./properties";
 import { ConnectionLoggerRoot } from "./root";
+
+const SOURCE_ADDRESS = String.UTF8.encode("source\0address");
+const UPSTREAM_ADDRESS = String.UTF8.encode("upstream\0address");
 
 function peerName(peer: PeerTypeValues): string {
   if (peer == PeerTypeValues.Local) return "local";
@@ -19,8 +20,6 @@ function peerName(peer: PeerTypeValues): string {
 
 export class TcpConnection extends Context {
   private plugin: ConnectionLoggerRoot;
-  /** `connection <id>: `, built once */
-  private prefix: string;
   private opened: bool = false;
   private openedAt: u64 = 0;
   private downstreamBytes: u64 = 0;
@@ -31,11 +30,14 @@ export class TcpConnection extends Context {
   constructor(context_id: u32, plugin: ConnectionLoggerRoot) {
     super(context_id, plugin);
     this.plugin = plugin;
-    this.prefix = "connection " + context_id.toString() + ": ";
   }
 
-  private logLine(level: LogLevelValues, message: string): void {
-    log(level, this.prefix + message);
+  /** Begins a log line of this connection: `connection <id>: `. */
+  private beginLine(): void {
+    line.begin();
+    line.text("connection ");
+    line.decimal(this.context_id);
+    line.text(": ");
   }
 
   // proxy_on_new_connection: the cluster is not chosen yet, only the client is known.
@@ -43,9 +45,12 @@ export class TcpConnection extends Context {
     this.opened = true;
     this.openedAt = currentTimeNanoseconds();
     this.plugin.metrics.connectionOpened();
-    const source = readProperty("source\0address");
-    const from = source.ok ? escapeBytes(source.bytes) : "unknown";
-    this.logLine(LogLevelValues.info, "new connection from " + from);
+    const source = readProperty(SOURCE_ADDRESS);
+    this.beginLine();
+    line.text("new connection from ");
+    if (source.ok) line.escaped(source.bytes);
+    else line.text("unknown");
+    line.send(LogLevelValues.info);
     return FilterStatusValues.Continue;
   }
 
@@ -75,12 +80,12 @@ export class TcpConnection extends Context {
 
   // proxy_on_downstream_connection_close
   onDownstreamConnectionClose(peer: PeerTypeValues): void {
-    this.logLine(LogLevelValues.info, "downstream connection closed (peer: " + peerName(peer) + ")");
+    this.logClose("downstream", peer);
   }
 
   // proxy_on_upstream_connection_close
   onUpstreamConnectionClose(peer: PeerTypeValues): void {
-    this.logLine(LogLevelValues.info, "upstream connection closed (peer: " + peerName(peer) + ")");
+    this.logClose("upstream", peer);
   }
 
   // proxy_on_done: counts the connection once, however often it is called.
@@ -88,8 +93,15 @@ export class TcpConnection extends Context {
     if (this.finished) return true;
     this.finished = true;
     this.plugin.metrics.connectionDone(this.opened);
-    this.logLine(LogLevelValues.info, "done: " + this.downstreamBytes.toString() + " bytes from downstream, " +
-      this.upstreamBytes.toString() + " bytes from upstream, " + this.elapsedMilliseconds().toString() + " ms");
+    this.beginLine();
+    line.text("done: ");
+    line.decimal(this.downstreamBytes);
+    line.text(" bytes from downstream, ");
+    line.decimal(this.upstreamBytes);
+    line.text(" bytes from upstream, ");
+    line.decimal(this.elapsedMilliseconds());
+    line.text(" ms");
+    line.send(LogLevelValues.info);
     return true;
   }
 
@@ -99,55 +111,102 @@ export class TcpConnection extends Context {
     return now > this.openedAt ? (now - this.openedAt) / 1000000 : 0;
   }
 
+  private logClose(side: string, peer: PeerTypeValues): void {
+    this.beginLine();
+    line.text(side);
+    line.text(" connection closed (peer: ");
+    line.text(peerName(peer));
+    line.text(")");
+    line.send(LogLevelValues.info);
+  }
+
   private logData(direction: string, buffer: BufferTypeValues, size: usize, end: bool): void {
     if (size > 0) {
+      this.beginLine();
+      line.text(direction);
+      line.text(" data: ");
+      line.decimal(size);
+      line.text(" bytes");
       const budget = <usize>this.plugin.settings.payloadPreviewBytes;
-      let line = direction + " data: " + size.toString() + " bytes";
       if (budget > 0) {
         // Only the preview crosses into wasm memory, never the whole chunk.
-        const shown = readBufferBytes(buffer, 0, <u32>(size < budget ? size : budget));
-        line += ": " + escapePayload(shown.bytes, size);
+        const shown = readBufferBytes(buffer, 0, <u32>(size < budget ? size : budget)).bytes;
+        line.text(": ");
+        line.escaped(shown);
+        const leftOut = size - <usize>shown.byteLength;
+        if (leftOut > 0) {
+          line.text(" ... (+");
+          line.decimal(leftOut);
+          line.text(" bytes)");
+        }
       }
-      this.logLine(LogLevelValues.info, line);
+      line.send(LogLevelValues.info);
     }
-    if (end) this.logLine(LogLevelValues.debug, direction + " end of stream");
+    if (end) {
+      this.beginLine();
+      line.text(direction);
+      line.text(" end of stream");
+      line.send(LogLevelValues.debug);
+    }
   }
 
   /** The upstream address and metadata, logged once before the first upstream data. */
   private describeUpstream(): void {
-    const address = readProperty("upstream\0address");
+    const address = readProperty(UPSTREAM_ADDRESS);
+    this.beginLine();
     if (address.ok) {
-      this.logLine(LogLevelValues.info, "upstream address: " + escapeBytes(address.bytes));
+      line.text("upstream address: ");
+      line.escaped(address.bytes);
+      line.send(LogLevelValues.info);
     } else {
-      this.logLine(LogLevelValues.warn, "upstream address unavailable: " + resultName(address.result));
+      line.text("upstream address unavailable: ");
+      line.text(resultName(address.result));
+      line.send(LogLevelValues.warn);
     }
-    const namespace = this.plugin.settings.metadataNamespace;
-    const quotedNamespace = "\"" + escapeBytes(String.UTF8.encode(namespace)) + "\"";
-
-    const cluster = readFilterMetadata(CLUSTER_METADATA, LEGACY_CLUSTER_METADATA, namespace);
-    if (!cluster.found) {
-      this.logLine(LogLevelValues.warn, "no upstream cluster metadata " + quotedNamespace + " (" + cluster.attempts + ")");
-    } else if (cluster.malformed.length > 0) {
-      this.logLine(LogLevelValues.warn, "malformed cluster metadata " + quotedNamespace + ": " + cluster.malformed);
-    } else {
-      this.logMetadata("upstream cluster metadata", cluster);
-    }
-
-    const host = readFilterMetadata(HOST_METADATA, LEGACY_HOST_METADATA, namespace);
-    if (!host.found) {
-      this.logLine(LogLevelValues.debug, "no upstream host metadata " + quotedNamespace + " (" + host.attempts + ")");
-    } else if (host.malformed.length > 0) {
-      this.logLine(LogLevelValues.warn, "malformed host metadata " + quotedNamespace + ": " + host.malformed);
-    } else {
-      this.logMetadata("upstream host metadata", host);
-    }
+    const metadata = this.plugin.metadata;
+    // A cluster without the namespace is worth a warning; a host without it is the usual case.
+    this.logMetadata("cluster", readFilterMetadata(metadata.cluster), LogLevelValues.warn);
+    this.logMetadata("host", readFilterMetadata(metadata.host), LogLevelValues.debug);
   }
 
-  private logMetadata(title: string, metadata: FilterMetadata): void {
-    const namespace = escapeBytes(String.UTF8.encode(this.plugin.settings.metadataNamespace));
+  /** Logs each entry of `kind` (cluster or host) metadata, or why there are none. */
+  private logMetadata(kind: string, metadata: FilterMetadata, missingLevel: LogLevelValues): void {
+    const namespace = this.plugin.metadata.shown;
+    if (!metadata.found) {
+      this.beginLine();
+      line.text("no upstream ");
+      line.text(kind);
+      line.text(" metadata \"");
+      line.text(namespace);
+      line.text("\" (");
+      metadata.appendAttempts();
+      line.text(")");
+      line.send(missingLevel);
+      return;
+    }
+    if (metadata.malformed.length > 0) {
+      this.beginLine();
+      line.text("malformed ");
+      line.text(kind);
+      line.text(" metadata \"");
+      line.text(namespace);
+      line.text("\": ");
+      line.text(metadata.malformed);
+      line.send(LogLevelValues.warn);
+      return;
+    }
     for (let i = 0; i < metadata.entries.length; i++) {
       const entry = metadata.entries[i];
-      this.logLine(LogLevelValues.info, title + " " + namespace + "." + entry.key + ": " + entry.value);
+      this.beginLine();
+      line.text("upstream ");
+      line.text(kind);
+      line.text(" metadata ");
+      line.text(namespace);
+      line.text(".");
+      line.text(entry.key);
+      line.text(": ");
+      appendMetadataValue(entry.value);
+      line.send(LogLevelValues.info);
     }
   }
 }

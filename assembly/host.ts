@@ -24,12 +24,15 @@ export class HostBytes {
   }
 }
 
+/** What a failed call or an empty answer holds: shared, as misses are common (absent metadata). */
+const NO_BYTES = new ArrayBuffer(0);
+
 /** Takes ownership of the block a host call just returned through RETURNED_POINTER. */
 export function takeReturnedBytes(result: WasmResultValues): HostBytes {
-  if (result != WasmResultValues.Ok) return new HostBytes(result, new ArrayBuffer(0));
+  if (result != WasmResultValues.Ok) return new HostBytes(result, NO_BYTES);
   const pointer = load<usize>(RETURNED_POINTER);
   // Nothing to return: the host writes 0 and 0 and does not call malloc.
-  if (pointer == 0) return new HostBytes(result, new ArrayBuffer(0));
+  if (pointer == 0) return new HostBytes(result, NO_BYTES);
   const bytes = changetype<ArrayBuffer>(pointer);
   free(pointer); // malloc's own reference; `bytes` keeps the block alive
   return new HostBytes(result, bytes);

@@ -1,16 +1,54 @@
 // Envoy metadata: `filter_metadata.<namespace>` of the upstream cluster or host, read from the
-// current property name (Envoy >= 1.25) with the pre-1.33 name as fallback, made into log text.
+// current property name (Envoy >= 1.25) with the pre-1.33 name as fallback, written into log lines.
 
 import { WasmResultValues } from "@solo-io/proxy-runtime/runtime";
-import { HostBytes, resultName } from "./host";
-import { decodePairs, readProperty } from "./properties";
+import { resultName } from "./host";
+import * as line from "./logline";
 import { escapeBytes } from "./preview";
+import { decodePairs, fitsEntryCount, readProperty } from "./properties";
+
+/** Where to read one kind of metadata for one namespace: both property names, paths encoded once. */
+export class MetadataSource {
+  /** the property names for the log, e.g. `xds.cluster_metadata` */
+  currentName: string;
+  legacyName: string;
+  /** `<property>\0filter_metadata\0<namespace>` in UTF-8 */
+  currentPath: ArrayBuffer;
+  legacyPath: ArrayBuffer;
+
+  constructor(currentName: string, currentPath: string, legacyName: string, namespace: string) {
+    this.currentName = currentName;
+    this.legacyName = legacyName;
+    this.currentPath = String.UTF8.encode(currentPath + "\0filter_metadata\0" + namespace);
+    this.legacyPath = String.UTF8.encode(legacyName + "\0filter_metadata\0" + namespace);
+  }
+}
+
+/**
+ * The metadata namespace of a configuration and what reading it needs, built when the plugin is
+ * configured rather than per connection. Only the paths are kept, never metadata values: those
+ * can change with any xDS update.
+ */
+export class MetadataNamespace {
+  /** the namespace escaped for log lines */
+  shown: string;
+  cluster: MetadataSource;
+  host: MetadataSource;
+
+  constructor(namespace: string) {
+    this.shown = escapeBytes(String.UTF8.encode(namespace));
+    this.cluster = new MetadataSource("xds.cluster_metadata", "xds\0cluster_metadata", "cluster_metadata", namespace);
+    this.host = new MetadataSource("xds.upstream_host_metadata", "xds\0upstream_host_metadata", "upstream_host_metadata", namespace);
+  }
+}
 
 export class MetadataEntry {
+  /** escaped */
   key: string;
-  value: string;
+  /** as the host encoded it */
+  value: ArrayBuffer;
 
-  constructor(key: string, value: string) {
+  constructor(key: string, value: ArrayBuffer) {
     this.key = key;
     this.value = value;
   }
@@ -18,33 +56,33 @@ export class MetadataEntry {
 
 /** What was found under `filter_metadata.<namespace>`. */
 export class FilterMetadata {
-  /** the property names tried and their results, e.g. `xds.cluster_metadata: NotFound, cluster_metadata: NotFound` */
-  attempts: string = "";
+  source: MetadataSource;
+  currentResult: WasmResultValues = WasmResultValues.Ok;
+  /** whether the legacy name was read too, because the current one was NotFound */
+  triedLegacy: bool = false;
+  legacyResult: WasmResultValues = WasmResultValues.Ok;
   found: bool = false;
   /** why the value found is not a map; empty when it is */
   malformed: string = "";
   /** sorted by key */
   entries: MetadataEntry[] = [];
-}
 
-/** A metadata property: its name for the log, and its path (segments joined by NUL). */
-export class MetadataProperty {
-  name: string;
-  path: string;
-
-  constructor(name: string, path: string) {
-    this.name = name;
-    this.path = path;
+  constructor(source: MetadataSource) {
+    this.source = source;
   }
-}
 
-export const CLUSTER_METADATA = new MetadataProperty("xds.cluster_metadata", "xds\0cluster_metadata");
-export const LEGACY_CLUSTER_METADATA = new MetadataProperty("cluster_metadata", "cluster_metadata");
-export const HOST_METADATA = new MetadataProperty("xds.upstream_host_metadata", "xds\0upstream_host_metadata");
-export const LEGACY_HOST_METADATA = new MetadataProperty("upstream_host_metadata", "upstream_host_metadata");
-
-function readNamespace(property: MetadataProperty, namespace: string): HostBytes {
-  return readProperty(property.path + "\0filter_metadata\0" + namespace);
+  /** Appends the names tried and their results, e.g. `xds.cluster_metadata: NotFound, cluster_metadata: NotFound`. */
+  appendAttempts(): void {
+    line.text(this.source.currentName);
+    line.text(": ");
+    line.text(resultName(this.currentResult));
+    if (this.triedLegacy) {
+      line.text(", ");
+      line.text(this.source.legacyName);
+      line.text(": ");
+      line.text(resultName(this.legacyResult));
+    }
+  }
 }
 
 // String#localeCompare in AssemblyScript 0.17 orders by length first: compare with < instead.
@@ -54,22 +92,32 @@ function byKey(a: MetadataEntry, b: MetadataEntry): i32 {
 }
 
 /**
- * A metadata value as log text. Maps arrive in the pairs encoding and lists as pairs with empty
+ * Appends a metadata value. Maps arrive in the pairs encoding and lists as pairs with empty
  * values, so a nested value is shown as `{key: value, ...}` in the order the host encoded it, an
  * entry with an empty value as its key alone (the list [a, b] reads `{a, b}`). Anything else is
  * shown as its escaped bytes (a number arrives as the 8 bytes of a double).
  */
-export function formatMetadataValue(value: ArrayBuffer): string {
+export function appendMetadataValue(value: ArrayBuffer): void {
+  if (!fitsEntryCount(value)) {
+    line.escaped(value);
+    return;
+  }
   const nested = decodePairs(value);
-  if (nested.error.length > 0) return escapeBytes(value);
-  let text = "{";
+  if (nested.error.length > 0) {
+    line.escaped(value);
+    return;
+  }
+  line.text("{");
   for (let i = 0; i < nested.pairs.length; i++) {
     const pair = nested.pairs[i];
-    if (i > 0) text += ", ";
-    text += escapeBytes(pair.key);
-    if (pair.value.byteLength > 0) text += ": " + formatMetadataValue(pair.value);
+    if (i > 0) line.text(", ");
+    line.escaped(pair.key);
+    if (pair.value.byteLength > 0) {
+      line.text(": ");
+      appendMetadataValue(pair.value);
+    }
   }
-  return text + "}";
+  line.text("}");
 }
 
 /**
@@ -77,13 +125,14 @@ export function formatMetadataValue(value: ArrayBuffer): string {
  * the current name is NotFound (Envoy <= 1.24 knows only the legacy names, >= 1.33 only the
  * current ones).
  */
-export function readFilterMetadata(current: MetadataProperty, legacy: MetadataProperty, namespace: string): FilterMetadata {
-  const metadata = new FilterMetadata();
-  let read = readNamespace(current, namespace);
-  metadata.attempts = current.name + ": " + resultName(read.result);
+export function readFilterMetadata(source: MetadataSource): FilterMetadata {
+  const metadata = new FilterMetadata(source);
+  let read = readProperty(source.currentPath);
+  metadata.currentResult = read.result;
   if (read.result == WasmResultValues.NotFound) {
-    read = readNamespace(legacy, namespace);
-    metadata.attempts += ", " + legacy.name + ": " + resultName(read.result);
+    read = readProperty(source.legacyPath);
+    metadata.triedLegacy = true;
+    metadata.legacyResult = read.result;
   }
   if (!read.ok) return metadata;
   metadata.found = true;
@@ -94,7 +143,7 @@ export function readFilterMetadata(current: MetadataProperty, legacy: MetadataPr
   }
   for (let i = 0; i < decoded.pairs.length; i++) {
     const pair = decoded.pairs[i];
-    metadata.entries.push(new MetadataEntry(escapeBytes(pair.key), formatMetadataValue(pair.value)));
+    metadata.entries.push(new MetadataEntry(escapeBytes(pair.key), pair.value));
   }
   metadata.entries.sort(byKey);
   return metadata;

@@ -4,11 +4,13 @@
 import * as imports from "@solo-io/proxy-runtime/imports";
 import { HostBytes, RETURNED_LENGTH, RETURNED_POINTER, takeReturnedBytes } from "./host";
 
-/** Reads the property at a path whose segments are joined by NUL, e.g. `xds\0cluster_name`. */
-export function readProperty(path: string): HostBytes {
-  const utf8 = String.UTF8.encode(path);
+/**
+ * Reads the property at `path`: UTF-8, segments joined by NUL, e.g.
+ * `String.UTF8.encode("xds\0cluster_name")`. Paths are encoded once, not per read.
+ */
+export function readProperty(path: ArrayBuffer): HostBytes {
   store<usize>(RETURNED_POINTER, 0);
-  const result = imports.proxy_get_property(changetype<usize>(utf8), utf8.byteLength, RETURNED_POINTER, RETURNED_LENGTH);
+  const result = imports.proxy_get_property(changetype<usize>(path), path.byteLength, RETURNED_POINTER, RETURNED_LENGTH);
   return takeReturnedBytes(result);
 }
 
@@ -33,6 +35,16 @@ export class DecodedPairs {
     decoded.error = reason;
     return decoded;
   }
+}
+
+/**
+ * Whether `blob` is long enough for the entry count it starts with: every pairs blob is, and
+ * almost no other value is. A check that allocates nothing, for values that are seldom maps;
+ * decodePairs checks the same first and says why a blob fails.
+ */
+export function fitsEntryCount(blob: ArrayBuffer): bool {
+  const size = <u64>blob.byteLength;
+  return size >= 4 && 4 + <u64>load<u32>(changetype<usize>(blob)) * 8 <= size;
 }
 
 /**

@@ -3,14 +3,17 @@
 // looks contexts up with checked casts), so the root's ABI entry points are here too.
 
 import { BufferTypeValues, log, LogLevelValues, RootContext } from "@solo-io/proxy-runtime/runtime";
-import { parsePluginConfiguration, PluginSettings } from "./config";
+import { DEFAULT_METADATA_NAMESPACE, parsePluginConfiguration, PluginSettings } from "./config";
 import { readBufferBytes, resultName } from "./host";
+import { MetadataNamespace } from "./metadata";
 import { ConnectionMetrics } from "./metrics";
 import { escapeBytes } from "./preview";
 import { readProperty } from "./properties";
 
 export class ConnectionLoggerRoot extends RootContext {
   settings: PluginSettings = new PluginSettings();
+  /** follows settings.metadataNamespace */
+  metadata: MetadataNamespace = new MetadataNamespace(DEFAULT_METADATA_NAMESPACE);
   metrics: ConnectionMetrics = new ConnectionMetrics();
 
   // proxy_on_configure. Replaces the library's, which corrupts memory when the configuration is
@@ -28,6 +31,7 @@ export class ConnectionLoggerRoot extends RootContext {
         return false;
       }
       this.settings = parsed.settings;
+      this.metadata = new MetadataNamespace(parsed.settings.metadataNamespace);
     }
     this.metrics.define();
     log(LogLevelValues.info, "configured: " + this.settings.describe());
@@ -35,6 +39,7 @@ export class ConnectionLoggerRoot extends RootContext {
   }
 }
 
+const PLUGIN_ROOT_ID = String.UTF8.encode("plugin_root_id");
 const servedRootIds: string[] = [];
 const roots = new Map<u32, ConnectionLoggerRoot>();
 
@@ -45,7 +50,7 @@ export function serveRootId(root_id: string): void {
 
 /** Creates the root context, if its root id (property plugin_root_id) is one the plugin serves. */
 export function createRoot(context_id: u32): void {
-  const rootId = readProperty("plugin_root_id");
+  const rootId = readProperty(PLUGIN_ROOT_ID);
   if (!rootId.ok || !servedRootIds.includes(String.UTF8.decode(rootId.bytes))) {
     const shown = rootId.ok ? "\"" + escapeBytes(rootId.bytes) + "\"" : resultName(rootId.result);
     log(LogLevelValues.error, "no root context for root id " + shown);

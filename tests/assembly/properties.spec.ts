@@ -1,6 +1,9 @@
-import { decodePairs } from "../../assembly/properties";
-import { formatMetadataValue } from "../../assembly/metadata";
-import { bytesOf, pairsOf } from "./mock";
+import * as line from "../../assembly/logline";
+import { appendMetadataValue } from "../../assembly/metadata";
+import { decodePairs, fitsEntryCount } from "../../assembly/properties";
+import { bytesOf, logLines, pairsOf, resetHost } from "./mock";
+
+export { malloc } from "@solo-io/proxy-runtime/malloc";
 
 function text(bytes: ArrayBuffer): string {
   return String.UTF8.decode(bytes);
@@ -64,21 +67,48 @@ describe("decodePairs", () => {
   });
 });
 
-describe("formatMetadataValue", () => {
+describe("fitsEntryCount", () => {
+  it("holds for every pairs blob, the empty map included", () => {
+    expect(fitsEntryCount(location())).toBe(true);
+    expect(fitsEntryCount(pairsOf([], []))).toBe(true);
+  });
+
+  it("fails for short values and for values whose first bytes are no count they can hold", () => {
+    expect(fitsEntryCount(bytesOf("aws"))).toBe(false);
+    expect(fitsEntryCount(bytesOf("ap-northeast-1a"))).toBe(false);
+  });
+});
+
+/** A metadata value as the plugin writes it into a log line. */
+function shown(value: ArrayBuffer): string {
+  resetHost();
+  line.begin();
+  appendMetadataValue(value);
+  line.send(2);
+  return logLines()[0].slice(2);
+}
+
+describe("appendMetadataValue", () => {
   it("shows a string as its escaped bytes", () => {
-    expect(formatMetadataValue(bytesOf("ap-northeast-1a"))).toBe("ap-northeast-1a");
-    expect(formatMetadataValue(bytesOf("a\nb"))).toBe("a\\nb");
+    expect(shown(bytesOf("ap-northeast-1a"))).toBe("ap-northeast-1a");
+    expect(shown(bytesOf("a\nb"))).toBe("a\\nb");
   });
 
   it("shows nested maps and lists compactly, in encoded order", () => {
     const list = pairsOf([bytesOf("x"), bytesOf("y")], [new ArrayBuffer(0), new ArrayBuffer(0)]);
     const nested = pairsOf([bytesOf("b"), bytesOf("a"), bytesOf("l")], [bytesOf("2"), bytesOf("1"), list]);
-    expect(formatMetadataValue(nested)).toBe("{b: 2, a: 1, l: {x, y}}");
+    expect(shown(nested)).toBe("{b: 2, a: 1, l: {x, y}}");
   });
 
   it("shows a number (8 bytes of a double) as escaped bytes", () => {
     const number = new ArrayBuffer(8);
     store<f64>(changetype<usize>(number), 1.0);
-    expect(formatMetadataValue(number)).toBe("\\x00\\x00\\x00\\x00\\x00\\x00\\xf0?");
+    expect(shown(number)).toBe("\\x00\\x00\\x00\\x00\\x00\\x00\\xf0?");
+  });
+
+  it("shows a value that starts like a map but is none as its escaped bytes", () => {
+    const almost = pairsOf([bytesOf("k")], [bytesOf("v")]);
+    store<u8>(changetype<usize>(almost) + 13, 0x21); // the NUL after "k"
+    expect(shown(almost)).toBe("\\x01\\x00\\x00\\x00\\x01\\x00\\x00\\x00\\x01\\x00\\x00\\x00k!v\\x00");
   });
 });

@@ -188,6 +188,49 @@ describe("release build/main.wasm", () => {
     plugin.close();
   });
 
+  it("keeps every line exact when connections interleave and one line is far longer than the rest", () => {
+    // Lines are built in one buffer that grows to the longest line: nothing of one line may leak
+    // into the next, whichever connection logs it.
+    const { plugin, logger } = start({ configuration: "{\"payload_preview_bytes\": 4096}" });
+    const [a, b] = [plugin.createFilter(CLIENT, forwarding), plugin.createFilter(CLIENT, forwarding)];
+    for (const filter of [a, b]) {
+      filter.onNewConnection();
+      filter.onClusterSelected(WEB_SERVICE);
+      filter.onUpstreamConnected(UPSTREAM_HOST);
+    }
+    a.onDownstreamData(new Uint8Array(5000), false); // 4096 NULs shown: a line of 16 KiB
+    b.onDownstreamData(bytes("hi"), false);
+    b.onUpstreamData(bytes("ok"), false);
+    a.onUpstreamData(bytes("\r\n"), false);
+    b.onDownstreamClose("local");
+    a.onDownstreamClose("remote");
+    const [idA, idB] = logger.lines.filter((l) => l.includes("new connection")).map((l) => Number(/connection (\d+):/.exec(l)![1]));
+    const metadata = (id: number) => [
+      `info connection ${id}: upstream address: 127.0.0.1:8099`,
+      `info connection ${id}: upstream cluster metadata location.az: ap-northeast-1a`,
+      `info connection ${id}: upstream cluster metadata location.cloud_provider: aws`,
+      `info connection ${id}: upstream cluster metadata location.region: ap-northeast-1`,
+      `debug connection ${id}: no upstream host metadata "location" (xds.upstream_host_metadata: NotFound, upstream_host_metadata: NotFound)`,
+    ];
+    assert.deepEqual(connectionLines(logger, idA), [
+      `info connection ${idA}: new connection from 127.0.0.1:51234`,
+      `info connection ${idA}: downstream data: 5000 bytes: ${"\\x00".repeat(4096)} ... (+904 bytes)`,
+      ...metadata(idA),
+      `info connection ${idA}: upstream data: 2 bytes: \\r\\n`,
+      `info connection ${idA}: downstream connection closed (peer: remote)`,
+      `info connection ${idA}: done: 5000 bytes from downstream, 2 bytes from upstream, <ms> ms`,
+    ]);
+    assert.deepEqual(connectionLines(logger, idB), [
+      `info connection ${idB}: new connection from 127.0.0.1:51234`,
+      `info connection ${idB}: downstream data: 2 bytes: hi`,
+      ...metadata(idB),
+      `info connection ${idB}: upstream data: 2 bytes: ok`,
+      `info connection ${idB}: downstream connection closed (peer: local)`,
+      `info connection ${idB}: done: 2 bytes from downstream, 2 bytes from upstream, <ms> ms`,
+    ]);
+    plugin.close();
+  });
+
   it("refuses a bad configuration: PluginStartError, and an error line naming the key", () => {
     const logger = new CapturingLogger();
     assert.throws(

@@ -1,0 +1,56 @@
+import * as line from "../../assembly/logline";
+import { bytesOf, logLines, resetHost } from "./mock";
+
+describe("log lines", () => {
+  beforeEach(() => {
+    resetHost();
+  });
+
+  it("joins text, numbers and escaped bytes into one line at its level", () => {
+    line.begin();
+    line.text("connection ");
+    line.decimal(2);
+    line.text(": data: ");
+    line.escaped(bytesOf("a\r\n\x1b"));
+    line.send(3);
+    expect(logLines()).toStrictEqual(["3 connection 2: data: a\\r\\n\\x1b"]);
+  });
+
+  it("writes numbers from 0 to the largest u64", () => {
+    line.begin();
+    line.decimal(0);
+    line.text(" ");
+    line.decimal(10);
+    line.text(" ");
+    line.decimal(u64.MAX_VALUE);
+    line.send(2);
+    expect(logLines()[0]).toBe("2 0 10 18446744073709551615");
+  });
+
+  it("writes text as UTF-8", () => {
+    line.begin();
+    line.text("é€😀");
+    line.send(2);
+    expect(logLines()[0]).toBe("2 é€😀");
+  });
+
+  it("starts every line empty", () => {
+    line.begin();
+    line.text("first");
+    line.send(2);
+    line.begin();
+    line.text("second");
+    line.send(2);
+    expect(logLines()).toStrictEqual(["2 first", "2 second"]);
+  });
+
+  it("grows for a line longer than its buffer and keeps what it holds", () => {
+    const payload = new ArrayBuffer(1000); // 1000 NULs: 4000 characters escaped
+    line.begin();
+    line.text("head ");
+    line.escaped(payload);
+    line.text(" tail");
+    line.send(2);
+    expect(logLines()[0]).toBe("2 head " + "\\x00".repeat(1000) + " tail");
+  });
+});
