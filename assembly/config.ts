@@ -271,6 +271,9 @@ function applyMember(settings: PluginSettings, member: JsonMember): string {
     if (member.kind != JsonKind.String || member.text.length == 0) {
       return quoted(member.key) + " must be a non-empty string";
     }
+    // NUL separates the segments of a property path: one inside the namespace would read
+    // another path than the namespace names.
+    if (member.text.includes("\0")) return quoted(member.key) + " must not contain NUL (\\u0000)";
     settings.metadataNamespace = member.text;
     return "";
   }

@@ -60,6 +60,11 @@ describe("parsePluginConfiguration", () => {
     expect(errorOf("{\"metadata_namespace\": true}")).toBe(message);
   });
 
+  it("refuses a NUL in the metadata namespace, which would split the property path", () => {
+    expect(errorOf("{\"metadata_namespace\": \"location\\u0000az\"}"))
+      .toBe("\"metadata_namespace\" must not contain NUL (\\u0000)");
+  });
+
   it("gives the byte where malformed JSON goes wrong", () => {
     expect(errorOf("{\"a\" 1}")).toBe("malformed JSON at byte 5");
     expect(errorOf("{\"metadata_namespace\": \"x\",}")).toBe("malformed JSON at byte 27");

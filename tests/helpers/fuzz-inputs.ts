@@ -262,11 +262,11 @@ function jsonObject(random: Random, members: readonly Member[]): string {
   return `${space(random)}{${body.length === 0 ? space(random) : body.join(",")}}${space(random)}`;
 }
 
-/** Namespaces a user may write, well-formed unicode (the plugin and Node encode those alike). */
+/** Namespaces a user may write, well-formed unicode (the plugin and Node encode those alike), without NUL. */
 function namespaceName(random: Random): string {
   return random.pick([
     "location", "envoy.lb", "a", "地域", "😀", "v".repeat(random.int(100, 2000)),
-    "\x1b[31mred", "line\nbreak", "tab\t", 'quote"back\\slash', "nul\0byte", "\x7f\u009b", "ns/with/slashes",
+    "\x1b[31mred", "line\nbreak", "tab\t", 'quote"back\\slash', "\x7f\u009b", "ns/with/slashes",
   ]);
 }
 
@@ -301,12 +301,14 @@ const BAD_PREVIEW_VALUES = [
   "123456789012345678901234567890", "6.5536e4",
 ];
 const BAD_NAMESPACE_VALUES = ['""', "1", "true", "false", "null", "-3.5e2"];
+/** A NUL would split the property path the namespace is read from. */
+const NUL_NAMESPACE_VALUES = ['"nul\\u0000byte"', '"\\u0000"', '"location\\u0000az"'];
 const SCALAR_VALUES = ['"x"', "1", "-2.5e-3", "true", "false", "null", '""'];
 const UNKNOWN_KEYS = ["foo", "", "Metadata_Namespace", "payload_preview_bytes ", "metadata_namespace\0", "😀", "\x1b[2J", "k\nk", "payload-preview-bytes"];
 
 /** A configuration with one bad member after valid ones, or malformed JSON. */
 export function invalidConfiguration(random: Random): InvalidConfiguration {
-  const kind = random.weighted({ unknownKey: 3, badNamespace: 2, badPreview: 3, duplicate: 2, nested: 1, notAnObject: 1, corrupted: 4 });
+  const kind = random.weighted({ unknownKey: 3, badNamespace: 2, nulNamespace: 1, badPreview: 3, duplicate: 2, nested: 1, notAnObject: 1, corrupted: 4 });
   let bad: Member;
   let error = "";
   switch (kind) {
@@ -319,6 +321,10 @@ export function invalidConfiguration(random: Random): InvalidConfiguration {
     case "badNamespace":
       bad = { key: "metadata_namespace", value: random.pick(BAD_NAMESPACE_VALUES) };
       error = `"metadata_namespace" must be a non-empty string`;
+      break;
+    case "nulNamespace":
+      bad = { key: "metadata_namespace", value: random.pick(NUL_NAMESPACE_VALUES) };
+      error = `"metadata_namespace" must not contain NUL (\\u0000)`;
       break;
     case "badPreview":
       bad = { key: "payload_preview_bytes", value: random.pick(BAD_PREVIEW_VALUES) };
