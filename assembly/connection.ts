@@ -1,9 +1,11 @@
 // The per-connection context: logs what one TCP connection does and counts it once when done.
+// Each callback asks the host's log level once and builds only the lines the host will print,
+// with the property reads and previews only those lines need; metrics are kept whatever the level.
 
 import {
   BufferTypeValues, Context, FilterStatusValues, LogLevelValues, PeerTypeValues,
 } from "@solo-io/proxy-runtime/runtime";
-import { currentTimeNanoseconds, readBufferBytes, resultName } from "./host";
+import { currentTimeNanoseconds, hostLogLevel, readBufferBytes, resultName } from "./host";
 import * as line from "./logline";
 import { appendMetadataValue, FilterMetadata, readFilterMetadata } from "./metadata";
 import { readProperty } from "./properties";
@@ -43,8 +45,10 @@ export class TcpConnection extends Context {
   // proxy_on_new_connection: the cluster is not chosen yet, only the client is known.
   onNewConnection(): FilterStatusValues {
     this.opened = true;
+    // Read whatever the level: the done line needs it if info is turned on before the end.
     this.openedAt = currentTimeNanoseconds();
     this.plugin.metrics.connectionOpened();
+    if (hostLogLevel() > LogLevelValues.info) return FilterStatusValues.Continue;
     const source = readProperty(SOURCE_ADDRESS);
     this.beginLine();
     line.text("new connection from ");
@@ -60,21 +64,22 @@ export class TcpConnection extends Context {
       this.downstreamBytes += size;
       this.plugin.metrics.downstreamData(size);
     }
-    this.logData("downstream", BufferTypeValues.NetworkDownstreamData, size, end);
+    this.logData(hostLogLevel(), "downstream", BufferTypeValues.NetworkDownstreamData, size, end);
     return FilterStatusValues.Continue;
   }
 
   // proxy_on_upstream_data
   onUpstreamData(size: usize, end: bool): FilterStatusValues {
+    const hostLevel = hostLogLevel();
     if (!this.upstreamDescribed) {
       this.upstreamDescribed = true;
-      this.describeUpstream();
+      this.describeUpstream(hostLevel);
     }
     if (size > 0) {
       this.upstreamBytes += size;
       this.plugin.metrics.upstreamData(size);
     }
-    this.logData("upstream", BufferTypeValues.NetworkUpstreamData, size, end);
+    this.logData(hostLevel, "upstream", BufferTypeValues.NetworkUpstreamData, size, end);
     return FilterStatusValues.Continue;
   }
 
@@ -93,6 +98,7 @@ export class TcpConnection extends Context {
     if (this.finished) return true;
     this.finished = true;
     this.plugin.metrics.connectionDone(this.opened);
+    if (hostLogLevel() > LogLevelValues.info) return true;
     this.beginLine();
     line.text("done: ");
     line.decimal(this.downstreamBytes);
@@ -112,6 +118,7 @@ export class TcpConnection extends Context {
   }
 
   private logClose(side: string, peer: PeerTypeValues): void {
+    if (hostLogLevel() > LogLevelValues.info) return;
     this.beginLine();
     line.text(side);
     line.text(" connection closed (peer: ");
@@ -120,8 +127,8 @@ export class TcpConnection extends Context {
     line.send(LogLevelValues.info);
   }
 
-  private logData(direction: string, buffer: BufferTypeValues, size: usize, end: bool): void {
-    if (size > 0) {
+  private logData(hostLevel: LogLevelValues, direction: string, buffer: BufferTypeValues, size: usize, end: bool): void {
+    if (size > 0 && hostLevel <= LogLevelValues.info) {
       this.beginLine();
       line.text(direction);
       line.text(" data: ");
@@ -142,7 +149,7 @@ export class TcpConnection extends Context {
       }
       line.send(LogLevelValues.info);
     }
-    if (end) {
+    if (end && hostLevel <= LogLevelValues.debug) {
       this.beginLine();
       line.text(direction);
       line.text(" end of stream");
@@ -150,29 +157,40 @@ export class TcpConnection extends Context {
     }
   }
 
-  /** The upstream address and metadata, logged once before the first upstream data. */
-  private describeUpstream(): void {
+  /**
+   * The upstream address and metadata, logged once, before the first upstream data, at the level
+   * of that moment: at warn only the warnings (the reads stay, to find them), above warn nothing
+   * is read. A connection whose first upstream data came while info was off is not described
+   * when info is turned on later: the description belongs before that first data (later it would
+   * sit among data lines), and at warn its warnings were given then.
+   */
+  private describeUpstream(hostLevel: LogLevelValues): void {
+    if (hostLevel > LogLevelValues.warn) return;
     const address = readProperty(UPSTREAM_ADDRESS);
-    this.beginLine();
-    if (address.ok) {
-      line.text("upstream address: ");
-      line.escaped(address.bytes);
-      line.send(LogLevelValues.info);
-    } else {
+    if (!address.ok) {
+      this.beginLine();
       line.text("upstream address unavailable: ");
       line.text(resultName(address.result));
       line.send(LogLevelValues.warn);
+    } else if (hostLevel <= LogLevelValues.info) {
+      this.beginLine();
+      line.text("upstream address: ");
+      line.escaped(address.bytes);
+      line.send(LogLevelValues.info);
     }
     const metadata = this.plugin.metadata;
+    // Entries are info lines: when info is not shown they are not even kept.
+    const withEntries = hostLevel <= LogLevelValues.info;
     // A cluster without the namespace is worth a warning; a host without it is the usual case.
-    this.logMetadata("cluster", readFilterMetadata(metadata.cluster), LogLevelValues.warn);
-    this.logMetadata("host", readFilterMetadata(metadata.host), LogLevelValues.debug);
+    this.logMetadata(hostLevel, "cluster", readFilterMetadata(metadata.cluster, withEntries), LogLevelValues.warn);
+    this.logMetadata(hostLevel, "host", readFilterMetadata(metadata.host, withEntries), LogLevelValues.debug);
   }
 
-  /** Logs each entry of `kind` (cluster or host) metadata, or why there are none. */
-  private logMetadata(kind: string, metadata: FilterMetadata, missingLevel: LogLevelValues): void {
+  /** Logs each entry of `kind` (cluster or host) metadata, or why there are none, as far as `hostLevel` shows. */
+  private logMetadata(hostLevel: LogLevelValues, kind: string, metadata: FilterMetadata, missingLevel: LogLevelValues): void {
     const namespace = this.plugin.metadata.shown;
     if (!metadata.found) {
+      if (hostLevel > missingLevel) return;
       this.beginLine();
       line.text("no upstream ");
       line.text(kind);

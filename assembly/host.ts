@@ -3,7 +3,11 @@
 
 import * as imports from "@solo-io/proxy-runtime/imports";
 import { free } from "@solo-io/proxy-runtime/malloc";
-import { BufferTypeValues, WasmResultValues } from "@solo-io/proxy-runtime/runtime";
+import { BufferTypeValues, LogLevelValues, WasmResultValues } from "@solo-io/proxy-runtime/runtime";
+
+// ABI 0.2.1 (index.ts exports its marker); proxy-runtime 0.1.8 does not declare it.
+@external("env", "proxy_get_log_level")
+declare function proxy_get_log_level(level_out: usize): WasmResultValues;
 
 /** Where the host writes the returned block's address, then its length. */
 export const RETURNED_POINTER: usize = memory.data(8);
@@ -51,6 +55,17 @@ export function currentTimeNanoseconds(): u64 {
   store<u64>(slot, 0);
   if (imports.proxy_get_current_time_nanoseconds(slot) != WasmResultValues.Ok) return 0;
   return load<u64>(slot);
+}
+
+/**
+ * The lowest level the host prints now: trace 0 .. critical 5, and 6 when logging is off (Envoy
+ * answers with its `wasm` logger's level). Trace when the host cannot tell, so that every line is
+ * built. Ask again in every callback: the level can change at run time (Envoy's admin /logging).
+ */
+export function hostLogLevel(): LogLevelValues {
+  const slot = RETURNED_POINTER; // 4 bytes, free between calls
+  if (proxy_get_log_level(slot) != WasmResultValues.Ok) return LogLevelValues.trace;
+  return <LogLevelValues>load<i32>(slot);
 }
 
 /** The name of a result code as Envoy's headers spell it, e.g. `NotFound`. */

@@ -4,7 +4,11 @@
 
 import { serveRootId } from "./root";
 
-export { proxy_abi_version_0_2_0 } from "@solo-io/proxy-runtime/exports";
+// ABI 0.2.1 is 0.2.0 plus proxy_get_log_level (host.ts), which spares building lines the host
+// would drop. The library's 0_2_0 marker is not exported as well: Envoy takes the first marker
+// it finds in the export section.
+export function proxy_abi_version_0_2_1(): void {}
+
 export { malloc } from "@solo-io/proxy-runtime/malloc";
 export { proxy_on_vm_start, proxy_on_configure } from "./root";
 export {

@@ -1,7 +1,7 @@
 // Log lines written as bytes into one buffer that is kept, then handed to proxy_log. A connection
-// logs about a dozen lines whether or not the host prints them (ABI 0.2.0 cannot ask the log
-// level): joining strings cost an allocation per piece and a UTF-16 to UTF-8 copy per line.
-// One line at a time: begin, append, send.
+// logs about a dozen lines at info: joining strings cost an allocation per piece and a UTF-16 to
+// UTF-8 copy per line. One line at a time: begin, append, send. Callers build only the lines the
+// host prints (hostLogLevel in host.ts).
 
 import * as imports from "@solo-io/proxy-runtime/imports";
 import { LogLevelValues } from "@solo-io/proxy-runtime/runtime";

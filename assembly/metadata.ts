@@ -123,9 +123,10 @@ export function appendMetadataValue(value: ArrayBuffer): void {
 /**
  * Reads `<current>.filter_metadata.<namespace>`, and `<legacy>.filter_metadata.<namespace>` when
  * the current name is NotFound (Envoy <= 1.24 knows only the legacy names, >= 1.33 only the
- * current ones).
+ * current ones). The entries, escaped and sorted, are only for info lines: without `withEntries`
+ * the value is still decoded, to tell found from malformed, but no entry is kept.
  */
-export function readFilterMetadata(source: MetadataSource): FilterMetadata {
+export function readFilterMetadata(source: MetadataSource, withEntries: bool): FilterMetadata {
   const metadata = new FilterMetadata(source);
   let read = readProperty(source.currentPath);
   metadata.currentResult = read.result;
@@ -141,6 +142,7 @@ export function readFilterMetadata(source: MetadataSource): FilterMetadata {
     metadata.malformed = decoded.error;
     return metadata;
   }
+  if (!withEntries) return metadata;
   for (let i = 0; i < decoded.pairs.length; i++) {
     const pair = decoded.pairs[i];
     metadata.entries.push(new MetadataEntry(escapeBytes(pair.key), pair.value));

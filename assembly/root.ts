@@ -4,7 +4,7 @@
 
 import { BufferTypeValues, log, LogLevelValues, RootContext } from "@solo-io/proxy-runtime/runtime";
 import { DEFAULT_METADATA_NAMESPACE, parsePluginConfiguration, PluginSettings } from "./config";
-import { readBufferBytes, resultName } from "./host";
+import { hostLogLevel, readBufferBytes, resultName } from "./host";
 import { MetadataNamespace } from "./metadata";
 import { ConnectionMetrics } from "./metrics";
 import { escapeBytes } from "./preview";
@@ -34,7 +34,7 @@ export class ConnectionLoggerRoot extends RootContext {
       this.metadata = new MetadataNamespace(parsed.settings.metadataNamespace);
     }
     this.metrics.define();
-    log(LogLevelValues.info, "configured: " + this.settings.describe());
+    if (hostLogLevel() <= LogLevelValues.info) log(LogLevelValues.info, "configured: " + this.settings.describe());
     return true;
   }
 }

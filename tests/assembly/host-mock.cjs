@@ -1,7 +1,7 @@
 // A mocked Envoy host for the as-pect specs: the env functions the plugin imports, behaving as
 // envoy-host.md describes (out-pointers filled through the module's malloc, NotFound for absent
 // properties, BadArgument for a counter increment of 0), and a `mock` import module that lets a
-// spec arrange properties and buffers and read back log lines and metric values.
+// spec arrange properties, buffers and the log level and read back log lines and metric values.
 
 const decoder = new TextDecoder();
 
@@ -14,6 +14,11 @@ function createHostMock(memory) {
   let metricValues = new Map();
   let nextMetricId = 4;
   let nowNanoseconds = 0n;
+  // What proxy_get_log_level answers: trace unless a spec sets it, so every line is built.
+  let hostLogLevel = 0;
+  let hostLogLevelResult = 0;
+  let hostLogLevelQueries = 0;
+  let propertyReads = 0;
 
   const bytes = (pointer, length) => new Uint8Array(memory.buffer, pointer, length).slice();
   const text = (pointer, length) => decoder.decode(bytes(pointer, length));
@@ -34,7 +39,14 @@ function createHostMock(memory) {
       logs.push({ level, message: text(pointer, length) });
       return 0;
     },
+    proxy_get_log_level(levelOut) {
+      hostLogLevelQueries++;
+      if (hostLogLevelResult !== 0) return hostLogLevelResult;
+      view().setUint32(levelOut, hostLogLevel, true);
+      return 0;
+    },
     proxy_get_property(pathPointer, pathLength, pointerOut, sizeOut) {
+      propertyReads++;
       const value = properties.get(text(pathPointer, pathLength));
       if (value === undefined) return 1; // NotFound
       if (typeof value === "number") return value; // a spec-chosen failure
@@ -77,6 +89,10 @@ function createHostMock(memory) {
       metricNames = new Map();
       metricValues = new Map();
       nowNanoseconds = 0n;
+      hostLogLevel = 0;
+      hostLogLevelResult = 0;
+      hostLogLevelQueries = 0;
+      propertyReads = 0;
     },
     setProperty(pathPointer, pathLength, valuePointer, valueLength) {
       properties.set(text(pathPointer, pathLength), bytes(valuePointer, valueLength));
@@ -89,6 +105,18 @@ function createHostMock(memory) {
     },
     setTime(milliseconds) {
       nowNanoseconds = BigInt(milliseconds) * 1000000n;
+    },
+    setHostLogLevel(level) {
+      hostLogLevel = level;
+    },
+    failHostLogLevel(result) {
+      hostLogLevelResult = result;
+    },
+    hostLogLevelQueries() {
+      return hostLogLevelQueries;
+    },
+    propertyReads() {
+      return propertyReads;
     },
     logCount() {
       return logs.length;

@@ -1,6 +1,6 @@
-import { readBufferBytes } from "../../assembly/host";
+import { hostLogLevel, readBufferBytes } from "../../assembly/host";
 import { readProperty } from "../../assembly/properties";
-import { bytesOf, resetHost, setBuffer, setProperty } from "./mock";
+import { bytesOf, failHostLogLevel, resetHost, setBuffer, setHostLogLevel, setProperty } from "./mock";
 
 export { malloc } from "@solo-io/proxy-runtime/malloc";
 
@@ -31,5 +31,24 @@ describe("takeReturnedBytes", () => {
     const read = readBufferBytes(2, 0, 4);
     expect(read.ok).toBe(true);
     expect(read.bytes.byteLength).toBe(0);
+  });
+});
+
+describe("hostLogLevel", () => {
+  beforeEach(() => {
+    resetHost();
+  });
+
+  it("is the level the host answers, off (6) included", () => {
+    for (let level: u32 = 0; level <= 6; level++) {
+      setHostLogLevel(level);
+      expect(<u32>hostLogLevel()).toBe(level);
+    }
+  });
+
+  it("is trace when the host cannot tell, so that every line is built", () => {
+    setHostLogLevel(3);
+    failHostLogLevel(12); // Unimplemented
+    expect(hostLogLevel()).toBe(0);
   });
 });

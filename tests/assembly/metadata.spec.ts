@@ -44,7 +44,7 @@ describe("readFilterMetadata", () => {
 
   it("reads the current property name and sorts the entries by key", () => {
     setProperty(CURRENT_PATH, location());
-    const metadata = readFilterMetadata(new MetadataNamespace("location").cluster);
+    const metadata = readFilterMetadata(new MetadataNamespace("location").cluster, true);
     expect(metadata.found).toBe(true);
     expect(attempts(metadata)).toBe("xds.cluster_metadata: Ok");
     expect(metadata.entries.length).toBe(3);
@@ -57,7 +57,7 @@ describe("readFilterMetadata", () => {
 
   it("falls back to the legacy name when the current one is NotFound", () => {
     setProperty(LEGACY_PATH, location());
-    const metadata = readFilterMetadata(new MetadataNamespace("location").cluster);
+    const metadata = readFilterMetadata(new MetadataNamespace("location").cluster, true);
     expect(metadata.found).toBe(true);
     expect(attempts(metadata)).toBe("xds.cluster_metadata: NotFound, cluster_metadata: Ok");
     expect(metadata.entries.length).toBe(3);
@@ -65,7 +65,7 @@ describe("readFilterMetadata", () => {
   });
 
   it("reports both names when neither has the namespace", () => {
-    const metadata = readFilterMetadata(new MetadataNamespace("location").host);
+    const metadata = readFilterMetadata(new MetadataNamespace("location").host, true);
     expect(metadata.found).toBe(false);
     expect(attempts(metadata)).toBe("xds.upstream_host_metadata: NotFound, upstream_host_metadata: NotFound");
     expect(metadata.entries.length).toBe(0);
@@ -74,14 +74,25 @@ describe("readFilterMetadata", () => {
   it("does not fall back on a failure other than NotFound", () => {
     failProperty(CURRENT_PATH, 3);
     setProperty(LEGACY_PATH, location());
-    const metadata = readFilterMetadata(new MetadataNamespace("location").cluster);
+    const metadata = readFilterMetadata(new MetadataNamespace("location").cluster, true);
     expect(metadata.found).toBe(false);
     expect(attempts(metadata)).toBe("xds.cluster_metadata: SerializationFailure");
   });
 
+  it("without entries, still tells found from malformed and keeps no entry", () => {
+    setProperty(CURRENT_PATH, location());
+    const found = readFilterMetadata(new MetadataNamespace("location").cluster, false);
+    expect(found.found).toBe(true);
+    expect(found.malformed).toBe("");
+    expect(found.entries.length).toBe(0);
+    setProperty(CURRENT_PATH, bytesOf("ap-northeast-1a"));
+    const malformed = readFilterMetadata(new MetadataNamespace("location").cluster, false);
+    expect(malformed.malformed).toBe("1848471649 entries do not fit in 15 bytes");
+  });
+
   it("reports a value that is not a pairs map, without aborting", () => {
     setProperty(CURRENT_PATH, bytesOf("ap-northeast-1a"));
-    const metadata = readFilterMetadata(new MetadataNamespace("location").cluster);
+    const metadata = readFilterMetadata(new MetadataNamespace("location").cluster, true);
     expect(metadata.found).toBe(true);
     expect(metadata.malformed).toBe("1848471649 entries do not fit in 15 bytes");
     expect(metadata.entries.length).toBe(0);

@@ -1,5 +1,5 @@
-// The specs' side of the mocked host (host-mock.cjs): arrange properties, buffers and time;
-// read back log lines and metric values.
+// The specs' side of the mocked host (host-mock.cjs): arrange properties, buffers, time and the
+// log level; read back log lines, metric values and how often the level and properties were read.
 
 @external("mock", "reset")
 declare function mockReset(): void;
@@ -11,6 +11,14 @@ declare function mockFailProperty(path: usize, pathLength: usize, result: u32): 
 declare function mockSetBuffer(type: u32, data: usize, length: usize): void;
 @external("mock", "setTime")
 declare function mockSetTime(milliseconds: f64): void;
+@external("mock", "setHostLogLevel")
+declare function mockSetHostLogLevel(level: u32): void;
+@external("mock", "failHostLogLevel")
+declare function mockFailHostLogLevel(result: u32): void;
+@external("mock", "hostLogLevelQueries")
+declare function mockHostLogLevelQueries(): i32;
+@external("mock", "propertyReads")
+declare function mockPropertyReads(): i32;
 @external("mock", "logCount")
 declare function mockLogCount(): i32;
 @external("mock", "logLevel")
@@ -53,6 +61,26 @@ export function setBuffer(type: u32, data: ArrayBuffer): void {
 
 export function setTime(milliseconds: f64): void {
   mockSetTime(milliseconds);
+}
+
+/** What proxy_get_log_level answers from now on: trace 0 .. critical 5, 6 for off. */
+export function setHostLogLevel(level: u32): void {
+  mockSetHostLogLevel(level);
+}
+
+/** Makes proxy_get_log_level answer `result` (not Ok) without a level. */
+export function failHostLogLevel(result: u32): void {
+  mockFailHostLogLevel(result);
+}
+
+/** How many times the plugin has asked the log level since the last reset. */
+export function hostLogLevelQueries(): i32 {
+  return mockHostLogLevelQueries();
+}
+
+/** How many properties the plugin has read since the last reset. */
+export function propertyReads(): i32 {
+  return mockPropertyReads();
 }
 
 /** Every log line so far as `<level> <message>`, level 0 trace .. 5 critical. */

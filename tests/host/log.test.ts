@@ -2,8 +2,11 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { createLogger } from "../../host/log.ts";
-import { pluginModule } from "../helpers/wat.ts";
-import { NOW, startTestPlugin, TestConnection, TIMESTAMP } from "../helpers/wasm-host.ts";
+import { createStatsStore } from "../../host/stats.ts";
+import type { LogLevelName } from "../../host/wasm/api.ts";
+import { startWasmPlugin } from "../../host/wasm/plugin.ts";
+import { pluginModule, writeWat } from "../helpers/wat.ts";
+import { calls, NOW, pluginConfig, startTestPlugin, TestConnection, TIMESTAMP } from "../helpers/wasm-host.ts";
 
 test("Envoy's line format, in local time, with spdlog's level names", () => {
   const lines: string[] = [];
@@ -62,5 +65,47 @@ test("the vm_id joins the prefix when set; debug lines print when the wasm level
     ],
   );
   assert.match(lines.at(-1)!, /\]\[debug\]\[wasm\] /);
+  plugin.close();
+});
+
+// Counts the level proxy_get_log_level reads, plus one (a counter increment must be > 0).
+const LEVEL_PROBE = pluginModule(`
+  (data (i32.const 1024) "log_level")
+  (func (export "proxy_on_configure") (param i32 i32) (result i32)
+    (drop (call $define_metric (i32.const 0) (i32.const 1024) (i32.const 9) (i32.const 2040)))
+    (i32.const 1))
+  (func (export "proxy_on_new_connection") (param i32) (result i32)
+    (drop (call $get_log_level (i32.const 2048)))
+    (drop (call $increment_metric (i32.load (i32.const 2040))
+      (i64.add (i64.extend_i32_u (i32.load (i32.const 2048))) (i64.const 1))))
+    (i32.const 0))`, {
+  abi: "proxy_abi_version_0_2_1",
+  imports: `(import "env" "proxy_get_log_level" (func $get_log_level (param i32) (result i32)))`,
+});
+
+test("proxy_get_log_level (ABI 0.2.1): the wasm logger's level, trace 0 .. critical 5, off 6", () => {
+  const levels: LogLevelName[] = ["trace", "debug", "info", "warn", "error", "critical", "off"];
+  levels.forEach((level, rank) => {
+    const { plugin, stats, trace } = startTestPlugin(LEVEL_PROBE, { level });
+    new TestConnection(plugin).filter.onNewConnection();
+    assert.ok(calls(trace).includes("  proxy_get_log_level(2048) → Ok"));
+    assert.equal(stats.get("wasmcustom.log_level"), BigInt(rank + 1), level);
+    plugin.close();
+  });
+});
+
+test("proxy_get_log_level follows the wasm component's own level, not the default", () => {
+  const stats = createStatsStore();
+  const plugin = startWasmPlugin({
+    plugin: pluginConfig(),
+    wasmPath: writeWat(LEVEL_PROBE),
+    concurrency: 1,
+    logger: createLogger({ level: "trace", componentLevels: { wasm: "error" }, write: () => {} }),
+    stats,
+    propertyNames: "current",
+    trace: false,
+  });
+  new TestConnection(plugin).filter.onNewConnection();
+  assert.equal(stats.get("wasmcustom.log_level"), 5n);
   plugin.close();
 });

@@ -6,7 +6,7 @@ import { readFileSync, statSync } from "node:fs";
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import type { WasmFilterConfig } from "../../host/config/model.ts";
-import { PluginStartError, type ClusterInfo, type ConnectionInfo, type FilterCallbacks, type Logger, type PropertyNames, type UpstreamHostInfo, type WasmPlugin } from "../../host/wasm/api.ts";
+import { PluginStartError, type ClusterInfo, type ConnectionInfo, type FilterCallbacks, type Logger, type LogLevelName, type PropertyNames, type UpstreamHostInfo, type WasmPlugin } from "../../host/wasm/api.ts";
 import { startWasmPlugin } from "../../host/wasm/plugin.ts";
 import { createStatsStore } from "../../host/stats.ts";
 
@@ -43,14 +43,18 @@ function pluginConfig(configuration: string): WasmFilterConfig {
   };
 }
 
-/** Keeps `<level> <message>` of every wasm log line, without Envoy's `wasm log ...: ` prefix. */
+const LEVELS: LogLevelName[] = ["trace", "debug", "info", "warn", "error", "critical", "off"];
+
+/** Keeps `<level> <message>` of every wasm log line it prints, without Envoy's `wasm log ...: ` prefix. */
 class CapturingLogger implements Logger {
   lines: string[] = [];
-  enabled(): boolean {
-    return true;
+  /** the lowest level printed; may change between callbacks, as with Envoy's admin /logging */
+  level: LogLevelName = "trace";
+  enabled(_component: string, level: LogLevelName): boolean {
+    return level !== "off" && LEVELS.indexOf(level) >= LEVELS.indexOf(this.level);
   }
-  log(component: string, level: string, _source: string, message: string): void {
-    if (component !== "wasm" || !message.startsWith("wasm log")) return;
+  log(component: string, level: LogLevelName, _source: string, message: string): void {
+    if (component !== "wasm" || !message.startsWith("wasm log") || !this.enabled(component, level)) return;
     this.lines.push(`${level} ${message.slice(message.indexOf(": ") + 2)}`);
   }
 }
@@ -67,11 +71,22 @@ interface Harness {
   plugin: WasmPlugin;
   logger: CapturingLogger;
   stats: ReturnType<typeof createStatsStore>;
+  /** the host's trace (every call in and out of the module) when started `traced`, else empty */
+  trace: string[];
 }
 
-function start(options: { configuration?: string; propertyNames?: PropertyNames } = {}): Harness {
+interface StartOptions {
+  configuration?: string;
+  propertyNames?: PropertyNames;
+  level?: LogLevelName;
+  traced?: boolean;
+}
+
+function start(options: StartOptions = {}): Harness {
   const logger = new CapturingLogger();
+  logger.level = options.level ?? "trace";
   const stats = createStatsStore();
+  const trace: string[] = [];
   const plugin = startWasmPlugin({
     plugin: pluginConfig(options.configuration ?? ""),
     wasmPath: WASM_PATH,
@@ -79,9 +94,15 @@ function start(options: { configuration?: string; propertyNames?: PropertyNames 
     logger,
     stats,
     propertyNames: options.propertyNames ?? "current",
-    trace: false,
+    trace: options.traced ?? false,
+    traceWrite: (line) => trace.push(line),
   });
-  return { plugin, logger, stats };
+  return { plugin, logger, stats, trace };
+}
+
+/** How many host calls named `name` the trace has: what the module asked, printed or not. */
+function hostCalls(trace: string[], name: string): number {
+  return trace.filter((line) => line.includes(`  ${name}(`)).length;
 }
 
 /** One curl-like connection: request, reply, both ends of stream, upstream then downstream close. */
@@ -106,9 +127,43 @@ function connectionLines(logger: CapturingLogger, id: number): string[] {
 
 const bytes = (text: string) => Buffer.from(text, "latin1");
 
+/** The id of the connection whose `new connection` line is the n-th logged. */
+function connectionId(logger: CapturingLogger, n = 0): number {
+  return logger.lines.filter((l) => l.includes("new connection")).map((l) => Number(/connection (\d+):/.exec(l)![1]))[n];
+}
+
+/** What runConnection(REQUEST, REPLY) logs at trace, in order. */
+function oneConnectionLines(id: number): string[] {
+  return [
+    `info connection ${id}: new connection from 127.0.0.1:51234`,
+    `info connection ${id}: downstream data: 76 bytes: POST / HTTP/1.1\\r\\nHost: localhost:18000\\r\\nContent-Length: 14\\r\\n\\r\\n[initial body]`,
+    `info connection ${id}: upstream address: 127.0.0.1:8099`,
+    `info connection ${id}: upstream cluster metadata location.az: ap-northeast-1a`,
+    `info connection ${id}: upstream cluster metadata location.cloud_provider: aws`,
+    `info connection ${id}: upstream cluster metadata location.region: ap-northeast-1`,
+    `debug connection ${id}: no upstream host metadata "location" (xds.upstream_host_metadata: NotFound, upstream_host_metadata: NotFound)`,
+    `info connection ${id}: upstream data: 52 bytes: HTTP/1.1 200 OK\\r\\ncontent-length: 13\\r\\n\\r\\nexample body\\n`,
+    `debug connection ${id}: downstream end of stream`,
+    `debug connection ${id}: upstream end of stream`,
+    `info connection ${id}: upstream connection closed (peer: unknown)`,
+    `info connection ${id}: downstream connection closed (peer: remote)`,
+    `info connection ${id}: done: 76 bytes from downstream, 52 bytes from upstream, <ms> ms`,
+  ];
+}
+
+/** The counters after `connections` runs of runConnection(REQUEST, REPLY). */
+function assertCounted(stats: Harness["stats"], connections: bigint): void {
+  assert.equal(stats.get("wasmcustom.connection_counter"), connections);
+  assert.equal(stats.get("wasmcustom.connection_active"), 0n);
+  assert.equal(stats.get("wasmcustom.connection_downstream_bytes"), 76n * connections);
+  assert.equal(stats.get("wasmcustom.connection_upstream_bytes"), 52n * connections);
+}
+
 describe("release build/main.wasm", () => {
-  it("imports only what Envoy provides, never env.abort, and stays within 40 KiB", () => {
+  it("exports the ABI 0.2.1 marker alone, imports only what Envoy provides, never env.abort, and stays within 40 KiB", () => {
     const module = new WebAssembly.Module(readFileSync(WASM_PATH));
+    const markers = WebAssembly.Module.exports(module).filter((e) => e.name.startsWith("proxy_abi_version_"));
+    assert.deepEqual(markers, [{ name: "proxy_abi_version_0_2_1", kind: "function" }]);
     for (const entry of WebAssembly.Module.imports(module)) {
       const known = entry.module === "env" ? ENVOY_ENV : entry.module === "wasi_unstable" || entry.module === "wasi_snapshot_preview1" ? ENVOY_WASI : new Set<string>();
       assert.ok(known.has(entry.name), `${entry.module}.${entry.name} is not provided by Envoy`);
@@ -120,26 +175,70 @@ describe("release build/main.wasm", () => {
     const { plugin, logger, stats } = start();
     assert.ok(logger.lines.includes("info configured: metadata_namespace=location payload_preview_bytes=256"));
     runConnection(plugin, bytes(REQUEST), bytes(REPLY));
-    const [id] = logger.lines.filter((l) => l.includes("new connection")).map((l) => Number(/connection (\d+):/.exec(l)![1]));
-    assert.deepEqual(connectionLines(logger, id), [
-      `info connection ${id}: new connection from 127.0.0.1:51234`,
-      `info connection ${id}: downstream data: 76 bytes: POST / HTTP/1.1\\r\\nHost: localhost:18000\\r\\nContent-Length: 14\\r\\n\\r\\n[initial body]`,
-      `info connection ${id}: upstream address: 127.0.0.1:8099`,
-      `info connection ${id}: upstream cluster metadata location.az: ap-northeast-1a`,
-      `info connection ${id}: upstream cluster metadata location.cloud_provider: aws`,
-      `info connection ${id}: upstream cluster metadata location.region: ap-northeast-1`,
-      `debug connection ${id}: no upstream host metadata "location" (xds.upstream_host_metadata: NotFound, upstream_host_metadata: NotFound)`,
-      `info connection ${id}: upstream data: 52 bytes: HTTP/1.1 200 OK\\r\\ncontent-length: 13\\r\\n\\r\\nexample body\\n`,
-      `debug connection ${id}: downstream end of stream`,
-      `debug connection ${id}: upstream end of stream`,
-      `info connection ${id}: upstream connection closed (peer: unknown)`,
-      `info connection ${id}: downstream connection closed (peer: remote)`,
-      `info connection ${id}: done: 76 bytes from downstream, 52 bytes from upstream, <ms> ms`,
-    ]);
-    assert.equal(stats.get("wasmcustom.connection_counter"), 1n);
-    assert.equal(stats.get("wasmcustom.connection_active"), 0n);
-    assert.equal(stats.get("wasmcustom.connection_downstream_bytes"), 76n);
-    assert.equal(stats.get("wasmcustom.connection_upstream_bytes"), 52n);
+    const id = connectionId(logger);
+    assert.deepEqual(connectionLines(logger, id), oneConnectionLines(id));
+    assertCounted(stats, 1n);
+    plugin.close();
+  });
+
+  it("at info, logs the same info lines and asks for no debug line", () => {
+    const { plugin, logger, stats, trace } = start({ level: "info", traced: true });
+    trace.length = 0;
+    runConnection(plugin, bytes(REQUEST), bytes(REPLY));
+    const id = connectionId(logger);
+    const infoLines = oneConnectionLines(id).filter((l) => !l.startsWith("debug"));
+    assert.deepEqual(connectionLines(logger, id), infoLines);
+    assert.equal(hostCalls(trace, "proxy_log"), infoLines.length);
+    assertCounted(stats, 1n);
+    plugin.close();
+  });
+
+  it("at warn, builds no info line and reads only what a warning needs; the counters stay exact", () => {
+    const { plugin, logger, stats, trace } = start({ level: "warn", traced: true });
+    trace.length = 0;
+    runConnection(plugin, bytes(REQUEST), bytes(REPLY));
+    runConnection(plugin, bytes(REQUEST), bytes(REPLY), { name: "bare", metadata: {} });
+    // Only the second connection's cluster lacks the namespace: its warning is the only line.
+    assert.equal(logger.lines.length, 1);
+    assert.match(logger.lines[0], /^warn connection \d+: no upstream cluster metadata "location" \(xds\.cluster_metadata: NotFound, cluster_metadata: NotFound\)$/);
+    assert.equal(hostCalls(trace, "proxy_log"), 1);
+    // The upstream address and both kinds of metadata, under the legacy name too where the
+    // current one is NotFound (the host's twice, the bare cluster's); no client address, no preview.
+    assert.equal(hostCalls(trace, "proxy_get_property"), 4 + 5);
+    assert.equal(hostCalls(trace, "proxy_get_buffer_bytes"), 0);
+    assertCounted(stats, 2n);
+    plugin.close();
+  });
+
+  it("with logging off, makes no call for logging at all; the counters stay exact", () => {
+    const { plugin, logger, stats, trace } = start({ level: "off", traced: true });
+    trace.length = 0;
+    runConnection(plugin, bytes(REQUEST), bytes(REPLY));
+    assert.deepEqual(logger.lines, []);
+    for (const name of ["proxy_log", "proxy_get_property", "proxy_get_buffer_bytes"]) assert.equal(hostCalls(trace, name), 0, name);
+    assertCounted(stats, 1n);
+    plugin.close();
+  });
+
+  it("honours a level change between two callbacks of one connection", () => {
+    const { plugin, logger, stats } = start({ level: "off" });
+    const filter = plugin.createFilter(CLIENT, forwarding);
+    filter.onNewConnection();
+    filter.onClusterSelected(WEB_SERVICE);
+    filter.onUpstreamConnected(UPSTREAM_HOST);
+    filter.onDownstreamData(bytes(REQUEST), false);
+    logger.level = "info";
+    filter.onUpstreamData(bytes(REPLY), false);
+    logger.level = "warn";
+    filter.onDownstreamData(new Uint8Array(0), true);
+    filter.onUpstreamData(new Uint8Array(0), true);
+    filter.onUpstreamClose();
+    logger.level = "info";
+    filter.onDownstreamClose("remote");
+    const id = Number(/connection (\d+):/.exec(logger.lines[0])![1]);
+    const lines = oneConnectionLines(id);
+    assert.deepEqual(connectionLines(logger, id), [...lines.slice(2, 6), lines[7], ...lines.slice(11)]);
+    assertCounted(stats, 1n);
     plugin.close();
   });
 
