@@ -1,5 +1,5 @@
 // Drives a wasm plugin's NetworkFilter as the network side would, without sockets: the filter
-// callbacks in Envoy's order for one TCP connection (envoy-host.md §3), with callbacks that
+// callbacks in Envoy's order for one TCP connection (docs/envoy-host.md §3), with callbacks that
 // discard what the filter forwards. What is measured is the VM and the module, nothing else.
 
 import { loadEnvoyConfig } from "../host/config/load.ts";

@@ -43,7 +43,7 @@ export interface StatsStore {
   get(fullName: string): bigint | undefined;
   /** admin /stats: `name: value` lines, sorted by name */
   renderText(): string;
-  /** admin /stats/prometheus: Envoy's exposition (envoy-host.md §6) */
+  /** admin /stats/prometheus: Envoy's exposition (docs/envoy-host.md §6) */
   renderPrometheus(): string;
 }
 
@@ -88,7 +88,7 @@ export interface FilterCallbacks {
 
 /**
  * One filter instance per connection. The network side calls these in Envoy's order
- * (envoy-host.md §3): onNewConnection; onClusterSelected and onUpstreamConnected as tcp_proxy
+ * (docs/envoy-host.md §3): onNewConnection; onClusterSelected and onUpstreamConnected as tcp_proxy
  * learns them (before the first downstream data reaches the filter, normally); the data
  * callbacks per read/write (end of stream once per direction, possibly with 0 bytes);
  * onUpstreamClose after the upstream's end of stream; onDownstreamClose last.

@@ -1,4 +1,4 @@
-// The contexts of one VM (envoy-host.md §2–3): a root context, then one context per connection.
+// The contexts of one VM (docs/envoy-host.md §2–3): a root context, then one context per connection.
 // Ids count from 1 per VM (0 is the VM itself) and are never reused.
 
 import type { ConnectionFacts, PropertyScope } from "./properties.ts";

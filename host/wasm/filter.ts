@@ -1,5 +1,5 @@
 // The network filters a plugin gives each connection: the wasm filter that drives the callbacks
-// (envoy-host.md §3), and the stand-in for a failed VM that follows the failure policy (§8).
+// (docs/envoy-host.md §3), and the stand-in for a failed VM that follows the failure policy (§8).
 
 import { PeerType } from "../abi.ts";
 import type { ClusterInfo, FilterCallbacks, NetworkFilter, UpstreamHostInfo } from "./api.ts";

@@ -1,4 +1,4 @@
-// The host functions a module imports (envoy-host.md §1, §4–7), answering as Envoy does for a
+// The host functions a module imports (docs/envoy-host.md §1, §4–7), answering as Envoy does for a
 // network filter. Calls that only make sense in an HTTP stream answer BadArgument (no header map
 // or local reply on a TCP connection); calls the local host does not implement answer
 // Unimplemented.
@@ -385,7 +385,7 @@ function wasiFunctions(vm: WasmVm, module: string): Record<string, HostFunction>
     sched_yield: () => WASI_SUCCESS,
     /** No preopened directories: the scan of a WASI libc stops at the first EBADF. */
     fd_prestat_get: () => WASI_EBADF,
-    /** Logged at trace only: the trap that follows is what fails the VM (envoy-host.md §8). */
+    /** Logged at trace only: the trap that follows is what fails the VM (docs/envoy-host.md §8). */
     proc_exit() {
       vm.logger.log("wasm", "trace", CONTEXT_SOURCE, `${module} proc_exit`, vm.thread);
     },

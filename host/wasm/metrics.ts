@@ -1,4 +1,4 @@
-// proxy_define_metric ids of one VM (envoy-host.md §6): per type, counting by 4 with the type in
+// proxy_define_metric ids of one VM (docs/envoy-host.md §6): per type, counting by 4 with the type in
 // the low two bits (counters 4, 8, 12...; gauges 5, 9...; histograms 6, 10...). Every id points
 // at a stat `wasmcustom.<name>` in the process-wide store, so VMs add up.
 

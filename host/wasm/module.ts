@@ -1,4 +1,4 @@
-// Loading and linking a module the way Envoy's host does (envoy-host.md §1): the file, the ABI
+// Loading and linking a module the way Envoy's host does (docs/envoy-host.md §1): the file, the ABI
 // version marker, every import being one the host registers, and an allocator export.
 
 import { readFileSync } from "node:fs";

@@ -1,4 +1,4 @@
-// A wasm network filter as Envoy loads it (envoy-host.md §1–2, §8): the module checked once, a
+// A wasm network filter as Envoy loads it (docs/envoy-host.md §1–2, §8): the module checked once, a
 // canary VM started and discarded, then one VM for the main thread and one per worker. Each
 // connection gets a filter on the next worker's VM, or the failure policy's stand-in.
 

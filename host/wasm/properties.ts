@@ -1,4 +1,4 @@
-// The property tree a context can read with proxy_get_property (envoy-host.md §5), and the
+// The property tree a context can read with proxy_get_property (docs/envoy-host.md §5), and the
 // encoding of its values: strings raw, integers and doubles 8 bytes little-endian, bools one
 // byte, maps (Struct included) as pairs, the metadata messages as protobuf binary.
 

@@ -1,5 +1,5 @@
 // One VM: an instance of the module with its own memory, contexts and metric ids. It calls the
-// module's callbacks (tracing them when asked) and turns a trap into a failed VM (envoy-host.md §8).
+// module's callbacks (tracing them when asked) and turns a trap into a failed VM (docs/envoy-host.md §8).
 
 import type { WasmFilterConfig } from "../config/model.ts";
 import type { Logger, PropertyNames, StatsStore, VmDiagnostics } from "./api.ts";
@@ -161,7 +161,7 @@ export class WasmVm {
     return typeof fn === "function" ? { name, fn: fn as Export } : undefined;
   }
 
-  /** The root context's start: context_create, vm_start, configure (envoy-host.md §2). */
+  /** The root context's start: context_create, vm_start, configure (docs/envoy-host.md §2). */
   startRoot(): void {
     const root = this.root;
     this.invoke(this.onContextCreate, root, 0);

@@ -1,4 +1,4 @@
-// One connection through the plugin's ABI exports, in Envoy's order (envoy-host.md §3), against
+// One connection through the plugin's ABI exports, in Envoy's order (docs/envoy-host.md §3), against
 // the mocked host: the exact log lines and metric values.
 
 import "../../assembly/index";

@@ -1,5 +1,5 @@
 // A mocked Envoy host for the as-pect specs: the env functions the plugin imports, behaving as
-// envoy-host.md describes (out-pointers filled through the module's malloc, NotFound for absent
+// docs/envoy-host.md describes (out-pointers filled through the module's malloc, NotFound for absent
 // properties, BadArgument for a counter increment of 0), and a `mock` import module that lets a
 // spec arrange properties, buffers and the log level and read back log lines and metric values.
 

@@ -101,7 +101,7 @@ export function metric(name: string): f64 {
   return mockMetric(changetype<usize>(utf8), utf8.byteLength);
 }
 
-/** A pairs blob (envoy-host.md §5) from keys and values given as bytes. */
+/** A pairs blob (docs/envoy-host.md §5) from keys and values given as bytes. */
 export function pairsOf(keys: ArrayBuffer[], values: ArrayBuffer[]): ArrayBuffer {
   let size = 4 + keys.length * 8;
   for (let i = 0; i < keys.length; i++) size += keys[i].byteLength + 1 + values[i].byteLength + 1;

@@ -1,5 +1,5 @@
 // tcp_proxy and the listeners with real sockets, the wasm filter replaced by a filter that
-// records every call: the order Envoy drives a network filter in (envoy-host.md §3), the peer
+// records every call: the order Envoy drives a network filter in (docs/envoy-host.md §3), the peer
 // types, clean-up after resets, and backpressure.
 
 import assert from "node:assert/strict";

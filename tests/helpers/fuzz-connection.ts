@@ -1,5 +1,5 @@
 // Random TCP connections driven through a wasm plugin in Envoy's callback order
-// (envoy-host.md §3), many open at once, each checked as it goes: no trap, no error line, no
+// (docs/envoy-host.md §3), many open at once, each checked as it goes: no trap, no error line, no
 // unescaped character in a log line, the data and done lines the plugin owes.
 
 import type { ClusterInfo, ConnectionInfo, FilterCallbacks, Logger, NetworkFilter, UpstreamHostInfo, WasmPlugin } from "../../host/wasm/api.ts";

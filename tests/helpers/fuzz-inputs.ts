@@ -9,7 +9,7 @@ import type { Random } from "./fuzz-random.ts";
 const encoder = new TextEncoder();
 
 /**
- * The plugin's escaping of bytes for a log line (design.md, "Payload preview"): printable ASCII as
+ * The plugin's escaping of bytes for a log line (README, "Payload previews"): printable ASCII as
  * is, `\` doubled, CR/LF/TAB as `\r` `\n` `\t`, every other byte as `\xNN`.
  */
 export function escapeBytes(bytes: Uint8Array): string {
@@ -181,7 +181,7 @@ function metadata(random: Random, namespace: string): JsonObject {
     case "emptyMap":
       return { filter_metadata: { [namespace]: {} } };
     case "withNull":
-      // A null anywhere in the namespace makes the whole read a SerializationFailure (envoy-host.md §5).
+      // A null anywhere in the namespace makes the whole read a SerializationFailure (docs/envoy-host.md §5).
       return { filter_metadata: { [namespace]: { ...metadataMap(random, random.int(0, 4), 1), [oddString(random)]: { list: [1, null] } } } };
     case "deep":
       return { filter_metadata: { [namespace]: nested(random.int(8, MAX_STRUCT_DEPTH), oddString(random)) } };

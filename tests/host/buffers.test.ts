@@ -1,4 +1,4 @@
-// envoy-host.md §4: reading and editing buffers.
+// docs/envoy-host.md §4: reading and editing buffers.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { pluginModule } from "../helpers/wat.ts";

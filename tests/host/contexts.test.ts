@@ -1,4 +1,4 @@
-// envoy-host.md §2–3: context ids and the order of the callbacks of a TCP connection.
+// docs/envoy-host.md §2–3: context ids and the order of the callbacks of a TCP connection.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { pluginModule } from "../helpers/wat.ts";

@@ -1,4 +1,4 @@
-// envoy-host.md §2 and §8: start-up refusals, traps, and the failure policies.
+// docs/envoy-host.md §2 and §8: start-up refusals, traps, and the failure policies.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { PluginStartError } from "../../host/wasm/api.ts";

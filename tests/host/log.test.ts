@@ -1,4 +1,4 @@
-// envoy-host.md §7: Envoy's log line, levels, and proxy_log's prefixes.
+// docs/envoy-host.md §7: Envoy's log line, levels, and proxy_log's prefixes.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { createLogger } from "../../host/log.ts";

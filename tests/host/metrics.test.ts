@@ -1,4 +1,4 @@
-// envoy-host.md §6: metric ids per VM, one shared stat per name, and the admin output.
+// docs/envoy-host.md §6: metric ids per VM, one shared stat per name, and the admin output.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { createStatsStore } from "../../host/stats.ts";

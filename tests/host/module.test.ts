@@ -1,4 +1,4 @@
-// envoy-host.md §1: what Envoy refuses when it loads and links a module.
+// docs/envoy-host.md §1: what Envoy refuses when it loads and links a module.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { PluginStartError } from "../../host/wasm/api.ts";

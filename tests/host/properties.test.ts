@@ -1,4 +1,4 @@
-// envoy-host.md §5: property paths, their encodings, names by Envoy version, and when they appear.
+// docs/envoy-host.md §5: property paths, their encodings, names by Envoy version, and when they appear.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { PropertyNames } from "../../host/wasm/api.ts";

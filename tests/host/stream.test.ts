@@ -1,4 +1,4 @@
-// envoy-host.md §3: StopIteration, proxy_continue_stream and proxy_close_stream on a TCP connection.
+// docs/envoy-host.md §3: StopIteration, proxy_continue_stream and proxy_close_stream on a TCP connection.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { pluginModule } from "../helpers/wat.ts";

@@ -1,4 +1,4 @@
-// envoy-host.md §2: --concurrency N gives a canary VM, then N+1 VMs, each with its own memory and root.
+// docs/envoy-host.md §2: --concurrency N gives a canary VM, then N+1 VMs, each with its own memory and root.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { pluginModule } from "../helpers/wat.ts";
