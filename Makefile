@@ -48,8 +48,8 @@ lint: install ## type-check the TypeScript and validate envoy/envoy.yaml against
 	npx tsc -p .
 	npx tsx host/config/lint.ts envoy/envoy.yaml
 
-local: build ## run the local host with envoy/envoy.yaml (FOLDER_PLUGIN, ENVOY_CONCURRENCY)
-	node --import tsx host/cli.ts -c envoy/envoy.yaml --plugin-folder "$(FOLDER_PLUGIN)" --concurrency "$(ENVOY_CONCURRENCY)"
+local: build ## run the local host with envoy/envoy.yaml (FOLDER_PLUGIN, ENVOY_CONCURRENCY, ARGS=--trace ...)
+	node --import tsx host/cli.ts -c envoy/envoy.yaml --plugin-folder "$(FOLDER_PLUGIN)" --concurrency "$(ENVOY_CONCURRENCY)" $(ARGS)
 
 up: build ## run Envoy with the plugin in Docker (docker-compose up)
 	scripts/compose.sh up
