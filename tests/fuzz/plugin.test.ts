@@ -14,6 +14,7 @@ import { startWasmPlugin } from "../../host/wasm/plugin.ts";
 import { FuzzLogger, runTraffic, type Totals } from "../helpers/fuzz-connection.ts";
 import { clusters, escapeText, invalidConfiguration, PayloadSource, upstreamHosts, validConfiguration } from "../helpers/fuzz-inputs.ts";
 import { fuzzSettings, Random } from "../helpers/fuzz-random.ts";
+import { pluginConfig } from "../helpers/wasm-host.ts";
 
 const WASM_PATH = new URL("../../build/main.wasm", import.meta.url).pathname;
 const { seed, count } = fuzzSettings({ seed: 0x2b7e1516, count: 12_000 });
@@ -22,21 +23,13 @@ const SEED = `0x${seed.toString(16)}`;
 const SESSION_CONNECTIONS = 2000;
 const CONFIGURATIONS = 500;
 
-function pluginConfig(random: Random, configuration: string): WasmFilterConfig {
-  return {
-    kind: "wasm",
-    filterName: "envoy.filters.network.wasm",
-    name: "tcp_connection_logger",
+function fuzzPluginConfig(random: Random, configuration: string): WasmFilterConfig {
+  return pluginConfig({
     // The plugin serves envoy.yaml's root id and the empty one.
     rootId: random.pick(["tcp_connection_logger", ""]),
     vmId: random.pick(["tcp_connection_logger", ""]),
-    runtime: "envoy.wasm.runtime.v8",
-    codeFilename: "/etc/envoy/plugin/main.wasm",
     configuration,
-    vmConfiguration: "",
-    failurePolicy: "FAIL_CLOSED",
-    reloadBackoffMs: 1000,
-  };
+  });
 }
 
 function start(plugin: WasmFilterConfig, logger: FuzzLogger, stats: StatsStore, propertyNames: PropertyNames, concurrency: number): WasmPlugin {
@@ -55,7 +48,7 @@ describe(`plugin fuzz, FUZZ_SEED=${SEED} FUZZ_COUNT=${count}`, { skip: existsSyn
     for (let i = 0; i < CONFIGURATIONS; i++) {
       const valid = validConfiguration(random);
       const logger = new FuzzLogger();
-      const plugin = start(pluginConfig(random, valid.text), logger, createStatsStore(), "current", 1);
+      const plugin = start(fuzzPluginConfig(random, valid.text), logger, createStatsStore(), "current", 1);
       const configured = `configured: metadata_namespace=${escapeText(valid.namespace)} payload_preview_bytes=${valid.previewBytes}`;
       const context = `configuration ${JSON.stringify(valid.text)}`;
       assert.ok(logger.recent.includes(configured), `${context}: no line "${configured}" in ${JSON.stringify(logger.recent)}`);
@@ -65,7 +58,7 @@ describe(`plugin fuzz, FUZZ_SEED=${SEED} FUZZ_COUNT=${count}`, { skip: existsSyn
     for (let i = 0; i < CONFIGURATIONS; i++) {
       const invalid = invalidConfiguration(random);
       const logger = new FuzzLogger();
-      const config = pluginConfig(random, invalid.text);
+      const config = fuzzPluginConfig(random, invalid.text);
       const context = `configuration ${JSON.stringify(invalid.text)}`;
       // Refused by the plugin (configure returned 0), not by a trap.
       assert.throws(() => start(config, logger, createStatsStore(), "current", 1), (error) => {
@@ -94,7 +87,7 @@ describe(`plugin fuzz, FUZZ_SEED=${SEED} FUZZ_COUNT=${count}`, { skip: existsSyn
       const context = `session ${session} (configuration ${JSON.stringify(config.text.slice(0, 100))}, ${propertyNames} names, ${concurrency} workers, up to ${maxOpen} open)`;
       const logger = new FuzzLogger();
       const stats = createStatsStore();
-      const plugin = start(pluginConfig(random, config.text), logger, stats, propertyNames, concurrency);
+      const plugin = start(fuzzPluginConfig(random, config.text), logger, stats, propertyNames, concurrency);
       const totals: Totals = { completed: 0, downstreamBytes: 0, upstreamBytes: 0, forwardedDownstream: 0, forwardedUpstream: 0 };
       const traffic = {
         random,

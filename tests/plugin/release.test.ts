@@ -5,10 +5,10 @@
 import { readFileSync, statSync } from "node:fs";
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import type { WasmFilterConfig } from "../../host/config/model.ts";
 import { PluginStartError, type ClusterInfo, type ConnectionInfo, type FilterCallbacks, type Logger, type LogLevelName, type PropertyNames, type UpstreamHostInfo, type WasmPlugin } from "../../host/wasm/api.ts";
 import { startWasmPlugin } from "../../host/wasm/plugin.ts";
 import { createStatsStore } from "../../host/stats.ts";
+import { pluginConfig } from "../helpers/wasm-host.ts";
 
 const WASM_PATH = new URL("../../build/main.wasm", import.meta.url).pathname;
 
@@ -26,22 +26,6 @@ const CLIENT: ConnectionInfo = {
 };
 const REQUEST = "POST / HTTP/1.1\r\nHost: localhost:18000\r\nContent-Length: 14\r\n\r\n[initial body]";
 const REPLY = "HTTP/1.1 200 OK\r\ncontent-length: 13\r\n\r\nexample body\n";
-
-function pluginConfig(configuration: string): WasmFilterConfig {
-  return {
-    kind: "wasm",
-    filterName: "envoy.filters.network.wasm",
-    name: "tcp_connection_logger",
-    rootId: "tcp_connection_logger",
-    vmId: "",
-    runtime: "envoy.wasm.runtime.v8",
-    codeFilename: "/etc/envoy/plugin/main.wasm",
-    configuration,
-    vmConfiguration: "",
-    failurePolicy: "FAIL_CLOSED",
-    reloadBackoffMs: 1000,
-  };
-}
 
 const LEVELS: LogLevelName[] = ["trace", "debug", "info", "warn", "error", "critical", "off"];
 
@@ -88,7 +72,7 @@ function start(options: StartOptions = {}): Harness {
   const stats = createStatsStore();
   const trace: string[] = [];
   const plugin = startWasmPlugin({
-    plugin: pluginConfig(options.configuration ?? ""),
+    plugin: pluginConfig({ configuration: options.configuration ?? "" }),
     wasmPath: WASM_PATH,
     concurrency: 1,
     logger,
@@ -333,7 +317,7 @@ describe("release build/main.wasm", () => {
   it("refuses a bad configuration: PluginStartError, and an error line naming the key", () => {
     const logger = new CapturingLogger();
     assert.throws(
-      () => startWasmPlugin({ plugin: pluginConfig("{\"foo\": 1}"), wasmPath: WASM_PATH, concurrency: 1, logger, stats: createStatsStore(), propertyNames: "current", trace: false }),
+      () => startWasmPlugin({ plugin: pluginConfig({ configuration: "{\"foo\": 1}" }), wasmPath: WASM_PATH, concurrency: 1, logger, stats: createStatsStore(), propertyNames: "current", trace: false }),
       PluginStartError,
     );
     assert.ok(logger.lines.includes("error invalid plugin configuration: unknown key \"foo\""));
