@@ -80,11 +80,8 @@ function wrap(vm: WasmVm, name: string, fn: HostFunction, label: (result: number
   };
   const trace = vm.trace;
   if (trace === null) return guarded;
-  return (...args: unknown[]) => {
-    const result = guarded(args[0], args[1], args[2], args[3], args[4], args[5]);
-    trace(`[${vm.thread}]   ${name}(${args.join(", ")}) → ${label(result)}`);
-    return result;
-  };
+  return (...args: unknown[]) =>
+    trace.hostCall(vm, name, args, label, () => guarded(args[0], args[1], args[2], args[3], args[4], args[5]));
 }
 
 function envFunctions(vm: WasmVm): Record<string, HostFunction> {

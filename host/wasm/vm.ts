@@ -10,6 +10,7 @@ import { MetricIds } from "./metrics.ts";
 import { WasmStartError, type WasmCode } from "./module.ts";
 import type { ConnectionFacts, PropertyScope } from "./properties.ts";
 import type { SharedData } from "./shared-data.ts";
+import { Tracer } from "./trace.ts";
 
 /** Where Envoy's wasm VM integration logs a failure. */
 const VM_SOURCE = "source/extensions/common/wasm/wasm_vm.cc:38";
@@ -44,7 +45,8 @@ export class WasmVm {
   readonly stats: StatsStore;
   readonly shared: SharedData;
   readonly metrics: MetricIds;
-  readonly trace: ((line: string) => void) | null;
+  /** null when tracing is off */
+  readonly trace: Tracer | null;
   readonly rootProperties: PropertyScope;
   readonly contexts = new Map<number, Context>();
   readonly memory: WasmMemory;
@@ -85,10 +87,11 @@ export class WasmVm {
     this.role = setup.role;
     this.thread = setup.thread;
     this.plugin = setup.plugin;
-    this.logger = setup.logger;
     this.stats = setup.stats;
     this.shared = setup.shared;
-    this.trace = setup.trace;
+    this.trace = setup.trace === null ? null : new Tracer(setup.trace, setup.thread);
+    // Traced, a host call's log lines wait for its trace line; untraced, lines go straight out.
+    this.logger = this.trace === null ? setup.logger : this.trace.holding(setup.logger);
     this.metrics = new MetricIds(setup.stats);
     this.rootProperties = { plugin: setup.plugin, names: setup.propertyNames };
     this.rootLogPrefix = ["wasm log", setup.plugin.rootId, setup.plugin.vmId].filter((p) => p !== "").join(" ");
@@ -136,7 +139,7 @@ export class WasmVm {
       for (const name of entries) {
         const entry = this.exports[name];
         if (typeof entry !== "function") continue;
-        if (this.trace) this.trace(`[${this.thread}] → ${name}()`);
+        if (this.trace) this.trace.callIn(name, [], 0);
         entry();
       }
     } catch (error) {
@@ -224,7 +227,7 @@ export class WasmVm {
     if (callback === undefined || this.failed) return 0;
     const previous = this.effective;
     this.effective = context;
-    if (this.trace) this.traceCallIn(callback, context.id, a, b);
+    if (this.trace) this.trace.callIn(callback.name, [context.id, a!, b!], callback.fn.length);
     let result: number | undefined;
     try {
       result = callback.fn(context.id, a!, b!);
@@ -233,13 +236,8 @@ export class WasmVm {
     } finally {
       this.effective = previous;
     }
-    if (this.trace) this.trace(`[${this.thread}] ← ${callback.name}${result === undefined ? "" : ` = ${result}`}`);
+    if (this.trace) this.trace.callOut(callback.name, result);
     return result ?? 0;
-  }
-
-  private traceCallIn(callback: Callback, id: number, a?: number, b?: number): void {
-    const args = [id, a, b].slice(0, callback.fn.length);
-    this.trace!(`[${this.thread}] → ${callback.name}(${args.join(", ")})`);
   }
 
   private fail(functionName: string, error: unknown): void {

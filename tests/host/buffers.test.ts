@@ -37,14 +37,20 @@ function downstreamDataTest(body: string, data = "hello"): { run: TestPlugin; co
 
 test("nothing to return: 0 and 0 written, Ok, and malloc not called", () => {
   const { run } = downstreamDataTest(`(call $read (i32.const 2) (i32.const 0) (i32.const 0)) (call $show)`);
-  assert.deepEqual(hostCalls(run), ["  proxy_get_buffer_bytes(2, 0, 0, 100, 104) → Ok", "  proxy_log(2, 0, 0) → Ok"]);
+  assert.deepEqual(hostCalls(run), [
+    "  proxy_get_buffer_bytes(2, 0, 0, 100, 104) → Ok  NetworkDownstreamData[0..0] 0 bytes",
+    "  proxy_log(2, 0, 0) → Ok  info",
+  ]);
   assert.equal(run.plugin.diagnostics()[1].mallocCalls, 0);
   run.plugin.close();
 });
 
 test("the range is clamped to the buffer: (1, 0xffffffff) reads all but the first byte", () => {
   const { run } = downstreamDataTest(`(call $read (i32.const 2) (i32.const 1) (i32.const -1)) (call $show)`);
-  assert.deepEqual(hostCalls(run), ["  proxy_get_buffer_bytes(2, 1, -1, 100, 104) → Ok", "  proxy_log(2, 4096, 4) → Ok"]);
+  assert.deepEqual(hostCalls(run), [
+    "  proxy_get_buffer_bytes(2, 1, -1, 100, 104) → Ok  NetworkDownstreamData[1..5] 4 bytes",
+    "  proxy_log(2, 4096, 4) → Ok  info",
+  ]);
   assert.match(run.lines.at(-1)!, /: ello$/);
   const { mallocCalls, bytesCopiedIn } = run.plugin.diagnostics()[1];
   assert.deepEqual({ mallocCalls, bytesCopiedIn }, { mallocCalls: 1, bytesCopiedIn: 4 });
@@ -53,7 +59,7 @@ test("the range is clamped to the buffer: (1, 0xffffffff) reads all but the firs
 
 test("a start past the end returns nothing", () => {
   const { run } = downstreamDataTest(`(call $read (i32.const 2) (i32.const 9) (i32.const 4)) (call $show)`);
-  assert.equal(hostCalls(run)[1], "  proxy_log(2, 0, 0) → Ok");
+  assert.equal(hostCalls(run)[1], "  proxy_log(2, 0, 0) → Ok  info");
   run.plugin.close();
 });
 
@@ -64,7 +70,7 @@ test("a buffer type above 8 is BadArgument; HTTP body types are NotFound on a co
     (drop (call $get_buffer_status (i32.const 9) (i32.const 100) (i32.const 104)))`);
   assert.deepEqual(hostCalls(run), [
     "  proxy_get_buffer_bytes(9, 0, 4, 100, 104) → BadArgument",
-    "  proxy_get_buffer_bytes(0, 0, 4, 100, 104) → NotFound",
+    "  proxy_get_buffer_bytes(0, 0, 4, 100, 104) → NotFound  HttpRequestBody",
     "  proxy_get_buffer_status(9, 100, 104) → BadArgument",
   ]);
   run.plugin.close();
@@ -74,13 +80,19 @@ test("buffer status writes the length and flags 0", () => {
   const { run } = downstreamDataTest(`
     (drop (call $get_buffer_status (i32.const 2) (i32.const 100) (i32.const 104)))
     (call $show)`);
-  assert.deepEqual(hostCalls(run), ["  proxy_get_buffer_status(2, 100, 104) → Ok", "  proxy_log(2, 5, 0) → Ok"]);
+  assert.deepEqual(hostCalls(run), [
+    "  proxy_get_buffer_status(2, 100, 104) → Ok  NetworkDownstreamData 5 bytes",
+    "  proxy_log(2, 5, 0) → Ok  info",
+  ]);
   run.plugin.close();
 });
 
 test("network buffers outside their callback are empty, never NotFound", () => {
   const { run } = downstreamDataTest(`(call $read (i32.const 3) (i32.const 0) (i32.const 4)) (call $show)`);
-  assert.deepEqual(hostCalls(run), ["  proxy_get_buffer_bytes(3, 0, 4, 100, 104) → Ok", "  proxy_log(2, 0, 0) → Ok"]);
+  assert.deepEqual(hostCalls(run), [
+    "  proxy_get_buffer_bytes(3, 0, 4, 100, 104) → Ok  NetworkUpstreamData[0..0] 0 bytes",
+    "  proxy_log(2, 0, 0) → Ok  info",
+  ]);
   run.plugin.close();
 });
 
@@ -92,11 +104,11 @@ test("set_buffer_bytes: start 0 drains then prepends, start at the end appends, 
     (drop (call $set_buffer_bytes (i32.const 2) (i32.const 3) (i32.const 0) (i32.const 1050) (i32.const 1)))
     (drop (call $set_buffer_bytes (i32.const 7) (i32.const 0) (i32.const 0) (i32.const 1050) (i32.const 1)))`, "world");
   assert.deepEqual(hostCalls(run), [
-    "  proxy_set_buffer_bytes(2, 0, 0, 1024, 6) → Ok",
-    "  proxy_set_buffer_bytes(2, 0, 5, 1040, 5) → Ok",
-    "  proxy_set_buffer_bytes(2, 99, 0, 1050, 1) → Ok",
-    "  proxy_set_buffer_bytes(2, 3, 0, 1050, 1) → BadArgument",
-    "  proxy_set_buffer_bytes(7, 0, 0, 1050, 1) → NotFound",
+    "  proxy_set_buffer_bytes(2, 0, 0, 1024, 6) → Ok  NetworkDownstreamData[0..0] replaced with 6 bytes",
+    "  proxy_set_buffer_bytes(2, 0, 5, 1040, 5) → Ok  NetworkDownstreamData[0..5] replaced with 5 bytes",
+    "  proxy_set_buffer_bytes(2, 99, 0, 1050, 1) → Ok  NetworkDownstreamData appended 1 byte",
+    "  proxy_set_buffer_bytes(2, 3, 0, 1050, 1) → BadArgument  NetworkDownstreamData",
+    "  proxy_set_buffer_bytes(7, 0, 0, 1050, 1) → NotFound  PluginConfiguration",
   ]);
   assert.deepEqual(connection.events, ['to upstream "HELLO world!"']);
   run.plugin.close();
@@ -117,14 +129,14 @@ test("the plugin configuration exists only during on_configure, the VM configura
     { plugin: { configuration: '{"metadata_namespace":"location"}', vmConfiguration: "vm-config" }, concurrency: 1 },
   );
   assert.deepEqual(hostCalls(run).slice(0, 6), [
-    "  proxy_get_buffer_bytes(6, 0, -1, 100, 104) → Ok",
-    "  proxy_log(2, 4096, 9) → Ok",
-    "  proxy_get_buffer_bytes(7, 0, -1, 100, 104) → NotFound",
-    "  proxy_get_buffer_bytes(7, 0, -1, 100, 104) → Ok",
-    "  proxy_log(2, 4105, 33) → Ok",
-    "  proxy_get_buffer_bytes(6, 0, -1, 100, 104) → NotFound",
+    "  proxy_get_buffer_bytes(6, 0, -1, 100, 104) → Ok  VmConfiguration[0..9] 9 bytes",
+    "  proxy_log(2, 4096, 9) → Ok  info",
+    "  proxy_get_buffer_bytes(7, 0, -1, 100, 104) → NotFound  PluginConfiguration",
+    "  proxy_get_buffer_bytes(7, 0, -1, 100, 104) → Ok  PluginConfiguration[0..33] 33 bytes",
+    "  proxy_log(2, 4105, 33) → Ok  info",
+    "  proxy_get_buffer_bytes(6, 0, -1, 100, 104) → NotFound  VmConfiguration",
   ]);
-  assert.equal(hostCalls(run)[6], "  proxy_set_buffer_bytes(7, 0, 0, 0, 1) → BadArgument");
+  assert.equal(hostCalls(run)[6], "  proxy_set_buffer_bytes(7, 0, 0, 0, 1) → BadArgument  PluginConfiguration");
   assert.deepEqual(
     run.lines.slice(0, 2).map((line) => line.split(": ")[1]),
     ["vm-config", '{"metadata_namespace":"location"}'],

@@ -36,7 +36,11 @@ test("each VM's root context is 1: context_create, vm_start, configure with the 
   const { plugin, trace } = startTestPlugin(pluginModule(ALL_CALLBACKS), {
     plugin: { configuration: '{"a":1}', vmConfiguration: "vm" },
   });
-  const start = ["→ proxy_on_context_create(1, 0)", "→ proxy_on_vm_start(1, 2)", "→ proxy_on_configure(1, 7)"];
+  const start = [
+    "→ proxy_on_context_create(1, 0)  root context 1",
+    "→ proxy_on_vm_start(1, 2)  vm configuration 2 bytes",
+    "→ proxy_on_configure(1, 7)  plugin configuration 7 bytes",
+  ];
   // the canary, the main thread's VM, one worker
   assert.deepEqual(callbacksIn(trace), [...start, ...start, ...start]);
   plugin.close();
@@ -48,14 +52,14 @@ test("a curl-like connection: Envoy's callback order, size-0 end of stream, upst
   const connection = new TestConnection(plugin);
   curl(connection);
   assert.deepEqual(callbacksIn(trace), [
-    "→ proxy_on_context_create(2, 1)",
+    "→ proxy_on_context_create(2, 1)  connection context 2 of root 1",
     "→ proxy_on_new_connection(2)",
-    "→ proxy_on_downstream_data(2, 33, 0)",
-    "→ proxy_on_upstream_data(2, 32, 0)",
-    "→ proxy_on_downstream_data(2, 0, 1)",
-    "→ proxy_on_upstream_data(2, 0, 1)",
-    "→ proxy_on_upstream_connection_close(2, 0)",
-    "→ proxy_on_downstream_connection_close(2, 2)",
+    "→ proxy_on_downstream_data(2, 33, 0)  33 bytes",
+    "→ proxy_on_upstream_data(2, 32, 0)  32 bytes",
+    "→ proxy_on_downstream_data(2, 0, 1)  0 bytes, end of stream",
+    "→ proxy_on_upstream_data(2, 0, 1)  0 bytes, end of stream",
+    "→ proxy_on_upstream_connection_close(2, 0)  peer unknown",
+    "→ proxy_on_downstream_connection_close(2, 2)  peer remote",
     "→ proxy_on_done(2)",
     "→ proxy_on_log(2)",
     "→ proxy_on_delete(2)",
@@ -75,7 +79,7 @@ test("a close this side started is peer type 1 (local)", () => {
   const connection = new TestConnection(plugin);
   connection.filter.onNewConnection();
   connection.filter.onDownstreamClose("local");
-  assert.ok(calls(trace).includes("→ proxy_on_downstream_connection_close(2, 1)"));
+  assert.ok(calls(trace).includes("→ proxy_on_downstream_connection_close(2, 1)  peer local"));
   plugin.close();
 });
 
@@ -108,9 +112,9 @@ test("trace shows callbacks in and out and host calls with arguments and results
   const connection = new TestConnection(plugin);
   connection.filter.onDownstreamData(bytes("hello"), false);
   assert.deepEqual(trace, [
-    "[2] → proxy_on_downstream_data(2, 5, 0)",
-    "[2]   proxy_get_buffer_bytes(2, 0, 256, 100, 104) → Ok",
-    "[2] ← proxy_on_downstream_data = 0",
+    "[2] → proxy_on_downstream_data(2, 5, 0)  5 bytes",
+    "[2]   proxy_get_buffer_bytes(2, 0, 256, 100, 104) → Ok  NetworkDownstreamData[0..5] 5 bytes",
+    "[2] ← proxy_on_downstream_data = 0  Continue",
   ]);
   plugin.close();
 });

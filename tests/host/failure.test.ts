@@ -50,7 +50,7 @@ test("a trap fails the VM: an error line, no done/log/delete, and the next callb
   assert.deepEqual(trapping.events, ['to upstream "boom"']);
   assert.deepEqual(
     calls(trace).filter((line) => line.startsWith("→")),
-    ["→ proxy_on_downstream_data(3, 4, 0)"],
+    ["→ proxy_on_downstream_data(3, 4, 0)  4 bytes"],
   );
   assert.equal(plugin.activeConnections, 0);
   plugin.close();

@@ -88,7 +88,7 @@ test("proxy_get_log_level (ABI 0.2.1): the wasm logger's level, trace 0 .. criti
   levels.forEach((level, rank) => {
     const { plugin, stats, trace } = startTestPlugin(LEVEL_PROBE, { level });
     new TestConnection(plugin).filter.onNewConnection();
-    assert.ok(calls(trace).includes("  proxy_get_log_level(2048) → Ok"));
+    assert.ok(calls(trace).includes(`  proxy_get_log_level(2048) → Ok  ${level}`));
     assert.equal(stats.get("wasmcustom.log_level"), BigInt(rank + 1), level);
     plugin.close();
   });

@@ -34,10 +34,19 @@ const METRICS = pluginModule(`
 test("ids are per VM, count by 4 with the type in the low bits; a second define is a new id", () => {
   const { plugin, trace } = startTestPlugin(METRICS);
   const configure = calls(trace).slice(0, 9);
-  assert.deepEqual(configure.slice(6, 8), ["  proxy_log(0, 4, 8) → Ok", "  proxy_log(0, 5, 6) → Ok"]);
-  assert.equal(configure[5], "  proxy_define_metric(3, 1088, 12, 216) → BadArgument");
+  assert.deepEqual(configure.slice(1, 6), [
+    "  proxy_define_metric(0, 1024, 18, 200) → Ok  counter connection_counter = id 4",
+    "  proxy_define_metric(0, 1024, 18, 204) → Ok  counter connection_counter = id 8",
+    "  proxy_define_metric(1, 1056, 18, 208) → Ok  gauge active.connections = id 5",
+    "  proxy_define_metric(2, 1088, 12, 212) → Ok  histogram payload_size = id 6",
+    "  proxy_define_metric(3, 1088, 12, 216) → BadArgument  type 3 payload_size",
+  ]);
+  assert.deepEqual(configure.slice(6, 8), [
+    "  proxy_log(0, 4, 8) → Ok  trace, not printed",
+    "  proxy_log(0, 5, 6) → Ok  trace, not printed",
+  ]);
   // every VM (canary, main, worker) starts its ids afresh
-  assert.equal(calls(trace).filter((line) => line === "  proxy_log(0, 4, 8) → Ok").length, 3);
+  assert.equal(calls(trace).filter((line) => line === "  proxy_log(0, 4, 8) → Ok  trace, not printed").length, 3);
   plugin.close();
 });
 
@@ -48,14 +57,14 @@ test("counter increments must be positive; gauges go both ways; unknown ids are 
   assert.deepEqual(
     calls(trace).filter((line) => line.startsWith("  ")),
     [
-      "  proxy_increment_metric(4, 1) → Ok",
-      "  proxy_increment_metric(4, 0) → BadArgument",
-      "  proxy_increment_metric(8, -1) → BadArgument",
-      "  proxy_increment_metric(5, 3) → Ok",
-      "  proxy_increment_metric(5, -1) → Ok",
-      "  proxy_record_metric(6, 85) → Ok",
+      "  proxy_increment_metric(4, 1) → Ok  connection_counter += 1",
+      "  proxy_increment_metric(4, 0) → BadArgument  connection_counter += 0",
+      "  proxy_increment_metric(8, -1) → BadArgument  connection_counter -= 1",
+      "  proxy_increment_metric(5, 3) → Ok  active.connections += 3",
+      "  proxy_increment_metric(5, -1) → Ok  active.connections -= 1",
+      "  proxy_record_metric(6, 85) → Ok  payload_size records 85",
       "  proxy_increment_metric(44, 1) → NotFound",
-      "  proxy_get_metric(4, 300) → Ok",
+      "  proxy_get_metric(4, 300) → Ok  connection_counter = 1",
     ],
   );
   plugin.close();

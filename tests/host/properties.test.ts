@@ -53,7 +53,7 @@ function readProperties(
     const values = run.lines.slice(logFrom).map((line) => line.slice(line.indexOf(": ", line.indexOf("wasm log")) + 2));
     const reading: Reading = {};
     paths.forEach((path, i) => {
-      const result = results[i].split(" → ")[1];
+      const result = results[i].split(" → ")[1].split(" ")[0];
       reading[path] = result === "Ok" ? Buffer.from(values.shift()!).toString("hex") : result;
     });
     return reading;

@@ -26,11 +26,11 @@ test("StopIteration retains the bytes and reports them again with the next; cont
   assert.deepEqual(
     calls(trace).filter((line) => line.startsWith("→") || line.startsWith("  ")),
     [
-      "→ proxy_on_downstream_data(2, 3, 0)",
-      "→ proxy_on_downstream_data(2, 6, 0)",
-      "→ proxy_on_downstream_data(2, 9, 0)",
-      "  proxy_continue_stream(2) → Ok",
-      "  proxy_continue_stream(3) → Unimplemented",
+      "→ proxy_on_downstream_data(2, 3, 0)  3 bytes",
+      "→ proxy_on_downstream_data(2, 6, 0)  6 bytes",
+      "→ proxy_on_downstream_data(2, 9, 0)  9 bytes",
+      "  proxy_continue_stream(2) → Ok  Downstream",
+      "  proxy_continue_stream(3) → Unimplemented  Upstream",
     ],
   );
   plugin.close();

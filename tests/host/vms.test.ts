@@ -16,10 +16,10 @@ const COUNTS_CONNECTIONS = pluginModule(`
 test("concurrency 2: a canary, then the main thread's VM and two workers, each with root context 1", () => {
   const { plugin, trace } = startTestPlugin(COUNTS_CONNECTIONS, { concurrency: 2 });
   assert.deepEqual(trace.filter((line) => line.includes("→ proxy_on_context_create")), [
-    "[1] → proxy_on_context_create(1, 0)",
-    "[1] → proxy_on_context_create(1, 0)",
-    "[2] → proxy_on_context_create(1, 0)",
-    "[3] → proxy_on_context_create(1, 0)",
+    "[1] → proxy_on_context_create(1, 0)  root context 1",
+    "[1] → proxy_on_context_create(1, 0)  root context 1",
+    "[2] → proxy_on_context_create(1, 0)  root context 1",
+    "[3] → proxy_on_context_create(1, 0)  root context 1",
   ]);
   assert.deepEqual(plugin.diagnostics().map((vm) => vm.role), ["main", "worker 0", "worker 1"]);
   assert.deepEqual(plugin.diagnostics().map((vm) => vm.memoryBytes), [65536, 65536, 65536]);
@@ -31,10 +31,10 @@ test("connections go round robin over the workers; module globals are per VM", (
   trace.length = 0;
   for (let i = 0; i < 4; i++) new TestConnection(plugin).filter.onNewConnection();
   assert.deepEqual(trace.filter((line) => line.includes("proxy_log")), [
-    "[2]   proxy_log(0, 0, 1) → Ok",
-    "[3]   proxy_log(0, 0, 1) → Ok",
-    "[2]   proxy_log(0, 0, 2) → Ok",
-    "[3]   proxy_log(0, 0, 2) → Ok",
+    "[2]   proxy_log(0, 0, 1) → Ok  trace, not printed",
+    "[3]   proxy_log(0, 0, 1) → Ok  trace, not printed",
+    "[2]   proxy_log(0, 0, 2) → Ok  trace, not printed",
+    "[3]   proxy_log(0, 0, 2) → Ok  trace, not printed",
   ]);
   plugin.close();
   assert.throws(() => new TestConnection(plugin), /closed/);
