@@ -15,6 +15,10 @@ process.stderr.write(run.stderr);
 
 const counts = /\[Tests\]: (\d+) pass, (\d+) fail/.exec(run.stdout.replace(/\x1b\[[0-9;]*m/g, ""));
 const passed = counts ? Number(counts[1]) : 0;
-const failed = counts ? Number(counts[2]) : 0;
+const counted = counts ? Number(counts[2]) : 0;
+// A run that failed without a failing test counted (a trap in beforeAll, a build error, no
+// summary at all) still
+// shows as a failure in the closing line, not as "0 failed".
+const failed = (run.status !== 0 || counts === null) && counted === 0 ? 1 : counted;
 console.log(`as-pect: ${passed} passed, ${failed} failed`);
-process.exit(run.status === 0 && counts && failed === 0 ? 0 : 1);
+process.exit(failed === 0 ? 0 : 1);
