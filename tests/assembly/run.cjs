@@ -17,8 +17,7 @@ const counts = /\[Tests\]: (\d+) pass, (\d+) fail/.exec(run.stdout.replace(/\x1b
 const passed = counts ? Number(counts[1]) : 0;
 const counted = counts ? Number(counts[2]) : 0;
 // A run that failed without a failing test counted (a trap in beforeAll, a build error, no
-// summary at all) still
-// shows as a failure in the closing line, not as "0 failed".
+// summary at all) still shows as a failure in the closing line, not as "0 failed".
 const failed = (run.status !== 0 || counts === null) && counted === 0 ? 1 : counted;
 console.log(`as-pect: ${passed} passed, ${failed} failed`);
 process.exit(failed === 0 ? 0 : 1);
