@@ -176,6 +176,28 @@ describe("tcp_proxy against other upstreams", () => {
     }
   });
 
+  test("an upstream that resets: no upstream end or close reaches the filter, the client is closed locally", async () => {
+    const resetting = createServer((socket) => socket.on("data", () => socket.resetAndDestroy()));
+    const resettingPort = await listenOnFreePort(resetting);
+    const events: string[][] = [];
+    const listeners = await start(withCluster(loadEnvoyConfig(ENVOY_YAML), resettingPort), [recordingFactory(events)]);
+    try {
+      // the client does not half-close: only the upstream's reset can end the connection
+      assert.equal(await exchange(portOf(listeners, "main"), "hello", 1), "");
+      await listeners.whenIdle();
+      assert.deepEqual(events[0].slice(1), [
+        "onNewConnection",
+        `onClusterSelected web_service ${LOCATION}`,
+        "onUpstreamConnected 127.0.0.1",
+        "onDownstreamData 5 false",
+        "onDownstreamClose local",
+      ]);
+    } finally {
+      await listeners.close();
+      await new Promise((resolve) => resetting.close(resolve));
+    }
+  });
+
   test("8 MiB each way through an echo upstream arrive whole (backpressure both ways)", async () => {
     const echo = createServer({ allowHalfOpen: true }, (socket) => socket.pipe(socket));
     const echoPort = await listenOnFreePort(echo);

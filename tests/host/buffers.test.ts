@@ -143,3 +143,60 @@ test("the plugin configuration exists only during on_configure, the VM configura
   );
   run.plugin.close();
 });
+
+test("the other buffer types (1, 4, 5, 8) and the configurations are NotFound on a connection", () => {
+  const { run } = downstreamDataTest(`
+    (call $read (i32.const 1) (i32.const 0) (i32.const 4))
+    (call $read (i32.const 4) (i32.const 0) (i32.const 4))
+    (call $read (i32.const 5) (i32.const 0) (i32.const 4))
+    (call $read (i32.const 8) (i32.const 0) (i32.const 4))
+    (call $read (i32.const 6) (i32.const 0) (i32.const 4))
+    (call $read (i32.const 7) (i32.const 0) (i32.const 4))`);
+  assert.deepEqual(hostCalls(run), [
+    "  proxy_get_buffer_bytes(1, 0, 4, 100, 104) → NotFound  HttpResponseBody",
+    "  proxy_get_buffer_bytes(4, 0, 4, 100, 104) → NotFound  HttpCallResponseBody",
+    "  proxy_get_buffer_bytes(5, 0, 4, 100, 104) → NotFound  GrpcReceiveBuffer",
+    "  proxy_get_buffer_bytes(8, 0, 4, 100, 104) → NotFound  CallData",
+    "  proxy_get_buffer_bytes(6, 0, 4, 100, 104) → NotFound  VmConfiguration",
+    "  proxy_get_buffer_bytes(7, 0, 4, 100, 104) → NotFound  PluginConfiguration",
+  ]);
+  run.plugin.close();
+});
+
+test("network buffers in a root context are empty, never NotFound", () => {
+  const run = startTestPlugin(
+    pluginModule(`${HELPERS}
+      (func (export "proxy_on_configure") (param i32 i32) (result i32)
+        (call $read (i32.const 2) (i32.const 0) (i32.const -1)) (call $show)
+        (call $read (i32.const 3) (i32.const 0) (i32.const -1)) (call $show)
+        (i32.const 1))`),
+  );
+  assert.deepEqual(hostCalls(run).slice(0, 4), [
+    "  proxy_get_buffer_bytes(2, 0, -1, 100, 104) → Ok  NetworkDownstreamData[0..0] 0 bytes",
+    "  proxy_log(2, 0, 0) → Ok  info",
+    "  proxy_get_buffer_bytes(3, 0, -1, 100, 104) → Ok  NetworkUpstreamData[0..0] 0 bytes",
+    "  proxy_log(2, 0, 0) → Ok  info",
+  ]);
+  run.plugin.close();
+});
+
+test("results reach the module as Envoy's numbers: Ok 0, NotFound 1, BadArgument 2, InvalidMemoryAccess 6, Unimplemented 12", () => {
+  // each result is shown in the trace as a proxy_log argument
+  const { run } = downstreamDataTest(`
+    (drop (call $log (i32.const 0)
+      (call $get_buffer_status (i32.const 2) (i32.const 100) (i32.const 104))
+      (call $get_buffer_status (i32.const 0) (i32.const 100) (i32.const 104))))
+    (drop (call $log (i32.const 0)
+      (call $get_buffer_status (i32.const 9) (i32.const 100) (i32.const 104))
+      (call $get_buffer_status (i32.const 2) (i32.const 0x7ffffff0) (i32.const 104))))
+    (drop (call $log (i32.const 0) (call $continue_stream (i32.const 3)) (i32.const 0)))`);
+  assert.deepEqual(
+    hostCalls(run).filter((line) => line.startsWith("  proxy_log")),
+    [
+      "  proxy_log(0, 0, 1) → Ok  trace, not printed",
+      "  proxy_log(0, 2, 6) → Ok  trace, not printed",
+      "  proxy_log(0, 12, 0) → Ok  trace, not printed",
+    ],
+  );
+  run.plugin.close();
+});

@@ -83,6 +83,30 @@ test("a close this side started is peer type 1 (local)", () => {
   plugin.close();
 });
 
+test("proxy_on_done's return value is ignored for TCP: 0 still gets log and delete at once", () => {
+  const doneReturns0 = ALL_CALLBACKS.replace(
+    `(func (export "proxy_on_done") (param i32) (result i32) (i32.const 1))`,
+    `(func (export "proxy_on_done") (param i32) (result i32) (i32.const 0))`,
+  );
+  const { plugin, trace } = startTestPlugin(pluginModule(doneReturns0));
+  const connection = new TestConnection(plugin);
+  connection.filter.onNewConnection();
+  trace.length = 0;
+  connection.filter.onDownstreamClose("remote");
+  assert.deepEqual(calls(trace), [
+    "→ proxy_on_downstream_connection_close(2, 2)  peer remote",
+    "← proxy_on_downstream_connection_close",
+    "→ proxy_on_done(2)",
+    "← proxy_on_done = 0",
+    "→ proxy_on_log(2)",
+    "← proxy_on_log",
+    "→ proxy_on_delete(2)",
+    "← proxy_on_delete",
+  ]);
+  assert.equal(plugin.activeConnections, 0);
+  plugin.close();
+});
+
 test("connection ids count on from 2 per VM and are never reused", () => {
   const { plugin, trace } = startTestPlugin(pluginModule(ALL_CALLBACKS));
   trace.length = 0;

@@ -1,7 +1,6 @@
 // docs/envoy-host.md §2 and §8: start-up refusals, traps, and the failure policies.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { PluginStartError } from "../../host/wasm/api.ts";
 import { pluginModule } from "../helpers/wat.ts";
 import { bytes, calls, startTestPlugin, TestConnection, TIMESTAMP } from "../helpers/wasm-host.ts";
 
@@ -15,7 +14,10 @@ test("on_configure returning 0 rejects the configuration", () => {
 
 test("on_vm_start returning 0 rejects the configuration", () => {
   const wat = pluginModule(`(func (export "proxy_on_vm_start") (param i32 i32) (result i32) (i32.const 0))`);
-  assert.throws(() => startTestPlugin(wat), PluginStartError);
+  assert.throws(() => startTestPlugin(wat), {
+    name: "PluginStartError",
+    message: "Unable to create Wasm plugin tcp_connection_logger: Wasm VM failed to start: on_vm_start returned 0",
+  });
 });
 
 /** Traps (proc_exit, then unreachable, as AssemblyScript's abort does) on downstream data "boom". */
@@ -53,6 +55,46 @@ test("a trap fails the VM: an error line, no done/log/delete, and the next callb
     ["→ proxy_on_downstream_data(3, 4, 0)  4 bytes"],
   );
   assert.equal(plugin.activeConnections, 0);
+  plugin.close();
+});
+
+test("proc_exit alone only logs at trace and returns: the callback goes on and the VM stays up", () => {
+  const wat = pluginModule(`
+    (func (export "proxy_on_new_connection") (param i32) (result i32)
+      (call $proc_exit (i32.const 1))
+      (i32.const 0))`);
+  const { plugin, lines, trace } = startTestPlugin(wat, { level: "trace" });
+  const connection = new TestConnection(plugin);
+  trace.length = 0;
+  connection.filter.onNewConnection();
+  connection.filter.onDownstreamData(bytes("hi"), false);
+  assert.deepEqual(lines.slice(-1), [
+    `${TIMESTAMP}[2][trace][wasm] [source/extensions/common/wasm/context.cc:1195] wasi_snapshot_preview1 proc_exit`,
+  ]);
+  assert.deepEqual(calls(trace).slice(0, 3), [
+    "→ proxy_on_new_connection(2)",
+    "  proc_exit(1) → undefined",
+    "← proxy_on_new_connection = 0  Continue",
+  ]);
+  assert.deepEqual(connection.events, ['to upstream "hi"']);
+  assert.deepEqual(plugin.diagnostics().map((vm) => vm.failed), [false, false]);
+  plugin.close();
+});
+
+test("legacy fail_open (FAIL_OPEN in the model): open connections on a failed VM pass traffic, unfiltered", () => {
+  const { plugin, trace } = startTestPlugin(TRAPS_ON_BOOM, { plugin: { failurePolicy: "FAIL_OPEN" } });
+  const open = new TestConnection(plugin);
+  open.filter.onNewConnection();
+  const trapping = new TestConnection(plugin);
+  trapping.filter.onNewConnection();
+  trapping.filter.onDownstreamData(bytes("boom"), false);
+  trace.length = 0;
+  open.filter.onDownstreamData(bytes("hi"), false);
+  open.filter.onUpstreamData(bytes("ok"), true);
+  open.filter.onDownstreamClose("remote");
+  assert.deepEqual(open.events, ['to upstream "hi"', 'to client "ok" eos']);
+  // no callback reaches the failed VM: no data, no done/log/delete
+  assert.deepEqual(trace, []);
   plugin.close();
 });
 

@@ -68,6 +68,26 @@ test("the vm_id joins the prefix when set; debug lines print when the wasm level
   plugin.close();
 });
 
+test("proxy_log levels 0..5 print as trace, debug, info, warning, error, critical; 6 and above are BadArgument", () => {
+  const wat = pluginModule(`
+    (data (i32.const 1024) "m")
+    (func (export "proxy_on_new_connection") (param i32) (result i32)
+      (local $level i32)
+      (loop $levels
+        (drop (call $log (local.get $level) (i32.const 1024) (i32.const 1)))
+        (local.set $level (i32.add (local.get $level) (i32.const 1)))
+        (br_if $levels (i32.le_u (local.get $level) (i32.const 7))))
+      (i32.const 0))`);
+  const { plugin, lines, trace } = startTestPlugin(wat, { level: "trace" });
+  new TestConnection(plugin).filter.onNewConnection();
+  assert.deepEqual(
+    lines.map((line) => line.match(/\]\[(\w+)\]\[wasm\] /)![1]),
+    ["trace", "debug", "info", "warning", "error", "critical"],
+  );
+  assert.deepEqual(calls(trace).slice(-3, -1), ["  proxy_log(6, 1024, 1) → BadArgument", "  proxy_log(7, 1024, 1) → BadArgument"]);
+  plugin.close();
+});
+
 // Counts the level proxy_get_log_level reads, plus one (a counter increment must be > 0).
 const LEVEL_PROBE = pluginModule(`
   (data (i32.const 1024) "log_level")

@@ -95,6 +95,31 @@ test("the stats are shared: connections on two workers add up in one Envoy stat"
   plugin.close();
 });
 
+test("record_metric on a counter adds; both ids of a name count in the one stat; Prometheus names replace other characters with _", () => {
+  const wat = pluginModule(`
+    (data (i32.const 1024) "tcp-conn/total:x")
+    (func (export "proxy_on_configure") (param i32 i32) (result i32)
+      (drop (call $define_metric (i32.const 0) (i32.const 1024) (i32.const 16) (i32.const 200)))
+      (drop (call $define_metric (i32.const 0) (i32.const 1024) (i32.const 16) (i32.const 204)))
+      (i32.const 1))
+    (func (export "proxy_on_new_connection") (param i32) (result i32)
+      (drop (call $increment_metric (i32.load (i32.const 200)) (i64.const 2)))
+      (drop (call $record_metric (i32.load (i32.const 204)) (i64.const 5)))
+      (drop (call $get_metric (i32.load (i32.const 200)) (i32.const 300)))
+      (i32.const 0))`);
+  const { plugin, stats, trace } = startTestPlugin(wat);
+  trace.length = 0;
+  new TestConnection(plugin).filter.onNewConnection();
+  assert.deepEqual(calls(trace).filter((line) => line.startsWith("  ")), [
+    "  proxy_increment_metric(4, 2) → Ok  tcp-conn/total:x += 2",
+    "  proxy_record_metric(8, 5) → Ok  tcp-conn/total:x += 5",
+    "  proxy_get_metric(4, 300) → Ok  tcp-conn/total:x = 7",
+  ]);
+  assert.equal(stats.renderText(), "wasmcustom.tcp-conn/total:x: 7\n");
+  assert.equal(stats.renderPrometheus(), "# TYPE tcp_conn_total_x counter\ntcp_conn_total_x{} 7\n");
+  plugin.close();
+});
+
 test("Envoy's own stats keep the envoy_ prefix and their tags as labels", () => {
   const stats = createStatsStore();
   stats.define("tcp.ingress_tcp.downstream_cx_total", "counter");

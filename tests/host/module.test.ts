@@ -1,13 +1,14 @@
-// docs/envoy-host.md §1: what Envoy refuses when it loads and links a module.
+// docs/envoy-host.md §1: what Envoy refuses when it loads and links a module; the allocator, the
+// entry points and what they may call, WASI output.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { PluginStartError } from "../../host/wasm/api.ts";
 import { pluginModule } from "../helpers/wat.ts";
-import { startTestPlugin } from "../helpers/wasm-host.ts";
+import { bytes, calls, startTestPlugin, TestConnection, TIMESTAMP, type TestPluginOptions } from "../helpers/wasm-host.ts";
 
-function startError(wat: string | null, wasmPath?: string): string {
+function startError(wat: string | null, options: TestPluginOptions = {}): string {
   try {
-    startTestPlugin(wat, { wasmPath }).plugin.close();
+    startTestPlugin(wat, options).plugin.close();
   } catch (error) {
     assert.ok(error instanceof PluginStartError);
     return error.message;
@@ -44,17 +45,174 @@ test("proxy_get_log_level exists only from ABI 0.2.1", () => {
   plugin.close();
 });
 
+/** An ABI 0.1.0 module: pluginModule's imports include proxy_continue_stream, which 0.1.0 lacks. */
+function abi010Module(imports = ""): string {
+  return `(module
+    ${imports}
+    (memory (export "memory") 1)
+    (func (export "malloc") (param i32) (result i32) (i32.const 4096))
+    (func (export "proxy_abi_version_0_1_0")))`;
+}
+
+test("each ABI version marker loads; a marker that is not a function is refused", () => {
+  for (const abi of ["proxy_abi_version_0_2_0", "proxy_abi_version_0_2_1"]) startTestPlugin(pluginModule("", { abi })).plugin.close();
+  startTestPlugin(abi010Module()).plugin.close();
+  const notAFunction = pluginModule(`(global (export "proxy_abi_version_0_2_0") i32 (i32.const 0))`, { abi: null });
+  assert.equal(
+    startError(notAFunction),
+    "Unable to create Wasm plugin tcp_connection_logger: Missing or unknown Proxy-Wasm ABI version",
+  );
+});
+
+/** The `env` functions docs/envoy-host.md §1 lists for every ABI version. */
+const ENV_FUNCTIONS = [
+  "proxy_log", "proxy_get_status", "proxy_set_property", "proxy_get_property", "proxy_send_local_response",
+  "proxy_get_shared_data", "proxy_set_shared_data", "proxy_register_shared_queue", "proxy_resolve_shared_queue",
+  "proxy_dequeue_shared_queue", "proxy_enqueue_shared_queue", "proxy_get_header_map_value",
+  "proxy_add_header_map_value", "proxy_replace_header_map_value", "proxy_remove_header_map_value",
+  "proxy_get_header_map_pairs", "proxy_set_header_map_pairs", "proxy_get_header_map_size", "proxy_get_buffer_status",
+  "proxy_get_buffer_bytes", "proxy_set_buffer_bytes", "proxy_http_call", "proxy_grpc_call", "proxy_grpc_stream",
+  "proxy_grpc_close", "proxy_grpc_cancel", "proxy_grpc_send", "proxy_set_tick_period_milliseconds",
+  "proxy_get_current_time_nanoseconds", "proxy_define_metric", "proxy_increment_metric", "proxy_record_metric",
+  "proxy_get_metric", "proxy_set_effective_context", "proxy_done", "proxy_call_foreign_function",
+];
+
+test("every env function Envoy registers links; ABI 0.1.0 lacks proxy_continue_stream and proxy_close_stream", () => {
+  const imports = [...ENV_FUNCTIONS, "proxy_continue_stream", "proxy_close_stream"]
+    .map((name) => `(import "env" "${name}" (func $env_${name}))`)
+    .join("\n");
+  startTestPlugin(pluginModule("", { imports })).plugin.close();
+  startTestPlugin(abi010Module(ENV_FUNCTIONS.map((name) => `(import "env" "${name}" (func))`).join("\n"))).plugin.close();
+  for (const name of ["proxy_continue_stream", "proxy_close_stream"]) {
+    assert.equal(
+      startError(abi010Module(`(import "env" "${name}" (func))`)),
+      `Unable to create Wasm plugin tcp_connection_logger: Failed to load Wasm module due to a missing import: env.${name}`,
+    );
+  }
+});
+
 test("every WASI function Envoy registers links under both WASI module names", () => {
+  const names = [
+    "fd_write", "fd_read", "fd_seek", "fd_close", "fd_fdstat_get", "fd_fdstat_set_flags", "environ_get",
+    "environ_sizes_get", "args_get", "args_sizes_get", "clock_time_get", "random_get", "sched_yield", "poll_oneoff",
+    "proc_exit", "path_open", "fd_prestat_get", "fd_prestat_dir_name",
+  ];
   const imports = ["wasi_unstable", "wasi_snapshot_preview1"]
-    .flatMap((module) =>
-      ["fd_read", "fd_seek", "fd_close", "environ_get", "args_sizes_get", "clock_time_get", "random_get", "path_open"].map(
-        (name, i) => `(import "${module}" "${name}" (func $${module}_${i}))`,
-      ),
-    )
+    .flatMap((module) => names.map((name, i) => `(import "${module}" "${name}" (func $${module}_${i}))`))
     .join("\n");
   const { plugin } = startTestPlugin(pluginModule("", { imports }));
   assert.equal(plugin.diagnostics().length, 2);
   plugin.close();
+});
+
+test("fd_write to fd 1 is logged at info, to fd 2 at error, in the context's wasm log line", () => {
+  const wat = pluginModule(`
+    (data (i32.const 1024) "to stdout")
+    (data (i32.const 1040) "to stderr")
+    (func $write (param $fd i32) (param $text i32)
+      ;; one iovec at 200: pointer, length; the count written goes to 300
+      (i32.store (i32.const 200) (local.get $text))
+      (i32.store (i32.const 204) (i32.const 9))
+      (drop (call $fd_write (local.get $fd) (i32.const 200) (i32.const 1) (i32.const 300))))
+    (func (export "proxy_on_new_connection") (param i32) (result i32)
+      (call $write (i32.const 1) (i32.const 1024))
+      (call $write (i32.const 2) (i32.const 1040))
+      (i32.const 0))`);
+  const { plugin, lines, trace } = startTestPlugin(wat);
+  new TestConnection(plugin).filter.onNewConnection();
+  const source = "[source/extensions/common/wasm/context.cc:1195]";
+  assert.deepEqual(lines, [
+    `${TIMESTAMP}[2][info][wasm] ${source} wasm log tcp_connection_logger tcp_connection_logger: to stdout`,
+    `${TIMESTAMP}[2][error][wasm] ${source} wasm log tcp_connection_logger tcp_connection_logger: to stderr`,
+  ]);
+  assert.deepEqual(calls(trace).filter((line) => line.includes("fd_write")), [
+    "  fd_write(1, 200, 1, 300) → 0  stdout 9 bytes",
+    "  fd_write(2, 200, 1, 300) → 0  stderr 9 bytes",
+  ]);
+  plugin.close();
+});
+
+test("the host allocates with malloc when exported, else with proxy_on_memory_allocate", () => {
+  const readsData = `
+    (func (export "proxy_on_downstream_data") (param i32 i32 i32) (result i32)
+      (drop (call $get_buffer_bytes (i32.const 2) (i32.const 0) (i32.const -1) (i32.const 100) (i32.const 104)))
+      ;; the block's pointer, shown in the trace as a proxy_log argument
+      (drop (call $log (i32.const 0) (i32.load (i32.const 100)) (i32.const 0)))
+      (i32.const 0))`;
+  const blockOf = (wat: string): string => {
+    const { plugin, trace } = startTestPlugin(wat);
+    new TestConnection(plugin).filter.onDownstreamData(bytes("hello"), false);
+    plugin.close();
+    return calls(trace).filter((line) => line.includes("proxy_log(0,")).join();
+  };
+  // pluginModule's allocator answers from 4096; this proxy_on_memory_allocate answers 8192
+  const otherAllocator = `(func (export "proxy_on_memory_allocate") (param i32) (result i32) (i32.const 8192))`;
+  assert.equal(blockOf(pluginModule(readsData + otherAllocator)), "  proxy_log(0, 4096, 0) → Ok  trace, not printed");
+  assert.equal(
+    blockOf(pluginModule(readsData + otherAllocator, { allocator: null })),
+    "  proxy_log(0, 8192, 0) → Ok  trace, not printed",
+  );
+});
+
+test("_initialize then main, or else _start, runs once per VM before its root context", () => {
+  const entries = (exports: string[]): string[] => {
+    const body = exports.map((name) => `(func (export "${name}"))`).join("\n");
+    const { plugin, trace } = startTestPlugin(pluginModule(body + `(func (export "proxy_on_context_create") (param i32 i32))`));
+    plugin.close();
+    return calls(trace).filter((line) => line.startsWith("→"));
+  };
+  const root = "→ proxy_on_context_create(1, 0)  root context 1";
+  // the canary, the main thread's VM, one worker
+  assert.deepEqual(entries(["_initialize", "main", "_start"]), [
+    ...["→ _initialize()", "→ main()", root],
+    ...["→ _initialize()", "→ main()", root],
+    ...["→ _initialize()", "→ main()", root],
+  ]);
+  assert.deepEqual(entries(["_start"]), ["→ _start()", root, "→ _start()", root, "→ _start()", root]);
+});
+
+test("during _initialize only proxy_log and a few WASI calls are allowed; another host call fails the start", () => {
+  const initializing = (calls: string) =>
+    pluginModule(`
+      (data (i32.const 1024) "initializing")
+      (func (export "_initialize") ${calls})`);
+  const logs = `
+    (drop (call $log (i32.const 2) (i32.const 1024) (i32.const 12)))
+    (i32.store (i32.const 200) (i32.const 1024))
+    (i32.store (i32.const 204) (i32.const 12))
+    (drop (call $fd_write (i32.const 1) (i32.const 200) (i32.const 1) (i32.const 300)))`;
+  const { plugin, lines } = startTestPlugin(initializing(logs));
+  // proxy_log and fd_write, in each of the three VMs
+  assert.deepEqual(lines.map((line) => line.split(": ").at(-1)), Array(6).fill("initializing"));
+  plugin.close();
+  assert.equal(
+    startError(initializing(`(drop (call $define_metric (i32.const 0) (i32.const 1024) (i32.const 1) (i32.const 200)))`)),
+    "Unable to create Wasm plugin tcp_connection_logger: Wasm VM failed to start: Error: restricted_callback",
+  );
+});
+
+test("inside malloc only proxy_log and a few WASI calls are allowed; another host call traps", () => {
+  // on_configure reads the plugin configuration, so the host calls malloc
+  const allocating = (calls: string) =>
+    pluginModule(
+      `(data (i32.const 1024) "m")
+      (func (export "malloc") (param i32) (result i32) ${calls} (i32.const 4096))
+      (func (export "proxy_on_configure") (param i32 i32) (result i32)
+        (drop (call $get_buffer_bytes (i32.const 7) (i32.const 0) (i32.const -1) (i32.const 100) (i32.const 104)))
+        (i32.const 1))`,
+      { allocator: null },
+    );
+  const options = { plugin: { configuration: "{}" } };
+  const { plugin, trace } = startTestPlugin(allocating(`(drop (call $log (i32.const 0) (i32.const 1024) (i32.const 1)))`), options);
+  assert.deepEqual(calls(trace).slice(1, 3), [
+    "  proxy_get_buffer_bytes(7, 0, -1, 100, 104) → Ok  PluginConfiguration[0..2] 2 bytes",
+    "  proxy_log(0, 1024, 1) → Ok  trace, not printed",
+  ]);
+  plugin.close();
+  assert.equal(
+    startError(allocating(`(drop (call $define_metric (i32.const 0) (i32.const 1024) (i32.const 1) (i32.const 200)))`), options),
+    "Unable to create Wasm plugin tcp_connection_logger: Wasm VM failed to start: Function: proxy_on_configure failed: Uncaught Error: restricted_callback",
+  );
 });
 
 test("a module without malloc or proxy_on_memory_allocate is refused", () => {
@@ -68,7 +226,7 @@ test("a module without malloc or proxy_on_memory_allocate is refused", () => {
 
 test("a file that is missing or not wasm is refused", () => {
   assert.equal(
-    startError(null, "/nonexistent/main.wasm"),
+    startError(null, { wasmPath: "/nonexistent/main.wasm" }),
     "Unable to create Wasm plugin tcp_connection_logger: Failed to load Wasm code from /nonexistent/main.wasm",
   );
 });

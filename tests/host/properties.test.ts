@@ -1,7 +1,7 @@
 // docs/envoy-host.md §5: property paths, their encodings, names by Envoy version, and when they appear.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import type { PropertyNames } from "../../host/wasm/api.ts";
+import type { PropertyNames, UpstreamHostInfo } from "../../host/wasm/api.ts";
 import { pluginModule } from "../helpers/wat.ts";
 import { bytes, startTestPlugin, TestConnection } from "../helpers/wasm-host.ts";
 
@@ -45,7 +45,7 @@ type Reading = Record<string, string>;
 function readProperties(
   paths: string[],
   names: PropertyNames = "current",
-  upstream = UPSTREAM,
+  upstream: UpstreamHostInfo = UPSTREAM,
 ): Record<"root" | "connection" | "data", Reading> {
   const run = startTestPlugin(propertyModule(paths), { propertyNames: names });
   const readings = (from: number, logFrom: number): Reading => {
@@ -109,13 +109,21 @@ test("plugin_name, plugin_root_id, plugin_vm_id are readable from the root conte
 });
 
 test("cluster and upstream properties are NotFound at new connection, present by the first data", () => {
-  const paths = ["xds\0cluster_name", "upstream\0address", "upstream\0port"];
+  const paths = [
+    "xds\0cluster_name",
+    "xds\0cluster_metadata\0filter_metadata\0location\0az",
+    "upstream\0address",
+    "upstream\0port",
+    "xds\0upstream_host_metadata\0filter_metadata\0location\0az",
+  ];
   const { connection, data } = readProperties(paths);
-  assert.deepEqual(Object.values(connection), ["NotFound", "NotFound", "NotFound"]);
+  assert.deepEqual(Object.values(connection), ["NotFound", "NotFound", "NotFound", "NotFound", "NotFound"]);
   assert.deepEqual(data, {
     "xds\0cluster_name": hex("web_service"),
+    "xds\0cluster_metadata\0filter_metadata\0location\0az": hex("ap-northeast-1a"),
     "upstream\0address": hex("127.0.0.1:8055"),
     "upstream\0port": u64(8055),
+    "xds\0upstream_host_metadata\0filter_metadata\0location\0az": hex("ap-northeast-1a"),
   });
 });
 
@@ -132,6 +140,29 @@ test("a Struct is a pairs blob (58 bytes for two entries); one level down, the r
   assert.equal(data["xds\0nothing\0at\0all"], "NotFound");
 });
 
+test("Struct values: a number is an 8-byte double, a bool 1 byte, a list pairs with empty values", () => {
+  const location = "xds\0upstream_host_metadata\0filter_metadata\0location";
+  const upstream = {
+    ...UPSTREAM,
+    metadata: { filter_metadata: { location: { weight: 2.5, primary: true, zones: ["a", "bc"] } } },
+  };
+  const { data } = readProperties([location + "\0weight", location + "\0primary", location + "\0zones"], "current", upstream);
+  assert.deepEqual(data, {
+    [location + "\0weight"]: "0000000000000440",
+    [location + "\0primary"]: "01",
+    [location + "\0zones"]: "02000000" + "01000000" + "00000000" + "02000000" + "00000000" + hex("a\0\0bc\0\0"),
+  });
+});
+
+test("nested maps are pairs inside pairs", () => {
+  const location = "xds\0upstream_host_metadata\0filter_metadata\0location";
+  const upstream = { ...UPSTREAM, metadata: { filter_metadata: { location: { rack: { row: "7" } } } } };
+  const { data } = readProperties([location], "current", upstream);
+  const rack = "01000000" + "03000000" + "01000000" + hex("row\0" + "7\0");
+  // one entry: key "rack" (4 bytes), value the 18-byte pairs blob of {row: "7"}
+  assert.equal(data[location], "01000000" + "04000000" + "12000000" + hex("rack\0") + rack + "00");
+});
+
 test("the Metadata message itself is protobuf binary", () => {
   const { data } = readProperties(["xds\0cluster_metadata"]);
   // field 1 (filter_metadata map entry) { key "location", value Struct { fields ... } }
@@ -144,8 +175,15 @@ test("a null inside a Struct is SerializationFailure", () => {
 });
 
 test("current names (Envoy ≥ 1.33): xds.* answers, the old top-level names are NotFound", () => {
-  const { data } = readProperties(["cluster_name", "cluster_metadata", "upstream_host_metadata", "xds\0cluster_name"]);
-  assert.deepEqual(Object.values(data), ["NotFound", "NotFound", "NotFound", hex("web_service")]);
+  const { data } = readProperties([
+    "cluster_name",
+    "cluster_metadata",
+    "upstream_host_metadata",
+    "node",
+    "listener_metadata",
+    "xds\0cluster_name",
+  ]);
+  assert.deepEqual(Object.values(data), ["NotFound", "NotFound", "NotFound", "NotFound", "NotFound", hex("web_service")]);
 });
 
 test("legacy names (Envoy ≤ 1.24): the top-level names answer, xds.* is NotFound", () => {

@@ -49,3 +49,15 @@ test("StopIteration on upstream data is unsupported: one warning, and the data i
   assert.match(lines[0], /\]\[warning\]\[wasm\] \[host\/wasm\/plugin\.ts\] /);
   plugin.close();
 });
+
+test("any non-zero return is StopIteration: 7 and -1 hold the bytes as 1 does", () => {
+  for (const status of [7, -1]) {
+    const wat = pluginModule(`
+      (func (export "proxy_on_downstream_data") (param i32 i32 i32) (result i32) (i32.const ${status}))`);
+    const { plugin } = startTestPlugin(wat);
+    const connection = new TestConnection(plugin);
+    connection.filter.onDownstreamData(bytes("abc"), false);
+    assert.deepEqual(connection.events, [], `return ${status}`);
+    plugin.close();
+  }
+});

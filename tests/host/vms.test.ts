@@ -39,3 +39,14 @@ test("connections go round robin over the workers; module globals are per VM", (
   plugin.close();
   assert.throws(() => new TestConnection(plugin), /closed/);
 });
+
+test("context ids are per VM: the first connection on each worker is 2", () => {
+  const { plugin, trace } = startTestPlugin(COUNTS_CONNECTIONS, { concurrency: 2 });
+  for (let i = 0; i < 3; i++) new TestConnection(plugin).filter.onNewConnection();
+  assert.deepEqual(trace.filter((line) => line.includes("→ proxy_on_new_connection")), [
+    "[2] → proxy_on_new_connection(2)",
+    "[3] → proxy_on_new_connection(2)",
+    "[2] → proxy_on_new_connection(3)",
+  ]);
+  plugin.close();
+});
