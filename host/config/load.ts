@@ -120,6 +120,7 @@ class ModelMapper {
       configuration: this.stringValue(plugin.configuration, childPath(pluginPath, "configuration")),
       vmConfiguration: this.stringValue(vm.configuration, childPath(vmPath, "configuration")),
       failurePolicy: failurePolicy(plugin),
+      legacyFailOpen: plugin.fail_open === true,
       reloadBackoffMs: typeof baseInterval === "string" ? durationMs(baseInterval) : DEFAULT_RELOAD_BACKOFF_MS,
     };
   }

@@ -39,6 +39,12 @@ export interface WasmFilterConfig {
   vmConfiguration: string;
   /** failure_policy, with the legacy fail_open folded in; FAIL_CLOSED when unspecified */
   failurePolicy: FailurePolicy;
+  /**
+   * The deprecated fail_open: true. Besides new connections (failurePolicy FAIL_OPEN), it keeps
+   * the connections already open on a failed VM passing traffic; failure_policy: FAIL_OPEN
+   * does not (Envoy builds its plugin with fail_open alone).
+   */
+  legacyFailOpen: boolean;
   /** reload_config.backoff.base_interval in ms (FAIL_RELOAD), 1000 when unspecified */
   reloadBackoffMs: number;
 }

@@ -29,7 +29,11 @@ export class WasmNetworkFilter implements NetworkFilter, StreamControl {
     private readonly vm: WasmVm,
     private readonly facts: ConnectionFacts,
     private readonly callbacks: FilterCallbacks,
-    /** FAIL_OPEN: after a failure of its VM, the connection passes traffic as if the filter were not there */
+    /**
+     * The legacy fail_open: after a failure of its VM, the connection passes traffic as if the
+     * filter were not there. Without it the connection is closed, whatever failure_policy says:
+     * the policy is for connections accepted after the failure (FailedVmFilter).
+     */
     private readonly failOpen: boolean,
     private readonly hooks: FilterHooks,
   ) {
@@ -111,7 +115,7 @@ export class WasmNetworkFilter implements NetworkFilter, StreamControl {
     this.callbacks.forwardDownstream(data, this.downstreamEndOfStream);
   }
 
-  /** A failed VM gets no more calls; unless FAIL_OPEN, its connection is closed once. */
+  /** A failed VM gets no more calls; unless the legacy fail_open is set, its connection is closed once. */
   private vmFailed(): boolean {
     if (!this.vm.failed) return false;
     if (!this.failOpen && !this.streamFailed) {

@@ -80,11 +80,11 @@ class LoadedWasmPlugin implements WasmPlugin {
     const index = this.nextWorker;
     this.nextWorker = (index + 1) % this.workers.length;
     const vm = this.workerVm(index);
-    const failOpen = this.options.plugin.failurePolicy === "FAIL_OPEN";
+    const { failurePolicy, legacyFailOpen } = this.options.plugin;
     this.active++;
-    if (vm.failed) return new FailedVmFilter(callbacks, failOpen, this.hooks);
+    if (vm.failed) return new FailedVmFilter(callbacks, failurePolicy === "FAIL_OPEN", this.hooks);
     const facts = { info, connectionId: this.nextConnectionId++ };
-    return new WasmNetworkFilter(vm, facts, callbacks, failOpen, this.hooks);
+    return new WasmNetworkFilter(vm, facts, callbacks, legacyFailOpen, this.hooks);
   }
 
   /** The worker's VM; under FAIL_RELOAD a failed one is replaced once its back-off has passed. */

@@ -47,6 +47,7 @@ const EXPECTED: EnvoyConfig = {
           configuration: '{"metadata_namespace": "location", "payload_preview_bytes": 256}',
           vmConfiguration: "",
           failurePolicy: "FAIL_CLOSED",
+          legacyFailOpen: false,
           reloadBackoffMs: 1000,
         },
         { kind: "tcp_proxy", filterName: "envoy.filters.network.tcp_proxy", statPrefix: "main_tcp", cluster: "web_service" },
@@ -81,9 +82,11 @@ test("the shipped envoy.yaml maps to the model", () => {
   assert.deepEqual(loadEnvoyConfig(ENVOY_YAML_PATH), EXPECTED);
 });
 
-test("the legacy fail_open: true alone means FAIL_OPEN", () => {
-  const config = loadText(mutate("failure_policy: FAIL_CLOSED", "fail_open: true"));
-  assert.equal(config.listeners[0]!.filters[0]!.kind === "wasm" && config.listeners[0]!.filters[0]!.failurePolicy, "FAIL_OPEN");
+test("the legacy fail_open: true alone means FAIL_OPEN, and is kept apart from failure_policy: FAIL_OPEN", () => {
+  const legacy = loadText(mutate("failure_policy: FAIL_CLOSED", "fail_open: true"));
+  assert.deepEqual(legacy.listeners[0]!.filters[0], { ...EXPECTED.listeners[0]!.filters[0]!, failurePolicy: "FAIL_OPEN", legacyFailOpen: true });
+  const policy = loadText(mutate("failure_policy: FAIL_CLOSED", "failure_policy: FAIL_OPEN"));
+  assert.deepEqual(policy.listeners[0]!.filters[0], { ...EXPECTED.listeners[0]!.filters[0]!, failurePolicy: "FAIL_OPEN", legacyFailOpen: false });
 });
 
 test("no failure_policy at all means FAIL_CLOSED; FAIL_RELOAD takes its back-off", () => {

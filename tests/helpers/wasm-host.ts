@@ -33,6 +33,7 @@ export function pluginConfig(overrides: Partial<WasmFilterConfig> = {}): WasmFil
     configuration: "",
     vmConfiguration: "",
     failurePolicy: "FAIL_CLOSED",
+    legacyFailOpen: false,
     reloadBackoffMs: 1000,
     ...overrides,
   };

@@ -81,8 +81,21 @@ test("proc_exit alone only logs at trace and returns: the callback goes on and t
   plugin.close();
 });
 
-test("legacy fail_open (FAIL_OPEN in the model): open connections on a failed VM pass traffic, unfiltered", () => {
-  const { plugin, trace } = startTestPlugin(TRAPS_ON_BOOM, { plugin: { failurePolicy: "FAIL_OPEN" } });
+test("failure_policy FAIL_OPEN without the legacy fail_open: open connections on a failed VM are closed", () => {
+  const { plugin } = startTestPlugin(TRAPS_ON_BOOM, { plugin: { failurePolicy: "FAIL_OPEN", legacyFailOpen: false } });
+  const open = new TestConnection(plugin);
+  open.filter.onNewConnection();
+  const trapping = new TestConnection(plugin);
+  trapping.filter.onNewConnection();
+  trapping.filter.onDownstreamData(bytes("boom"), false);
+  open.filter.onDownstreamData(bytes("hi"), false);
+  open.filter.onDownstreamClose("local");
+  assert.deepEqual(open.events, ["close downstream"]);
+  plugin.close();
+});
+
+test("legacy fail_open: open connections on a failed VM pass traffic, unfiltered", () => {
+  const { plugin, trace } = startTestPlugin(TRAPS_ON_BOOM, { plugin: { failurePolicy: "FAIL_OPEN", legacyFailOpen: true } });
   const open = new TestConnection(plugin);
   open.filter.onNewConnection();
   const trapping = new TestConnection(plugin);
