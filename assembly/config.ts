@@ -6,8 +6,8 @@
 import { escapeBytes } from "./preview";
 
 export const DEFAULT_METADATA_NAMESPACE = "location";
-export const DEFAULT_PAYLOAD_PREVIEW_BYTES: u32 = 256;
-export const MAX_PAYLOAD_PREVIEW_BYTES: u32 = 65536;
+const DEFAULT_PAYLOAD_PREVIEW_BYTES: u32 = 256;
+const MAX_PAYLOAD_PREVIEW_BYTES: u32 = 65536;
 
 export class PluginSettings {
   metadataNamespace: string = DEFAULT_METADATA_NAMESPACE;

@@ -8,7 +8,7 @@ import { join } from "node:path";
 
 const SOURCE_FOLDER = "bench/assembly";
 const ENTRY = "bench/assembly/index.ts";
-export const BASELINE_WASM = "bench/build/baseline.wasm";
+const BASELINE_WASM = "bench/build/baseline.wasm";
 
 /** The baseline module's path, compiled first if needed. Paths are relative to the project root. */
 export function ensureBaseline(): string {

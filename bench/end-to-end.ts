@@ -10,8 +10,8 @@ import { median, percentile, progress } from "./measure.ts";
 import { ENVOY_CONFIG, MAIN_LISTENER } from "./vm-driver.ts";
 
 export type Chain = "wasm+tcp_proxy" | "tcp_proxy";
-export const CHAINS: Chain[] = ["wasm+tcp_proxy", "tcp_proxy"];
-export const CONCURRENCIES = [1, 50] as const;
+const CHAINS: Chain[] = ["wasm+tcp_proxy", "tcp_proxy"];
+const CONCURRENCIES = [1, 50] as const;
 
 export interface EndToEndSizes {
   repetitions: number;

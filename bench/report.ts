@@ -21,7 +21,7 @@ export interface Results {
   wasmBytes: { main: number; debug: number; baseline: number };
 }
 
-export interface Target {
+interface Target {
   name: string;
   value: number;
   /** how the value compares to the limit, as printed */
@@ -29,7 +29,7 @@ export interface Target {
   pass: boolean;
 }
 
-export function targets(r: Results): Target[] {
+function targets(r: Results): Target[] {
   const lifecycle = r.lifecycleMicros.info.plugin / r.lifecycleMicros.info.baseline;
   const open = r.newConnectionMicros["10000"].plugin / r.newConnectionMicros["1"].plugin;
   const chunk = r.chunkMicros[String(1024 * 1024)].plugin / r.chunkMicros["100"].plugin;

@@ -59,12 +59,6 @@ export enum StreamType {
   Upstream = 3,
 }
 
-/** Return values of the network callbacks: 0 is Continue, anything else StopIteration. */
-export enum NetworkFilterStatus {
-  Continue = 0,
-  StopIteration = 1,
-}
-
 /** The ABI version markers Envoy accepts, as function exports. */
 export const ABI_VERSION_EXPORTS = [
   "proxy_abi_version_0_1_0",

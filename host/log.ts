@@ -71,7 +71,7 @@ function timestampCache(): (epochMs: number) => string {
 }
 
 /** `2026-11-25 10:00:00.000` in local time, as Envoy prints it. */
-export function formatTimestamp(epochMs: number): string {
+function formatTimestamp(epochMs: number): string {
   const t = new Date(epochMs);
   return (
     `${t.getFullYear()}-${pad(t.getMonth() + 1, 2)}-${pad(t.getDate(), 2)} ` +

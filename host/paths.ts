@@ -5,7 +5,7 @@
 import { resolve } from "node:path";
 
 /** The folder docker-compose.yml mounts the plugin folder on inside the Envoy container. */
-export const CONTAINER_PLUGIN_FOLDER = "/etc/envoy/plugin/";
+const CONTAINER_PLUGIN_FOLDER = "/etc/envoy/plugin/";
 
 /** The local path of `vm_config.code.local.filename`; other paths are used as written. */
 export function resolvePluginPath(codeFilename: string, pluginFolder: string): string {

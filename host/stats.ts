@@ -15,8 +15,9 @@ interface Stat {
 const CUSTOM_NAMESPACE = "wasmcustom.";
 
 /**
- * Envoy's default tag extractors for the stats the local host emits: the captured segment
- * leaves the name and becomes a label.
+ * Envoy's default tag extractors for the prefixes of its own tcp_proxy, HTTP connection manager
+ * and cluster stats: the captured segment leaves the name and becomes a label. The local host
+ * defines only the plugin's `wasmcustom.` stats; a store may hold others.
  */
 const TAG_EXTRACTORS: ReadonlyArray<{ prefix: string; tag: string }> = [
   { prefix: "tcp.", tag: "envoy_tcp_prefix" },
@@ -95,7 +96,7 @@ function sampleLines(metric: string, labels: string, stat: Stat): string[] {
 }
 
 /** The Prometheus metric name and labels Envoy prints for a stat. */
-export function prometheusName(fullName: string): { metric: string; labels: string } {
+function prometheusName(fullName: string): { metric: string; labels: string } {
   if (fullName.startsWith(CUSTOM_NAMESPACE)) {
     return { metric: sanitize(fullName.slice(CUSTOM_NAMESPACE.length)), labels: "" };
   }

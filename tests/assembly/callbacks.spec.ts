@@ -97,11 +97,14 @@ describe("the plugin's callbacks", () => {
     proxy_on_delete(4);
 
     const lines = logLines();
+    expect(lines.length).toBe(10);
+    expect(lines[0]).toBe("2 configured: metadata_namespace=location payload_preview_bytes=4");
     expect(lines[1]).toBe("2 connection 4: new connection from unknown");
     expect(lines[2]).toBe("2 connection 4: downstream data: 9 bytes: \\x1b[2J ... (+5 bytes)");
     expect(lines[3]).toBe("1 connection 4: downstream end of stream");
     expect(lines[4]).toBe("3 connection 4: upstream address unavailable: NotFound");
     expect(lines[5]).toBe("3 connection 4: no upstream cluster metadata \"location\" (xds.cluster_metadata: NotFound, cluster_metadata: NotFound)");
+    expect(lines[6]).toBe("1 connection 4: no upstream host metadata \"location\" (xds.upstream_host_metadata: NotFound, upstream_host_metadata: NotFound)");
     expect(lines[7]).toBe("2 connection 4: upstream data: 2 bytes: ok");
     expect(lines[8]).toBe("2 connection 4: downstream connection closed (peer: local)");
     expect(lines[9]).toBe("2 connection 4: done: 9 bytes from downstream, 2 bytes from upstream, 0 ms");

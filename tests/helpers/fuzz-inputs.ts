@@ -87,7 +87,7 @@ function sizeOf(random: Random, previewBytes: number): number {
 // ---------------------------------------------------------------- metadata
 
 /** Strings as odd as YAML metadata can hold: empty, long, unicode, control characters, a lone surrogate. */
-export function oddString(random: Random): string {
+function oddString(random: Random): string {
   switch (random.weighted({ empty: 1, word: 6, long: 1, unicode: 2, control: 2, pairsLike: 1, loneSurrogate: 1 })) {
     case "empty":
       return "";

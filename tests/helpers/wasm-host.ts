@@ -74,7 +74,7 @@ export function startTestPlugin(wat: string | null, options: TestPluginOptions =
   return { plugin, lines, trace, stats };
 }
 
-export const CONNECTION: ConnectionInfo = {
+const CONNECTION: ConnectionInfo = {
   source: { address: "127.0.0.1", port: 4660 },
   destination: { address: "127.0.0.1", port: 18000 },
   listenerName: "tcp_listener",

@@ -10,7 +10,7 @@ const folder = mkdtempSync(join(tmpdir(), "wat-"));
 process.on("exit", () => rmSync(folder, { recursive: true, force: true }));
 let written = 0;
 
-export function compileWat(text: string): Uint8Array {
+function compileWat(text: string): Uint8Array {
   const module = wabt.parseWat("test.wat", text);
   try {
     return module.toBinary({}).buffer;

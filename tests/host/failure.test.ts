@@ -139,5 +139,9 @@ test("FAIL_RELOAD: closed during the back-off, then a new VM with its own root c
   const reloaded = failWorker("FAIL_RELOAD", 0);
   assert.deepEqual(reloaded.events, ['to upstream "hi"', 'to client "ok" eos']);
   assert.deepEqual(reloaded.plugin.diagnostics().map((vm) => vm.failed), [false, false]);
-  assert.ok(calls(reloaded.trace).includes("→ proxy_on_new_connection(2)"));
+  // The trapping connection's id on the failed VM, then the same first id on the new VM.
+  assert.deepEqual(
+    calls(reloaded.trace).filter((line) => line.startsWith("→ proxy_on_new_connection")),
+    ["→ proxy_on_new_connection(2)", "→ proxy_on_new_connection(2)"],
+  );
 });
