@@ -108,6 +108,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<Running
       filtersOf: (listener) => pluginsByListener.get(listener) ?? [],
       bindAddress,
       portOverrides: options.listenerPorts,
+      stats,
     });
     for (const { name, address, port } of listeners.bound) {
       logger.log("config", "info", SOURCE.listener, `listener '${name}' on ${formatAddress(address, port)}`, MAIN_THREAD);

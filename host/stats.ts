@@ -15,14 +15,22 @@ interface Stat {
 const CUSTOM_NAMESPACE = "wasmcustom.";
 
 /**
- * Envoy's default tag extractors for the prefixes of its own tcp_proxy, HTTP connection manager
- * and cluster stats: the captured segment leaves the name and becomes a label. The local host
- * defines only the plugin's `wasmcustom.` stats; a store may hold others.
+ * Envoy's default tag extractors (its well-known tag names) for the stats the local host keeps,
+ * in the order Envoy applies them: those that match anywhere in a name first, then those of the
+ * name's first segment. Each matches the full name; group 1 leaves the name, and group 2 (or 1
+ * when there is no group 2) becomes the label's value.
  */
-const TAG_EXTRACTORS: ReadonlyArray<{ prefix: string; tag: string }> = [
-  { prefix: "tcp.", tag: "envoy_tcp_prefix" },
-  { prefix: "http.", tag: "envoy_http_conn_manager_prefix" },
-  { prefix: "cluster.", tag: "envoy_cluster_name" },
+const TAG_EXTRACTORS: ReadonlyArray<{ tag: string; regex: RegExp }> = [
+  // *_rq_(<response_code_class>)xx
+  { tag: "envoy_response_code_class", regex: /_rq_(\d)xx$/d },
+  // tcp.(<stat_prefix>.)<base_stat>: the prefix runs to the last dot
+  { tag: "envoy_tcp_prefix", regex: /^tcp\.((.*?)\.)\w+?$/d },
+  // cluster.(<cluster_name>.)*
+  { tag: "envoy_cluster_name", regex: /^cluster\.((.*?)\.)/d },
+  // http.(<stat_prefix>.)*
+  { tag: "envoy_http_conn_manager_prefix", regex: /^http\.((.*?)\.)/d },
+  // listener.(<address>.)*: an IPv4 or bracketed IPv6 address and port, e.g. 0.0.0.0_18000
+  { tag: "envoy_listener_address", regex: /^listener\.(((?:[_.\d]*|[_[\]a-fA-F\d]*))\.)/d },
 ];
 
 export function createStatsStore(): StatsStore {
@@ -100,15 +108,23 @@ function prometheusName(fullName: string): { metric: string; labels: string } {
   if (fullName.startsWith(CUSTOM_NAMESPACE)) {
     return { metric: sanitize(fullName.slice(CUSTOM_NAMESPACE.length)), labels: "" };
   }
-  for (const { prefix, tag } of TAG_EXTRACTORS) {
-    const rest = fullName.slice(prefix.length);
-    const dot = rest.indexOf(".");
-    if (fullName.startsWith(prefix) && dot > 0) {
-      const value = rest.slice(0, dot);
-      return { metric: "envoy_" + sanitize(prefix + rest.slice(dot + 1)), labels: `${tag}="${value}"` };
-    }
+  const labels: string[] = [];
+  const removed: Array<[number, number]> = [];
+  for (const { tag, regex } of TAG_EXTRACTORS) {
+    const match = regex.exec(fullName);
+    if (match === null) continue;
+    labels.push(`${tag}="${escapeLabelValue(match[2] ?? match[1])}"`);
+    removed.push(match.indices![1]);
   }
-  return { metric: "envoy_" + sanitize(fullName), labels: "" };
+  let name = fullName;
+  // right to left, so that the positions still to cut stay valid
+  for (const [start, end] of removed.sort(([a], [b]) => b - a)) name = name.slice(0, start) + name.slice(end);
+  return { metric: "envoy_" + sanitize(name), labels: labels.join(",") };
+}
+
+/** Prometheus label values escape backslash, double quote and newline. */
+function escapeLabelValue(value: string): string {
+  return value.replace(/[\\"\n]/g, (char) => (char === "\n" ? "\\n" : "\\" + char));
 }
 
 function sanitize(name: string): string {

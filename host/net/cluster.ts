@@ -1,8 +1,9 @@
-// A STATIC cluster as tcp_proxy uses it: its metadata for the filter, and round robin over
-// its endpoints.
+// A STATIC cluster as tcp_proxy uses it: its metadata for the filter, round robin over its
+// endpoints, and its connection stats.
 
 import type { ClusterConfig, EndpointConfig, JsonObject, Metadata } from "../config/model.ts";
-import type { ClusterInfo, UpstreamHostInfo } from "../wasm/api.ts";
+import type { ClusterInfo, StatsStore, UpstreamHostInfo } from "../wasm/api.ts";
+import { ClusterStats } from "./envoy-stats.ts";
 
 /** envoy.config.core.v3.Metadata as JSON, the shape the wasm side serves as properties. */
 export function metadataJson(metadata: Metadata): JsonObject {
@@ -12,12 +13,14 @@ export function metadataJson(metadata: Metadata): JsonObject {
 export class UpstreamCluster {
   readonly info: ClusterInfo;
   readonly connectTimeoutMs: number;
+  readonly stats: ClusterStats;
   private readonly endpoints: EndpointConfig[];
   private nextIndex = 0;
 
-  constructor(config: ClusterConfig) {
+  constructor(config: ClusterConfig, stats: StatsStore) {
     this.info = { name: config.name, metadata: metadataJson(config.metadata) };
     this.connectTimeoutMs = config.connectTimeoutMs;
+    this.stats = new ClusterStats(stats, config.name);
     this.endpoints = config.endpoints;
   }
 

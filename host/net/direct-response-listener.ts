@@ -1,12 +1,19 @@
 // A listener whose filter chain is an HTTP connection manager with direct responses only: it
-// answers each request from its route table, with the headers Envoy sends.
+// answers each request from its route table, with the headers Envoy sends, and counts its
+// connections, requests and response classes in the manager's Envoy stats.
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { HttpConnectionManagerConfig } from "../config/model.ts";
+import type { HttpConnectionManagerStats } from "./envoy-stats.ts";
 import { matchRoute } from "./route-match.ts";
 
-export function createDirectResponseServer(config: HttpConnectionManagerConfig): Server {
-  const server = createServer((request, response) => answer(config, request, response));
+export function createDirectResponseServer(config: HttpConnectionManagerConfig, stats: HttpConnectionManagerStats): Server {
+  const server = createServer((request, response) => {
+    stats.downstreamRqTotal.add(1);
+    answer(config, request, response);
+    stats.responseSent(response.statusCode);
+  });
+  server.on("connection", () => stats.downstreamCxTotal.add(1));
   // no `Keep-Alive: timeout=5` header, which Envoy does not send; idle connections end with the host
   server.keepAliveTimeout = 0;
   return server;

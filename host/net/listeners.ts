@@ -1,12 +1,13 @@
 // The static listeners of a config, bound and serving: tcp_proxy chains and direct-response
-// HTTP managers, with the clusters tcp_proxy forwards to.
+// HTTP managers, with the clusters tcp_proxy forwards to, each with its Envoy stats.
 
 import type { Server } from "node:net";
 import type { EnvoyConfig, ListenerConfig } from "../config/model.ts";
-import type { FilterFactory } from "../wasm/api.ts";
+import type { FilterFactory, StatsStore } from "../wasm/api.ts";
 import { bindAddressFor } from "./address.ts";
 import { UpstreamCluster } from "./cluster.ts";
 import { createDirectResponseServer } from "./direct-response-listener.ts";
+import { HttpConnectionManagerStats, ListenerStats, TcpProxyStats } from "./envoy-stats.ts";
 import { followListeners, type BoundListener } from "./follow-listeners.ts";
 import { closeServer, listen } from "./listen.ts";
 import { TcpProxyListener } from "./tcp-proxy-listener.ts";
@@ -19,6 +20,8 @@ export interface ListenersOptions {
   bindAddress: string;
   /** listener name → port to bind instead of the configured one (0: any free port) */
   portOverrides?: Record<string, number>;
+  /** where the listeners, filters and clusters keep their Envoy stats */
+  stats: StatsStore;
 }
 
 export interface BoundListenerInfo {
@@ -63,7 +66,7 @@ export async function startListeners(options: ListenersOptions): Promise<Running
   }
   const moved: BoundListener[] = serving.map(({ config }, index) => ({ configured: config.address, port: bound[index].port }));
   clusters = new Map(
-    followListeners(options.config.clusters, moved).map((cluster) => [cluster.name, new UpstreamCluster(cluster)]),
+    followListeners(options.config.clusters, moved).map((cluster) => [cluster.name, new UpstreamCluster(cluster, options.stats)]),
   );
   const tcpListeners = serving.flatMap(({ tcpProxy }) => (tcpProxy === undefined ? [] : [tcpProxy]));
   return {
@@ -76,7 +79,20 @@ export async function startListeners(options: ListenersOptions): Promise<Running
   };
 }
 
+/** The listener's server for its filter chain, its accepted connections counted as Envoy counts them. */
 function serve(
+  config: ListenerConfig,
+  options: ListenersOptions,
+  findCluster: (name: string) => UpstreamCluster | undefined,
+): Serving {
+  const serving = serveChain(config, options, findCluster);
+  const listenerStats = new ListenerStats(options.stats, config.address);
+  serving.server.on("connection", () => listenerStats.downstreamCxTotal.add(1));
+  return serving;
+}
+
+/** The server that runs the listener's filter chain, chosen by its terminal filter. */
+function serveChain(
   config: ListenerConfig,
   options: ListenersOptions,
   findCluster: (name: string) => UpstreamCluster | undefined,
@@ -88,11 +104,12 @@ function serve(
       tcpProxy: terminal,
       factories: options.filtersOf(config),
       findCluster,
+      stats: new TcpProxyStats(options.stats, terminal.statPrefix),
     });
     return { config, server: tcpProxy.server, endConnections: () => tcpProxy.abortConnections(), tcpProxy };
   }
   if (terminal?.kind === "http_connection_manager") {
-    const server = createDirectResponseServer(terminal);
+    const server = createDirectResponseServer(terminal, new HttpConnectionManagerStats(options.stats, terminal.statPrefix));
     return { config, server, endConnections: () => server.closeAllConnections() };
   }
   throw new Error(`listener '${config.name}': the last filter must be tcp_proxy or http_connection_manager`);

@@ -3,10 +3,12 @@
 // cluster; what the client sends is held until the upstream is connected (tcp_proxy disables
 // downstream reads while it connects); each direction ends once with a 0-byte end of stream;
 // the downstream closes when both directions are done, or on a reset, and that ends the filters.
+// Along the way it counts tcp_proxy's and the cluster's Envoy stats.
 
 import { connect, type Socket } from "node:net";
 import type { ConnectionInfo, FilterFactory, UpstreamHostInfo } from "../wasm/api.ts";
 import type { UpstreamCluster } from "./cluster.ts";
+import type { TcpProxyStats } from "./envoy-stats.ts";
 import { FilterChain } from "./filter-chain.ts";
 
 const END_OF_STREAM = new Uint8Array(0);
@@ -16,6 +18,8 @@ export interface TcpProxyConnectionOptions {
   factories: FilterFactory[];
   /** tcp_proxy's cluster; undefined when it does not exist (the connection is closed) */
   cluster: UpstreamCluster | undefined;
+  /** the tcp_proxy filter's stats, shared by its listener's connections */
+  stats: TcpProxyStats;
   /** both sockets are closed: the connection holds nothing any more */
   onReleased(connection: TcpProxyConnection): void;
 }
@@ -58,7 +62,10 @@ export class TcpProxyConnection {
       this.clientWriteDone = true;
       this.endIfBothDirectionsDone("local");
     });
-    this.downstream.on("data", (data: Buffer) => this.onClientData(data));
+    this.downstream.on("data", (data: Buffer) => {
+      this.options.stats.downstreamCxRxBytesTotal.add(data.length);
+      this.onClientData(data);
+    });
     this.downstream.on("end", () => this.onClientEnd());
     this.chain.onNewConnection();
     this.connectUpstream();
@@ -72,7 +79,10 @@ export class TcpProxyConnection {
 
   private connectUpstream(): void {
     const cluster = this.options.cluster;
-    if (cluster === undefined) return this.end("local");
+    if (cluster === undefined) {
+      this.options.stats.downstreamCxNoRoute.add(1);
+      return this.end("local");
+    }
     this.chain.onClusterSelected(cluster.info);
     const host = cluster.pickEndpoint();
     if (host === undefined) return this.end("local");
@@ -80,9 +90,14 @@ export class TcpProxyConnection {
     const upstream = connect({ host: host.address.address, port: host.address.port, allowHalfOpen: true, noDelay: true });
     this.upstream = upstream;
     this.openSockets++;
+    cluster.stats.upstreamCxTotal.add(1);
+    cluster.stats.upstreamCxActive.add(1);
     this.connectTimer = setTimeout(() => this.end("local"), cluster.connectTimeoutMs);
     upstream.on("error", () => {});
     upstream.on("close", () => {
+      cluster.stats.upstreamCxActive.add(-1);
+      // as Envoy counts it: any close before the connection was established
+      if (!this.upstreamConnected) cluster.stats.upstreamCxConnectFail.add(1);
       this.onUpstreamClosed();
       this.socketClosed();
     });
@@ -153,8 +168,9 @@ export class TcpProxyConnection {
   private writeClient(data: Uint8Array, endOfStream: boolean): void {
     const downstream = this.downstream;
     if (this.ended || downstream.writableEnded) return;
-    if (data.length > 0 && !downstream.write(data) && this.upstream !== undefined) {
-      pauseUntilDrained(this.upstream, downstream);
+    if (data.length > 0) {
+      this.options.stats.downstreamCxTxBytesTotal.add(data.length);
+      if (!downstream.write(data) && this.upstream !== undefined) pauseUntilDrained(this.upstream, downstream);
     }
     if (endOfStream) downstream.end();
   }

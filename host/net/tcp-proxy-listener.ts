@@ -5,6 +5,7 @@ import { createServer, type Server, type Socket } from "node:net";
 import type { TcpProxyConfig } from "../config/model.ts";
 import type { FilterFactory } from "../wasm/api.ts";
 import type { UpstreamCluster } from "./cluster.ts";
+import type { TcpProxyStats } from "./envoy-stats.ts";
 import { TcpProxyConnection } from "./tcp-proxy-connection.ts";
 
 export interface TcpProxyListenerOptions {
@@ -14,6 +15,8 @@ export interface TcpProxyListenerOptions {
   factories: FilterFactory[];
   /** the clusters by name, looked up per connection */
   findCluster(name: string): UpstreamCluster | undefined;
+  /** tcp.<stat_prefix>.*, defined with the listener */
+  stats: TcpProxyStats;
 }
 
 export class TcpProxyListener {
@@ -42,10 +45,12 @@ export class TcpProxyListener {
   }
 
   private accept(socket: Socket): void {
+    this.options.stats.downstreamCxTotal.add(1);
     const connection = new TcpProxyConnection(socket, {
       listenerName: this.options.listenerName,
       factories: this.options.factories,
       cluster: this.options.findCluster(this.options.tcpProxy.cluster),
+      stats: this.options.stats,
       onReleased: (released) => this.release(released),
     });
     this.connections.add(connection);

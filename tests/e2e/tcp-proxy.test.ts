@@ -1,6 +1,7 @@
 // tcp_proxy and the listeners with real sockets, the wasm filter replaced by a filter that
 // records every call: the order Envoy drives a network filter in (docs/envoy-host.md §3), the peer
-// types, clean-up after resets, and backpressure.
+// types, clean-up after resets, backpressure, and what tcp_proxy and the cluster count when the
+// upstream is refused or the cluster does not exist.
 
 import assert from "node:assert/strict";
 import { createServer, connect, type Server } from "node:net";
@@ -8,7 +9,8 @@ import { after, before, describe, test } from "node:test";
 import { loadEnvoyConfig } from "../../host/config/load.ts";
 import type { EnvoyConfig } from "../../host/config/model.ts";
 import { startListeners, type RunningListeners } from "../../host/net/listeners.ts";
-import type { FilterCallbacks, FilterFactory, NetworkFilter } from "../../host/wasm/api.ts";
+import { createStatsStore } from "../../host/stats.ts";
+import type { FilterCallbacks, FilterFactory, NetworkFilter, StatsStore } from "../../host/wasm/api.ts";
 import { curl, exchange, parseHttpResponse, postRequest } from "../helpers/e2e-clients.ts";
 import { ENVOY_YAML } from "../helpers/e2e-paths.ts";
 
@@ -37,13 +39,19 @@ function recordingFactory(events: string[][]): FilterFactory {
   };
 }
 
-async function start(config: EnvoyConfig, factories: FilterFactory[]): Promise<RunningListeners> {
+async function start(config: EnvoyConfig, factories: FilterFactory[], stats: StatsStore = createStatsStore()): Promise<RunningListeners> {
   return startListeners({
     config,
     filtersOf: (listener) => (listener.name === "main" ? factories : []),
     bindAddress: "127.0.0.1",
     portOverrides: { main: 0, staticreply: 0 },
+    stats,
   });
+}
+
+/** The /stats lines whose name starts with `prefix`. */
+function statsUnder(stats: StatsStore, prefix: string): string[] {
+  return stats.renderText().split("\n").filter((line) => line.startsWith(prefix));
 }
 
 function portOf(listeners: RunningListeners, name: string): number {
@@ -157,12 +165,13 @@ function listenOnFreePort(server: Server): Promise<number> {
 }
 
 describe("tcp_proxy against other upstreams", () => {
-  test("an upstream that refuses: the client is closed locally, the filter ended once", async () => {
+  test("an upstream that refuses: the client is closed locally, the filter ended once, a connect failure counted", async () => {
     const refusing = createServer();
     const closedPort = await listenOnFreePort(refusing);
     await new Promise((resolve) => refusing.close(resolve));
     const events: string[][] = [];
-    const listeners = await start(withCluster(loadEnvoyConfig(ENVOY_YAML), closedPort), [recordingFactory(events)]);
+    const stats = createStatsStore();
+    const listeners = await start(withCluster(loadEnvoyConfig(ENVOY_YAML), closedPort), [recordingFactory(events)], stats);
     try {
       assert.equal(await exchange(portOf(listeners, "main"), "hello"), "");
       await listeners.whenIdle();
@@ -171,6 +180,37 @@ describe("tcp_proxy against other upstreams", () => {
         `onClusterSelected web_service ${LOCATION}`,
         "onDownstreamClose local",
       ]);
+      assert.deepEqual(statsUnder(stats, "cluster."), [
+        "cluster.web_service.upstream_cx_active: 0",
+        "cluster.web_service.upstream_cx_connect_fail: 1",
+        "cluster.web_service.upstream_cx_total: 1",
+      ]);
+      // (whether "hello" was read before the refusal closed the client is a race, not checked)
+      assert.deepEqual(
+        statsUnder(stats, "tcp.").filter((line) => !line.includes("rx_bytes")),
+        ["tcp.main_tcp.downstream_cx_no_route: 0", "tcp.main_tcp.downstream_cx_total: 1", "tcp.main_tcp.downstream_cx_tx_bytes_total: 0"],
+      );
+    } finally {
+      await listeners.close();
+    }
+  });
+
+  test("a cluster that does not exist: the client is closed locally, no route counted", async () => {
+    const config = loadEnvoyConfig(ENVOY_YAML);
+    const events: string[][] = [];
+    const stats = createStatsStore();
+    const listeners = await start({ ...config, clusters: [] }, [recordingFactory(events)], stats);
+    try {
+      assert.equal(await exchange(portOf(listeners, "main"), "hello"), "");
+      await listeners.whenIdle();
+      assert.deepEqual(events[0].slice(1), ["onNewConnection", "onDownstreamClose local"]);
+      assert.deepEqual(statsUnder(stats, "tcp.main_tcp.downstream_cx_"), [
+        "tcp.main_tcp.downstream_cx_no_route: 1",
+        "tcp.main_tcp.downstream_cx_rx_bytes_total: 0",
+        "tcp.main_tcp.downstream_cx_total: 1",
+        "tcp.main_tcp.downstream_cx_tx_bytes_total: 0",
+      ]);
+      assert.deepEqual(statsUnder(stats, "cluster."), []);
     } finally {
       await listeners.close();
     }

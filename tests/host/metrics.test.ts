@@ -144,3 +144,42 @@ test("Envoy's own stats keep the envoy_ prefix and their tags as labels", () => 
     ].join("\n"),
   );
 });
+
+test("Envoy's tag extraction: listener address, tcp prefix to the last dot, response code class first", () => {
+  const stats = createStatsStore();
+  for (const name of [
+    "listener.0.0.0.0_18000.downstream_cx_total",
+    "listener.[__]_18000.downstream_cx_total",
+    "listener.admin.downstream_cx_total",
+    "tcp.edge.tcp.downstream_cx_total",
+    "cluster.web_service.upstream_cx_total",
+    "http.ingress.downstream_rq_2xx",
+    "http.ingress.downstream_rq_5xx",
+    'cluster.a"b.upstream_cx_total',
+  ]) {
+    stats.define(name, "counter");
+  }
+  stats.define("cluster.web_service.upstream_cx_active", "gauge");
+  assert.equal(
+    stats.renderPrometheus(),
+    [
+      "# TYPE envoy_cluster_upstream_cx_total counter",
+      'envoy_cluster_upstream_cx_total{envoy_cluster_name="a\\"b"} 0',
+      'envoy_cluster_upstream_cx_total{envoy_cluster_name="web_service"} 0',
+      "# TYPE envoy_http_downstream_rq_xx counter",
+      'envoy_http_downstream_rq_xx{envoy_response_code_class="2",envoy_http_conn_manager_prefix="ingress"} 0',
+      'envoy_http_downstream_rq_xx{envoy_response_code_class="5",envoy_http_conn_manager_prefix="ingress"} 0',
+      // Envoy's admin listener is named `admin`, not an address: no tag
+      "# TYPE envoy_listener_admin_downstream_cx_total counter",
+      "envoy_listener_admin_downstream_cx_total{} 0",
+      "# TYPE envoy_listener_downstream_cx_total counter",
+      'envoy_listener_downstream_cx_total{envoy_listener_address="0.0.0.0_18000"} 0',
+      'envoy_listener_downstream_cx_total{envoy_listener_address="[__]_18000"} 0',
+      "# TYPE envoy_tcp_downstream_cx_total counter",
+      'envoy_tcp_downstream_cx_total{envoy_tcp_prefix="edge.tcp"} 0',
+      "# TYPE envoy_cluster_upstream_cx_active gauge",
+      'envoy_cluster_upstream_cx_active{envoy_cluster_name="web_service"} 0',
+      "",
+    ].join("\n"),
+  );
+});
