@@ -41,10 +41,12 @@ export class WasmNetworkFilter implements NetworkFilter, StreamControl {
   }
 
   onNewConnection(): void {
-    if (this.vmFailed()) return;
+    // Envoy's onCreate then onNetworkNewConnection; a failed VM is called no more (vm.invoke).
     this.vm.contextCreate(this.context);
     // StopIteration here would hold back tcp_proxy's connect; the network side drives that itself.
     this.vm.newConnection(this.context);
+    // A failure, earlier or in these calls, closes the connection before tcp_proxy sees it (§8).
+    if (this.vm.failed) this.continuesAfterFailure();
   }
 
   onClusterSelected(cluster: ClusterInfo): void {
@@ -56,33 +58,41 @@ export class WasmNetworkFilter implements NetworkFilter, StreamControl {
   }
 
   onDownstreamData(data: Uint8Array, endOfStream: boolean): void {
-    if (this.vmFailed()) {
-      if (this.failOpen) this.callbacks.forwardDownstream(data, endOfStream);
-      return;
-    }
     const context = this.context;
     // After StopIteration the read buffer still holds the earlier bytes: they are reported again.
     context.downstreamData = context.downstreamData === null ? data : concatBytes(context.downstreamData, data);
     this.downstreamEndOfStream = endOfStream;
-    this.continueRequested = false;
-    this.inDownstreamCallback = true;
-    const status = this.vm.downstreamData(context, context.downstreamData.length, endOfStream);
-    this.inDownstreamCallback = false;
-    if (status === 0 || this.continueRequested) this.forwardRetained();
+    if (!this.vm.failed) {
+      this.continueRequested = false;
+      this.inDownstreamCallback = true;
+      const status = this.vm.downstreamData(context, context.downstreamData.length, endOfStream);
+      this.inDownstreamCallback = false;
+      if (!this.vm.failed) {
+        if (status === 0 || this.continueRequested) this.forwardRetained();
+        return;
+      }
+    }
+    // The VM failed, earlier or in this call (§8): the whole read buffer goes on, or none of it.
+    if (this.continuesAfterFailure()) this.forwardRetained();
+    else context.downstreamData = null;
   }
 
   onUpstreamData(data: Uint8Array, endOfStream: boolean): void {
-    if (this.vmFailed()) {
-      if (this.failOpen) this.callbacks.forwardUpstream(data, endOfStream);
-      return;
-    }
     const context = this.context;
-    context.upstreamData = data;
-    const status = this.vm.upstreamData(context, data.length, endOfStream);
-    const edited = context.upstreamData;
-    context.upstreamData = null;
-    if (status !== 0) this.hooks.onUpstreamStopIteration(this.vm);
-    this.callbacks.forwardUpstream(edited, endOfStream);
+    let out = data;
+    if (!this.vm.failed) {
+      context.upstreamData = data;
+      const status = this.vm.upstreamData(context, data.length, endOfStream);
+      out = context.upstreamData;
+      context.upstreamData = null;
+      if (!this.vm.failed) {
+        if (status !== 0) this.hooks.onUpstreamStopIteration(this.vm);
+        this.callbacks.forwardUpstream(out, endOfStream);
+        return;
+      }
+    }
+    // The VM failed, earlier or in this call (§8): the data goes on to the client, or not at all.
+    if (this.continuesAfterFailure()) this.callbacks.forwardUpstream(out, endOfStream);
   }
 
   onUpstreamClose(): void {
@@ -115,14 +125,18 @@ export class WasmNetworkFilter implements NetworkFilter, StreamControl {
     this.callbacks.forwardDownstream(data, this.downstreamEndOfStream);
   }
 
-  /** A failed VM gets no more calls; unless the legacy fail_open is set, its connection is closed once. */
-  private vmFailed(): boolean {
-    if (!this.vm.failed) return false;
-    if (!this.failOpen && !this.streamFailed) {
+  /**
+   * Envoy's CHECK_FAIL_NET once the VM has failed (§8): with the legacy fail_open the data passes
+   * (Continue, true); otherwise the connection is closed, once and at once (Envoy's failStream),
+   * and the data is not forwarded (StopIteration, false).
+   */
+  private continuesAfterFailure(): boolean {
+    if (this.failOpen) return true;
+    if (!this.streamFailed) {
       this.streamFailed = true;
       this.callbacks.closeDownstream();
     }
-    return true;
+    return false;
   }
 }
 

@@ -17,24 +17,64 @@ const CONTEXT_SOURCE = "source/extensions/common/wasm/context.cc:1195";
 
 const LOG_LEVELS: Array<Exclude<LogLevelName, "off">> = ["trace", "debug", "info", "warn", "error", "critical"];
 
-/** The calls allowed while the module initializes or allocates (proxy-wasm-cpp-host's list). */
-const ALLOWED_WHEN_RESTRICTED = new Set([
+// The host calls allowed while proxy-wasm-cpp-host restricts a module (docs/envoy-host.md §1,
+// cpp-host HEAD): any other traps with "restricted_callback". cpp-host names them module-qualified;
+// a WASI name counts under both WASI modules, and no `env` name is also a WASI name, so bare names
+// say the same. The lists are cpp-host's whole, names this host does not register included.
+
+/** During `_initialize`/`main`/`_start` (cpp-host `WasmBase::startVm`). */
+export const ALLOWED_DURING_START: ReadonlySet<string> = new Set([
+  "emscripten_notify_memory_growth",
   "proxy_log",
   "fd_write",
-  "clock_time_get",
-  "random_get",
-  "fd_fdstat_get",
-  "fd_fdstat_set_flags",
-  "fd_prestat_get",
-  "fd_prestat_dir_name",
   "args_sizes_get",
   "args_get",
   "environ_sizes_get",
   "environ_get",
-  "sched_yield",
+  "clock_time_get",
+  "clock_res_get",
+  "random_get",
   "poll_oneoff",
-  "proc_exit",
+  "fd_fdstat_get",
+  "fd_fdstat_set_flags",
+  "fd_advise",
+  "fd_allocate",
+  "fd_datasync",
+  "fd_fdstat_set_rights",
+  "fd_filestat_get",
+  "fd_filestat_set_size",
+  "fd_filestat_set_times",
+  "fd_pread",
+  "fd_prestat_dir_name",
+  "fd_prestat_get",
+  "fd_pwrite",
+  "fd_readdir",
+  "fd_renumber",
+  "fd_sync",
+  "fd_tell",
+  "path_create_directory",
+  "path_filestat_get",
+  "path_filestat_set_times",
+  "path_link",
+  "path_readlink",
+  "path_remove_directory",
+  "path_rename",
+  "path_symlink",
+  "path_unlink_file",
+  "sock_accept",
+  "sock_recv",
+  "sock_send",
+  "sock_shutdown",
 ]);
+
+/** Inside `malloc`/`proxy_on_memory_allocate` (cpp-host `WasmBase::allocMemory`). */
+export const ALLOWED_IN_MALLOC: ReadonlySet<string> = new Set(["proxy_log", "fd_write", "clock_time_get", "poll_oneoff"]);
+
+/**
+ * During instantiation (the start section): nothing, though cpp-host restricts nothing then. No
+ * context is current, and Envoy's host functions would dereference none (§1).
+ */
+export const ALLOWED_DURING_INSTANTIATION: ReadonlySet<string> = new Set();
 
 const WASI_SUCCESS = 0;
 const WASI_EBADF = 8;
@@ -72,10 +112,9 @@ function noSys(): number {
 /** Enforce the restricted phases, and trace the call when tracing is on. */
 function wrap(vm: WasmVm, name: string, fn: HostFunction, label: (result: number | void) => string): HostFunction {
   const call = fn as (...args: unknown[]) => number | void;
-  const allowed = ALLOWED_WHEN_RESTRICTED.has(name);
   // Fixed arity: no arguments array per call (the implemented calls take at most six words).
   const guarded = (a: unknown, b: unknown, c: unknown, d: unknown, e: unknown, f: unknown) => {
-    if (vm.instantiating || (vm.restricted && !allowed)) throw new Error("restricted_callback");
+    if (vm.allowedCalls !== null && !vm.allowedCalls.has(name)) throw new Error("restricted_callback");
     return call(a, b, c, d, e, f);
   };
   const trace = vm.trace;
@@ -273,7 +312,7 @@ function envFunctions(vm: WasmVm): Record<string, HostFunction> {
     },
 
     proxy_done() {
-      return vm.shuttingDown && vm.effective?.kind === "root" ? WasmResult.Ok : WasmResult.NotFound;
+      return vm.effective?.kind === "root" && vm.rootDone() ? WasmResult.Ok : WasmResult.NotFound;
     },
 
     proxy_set_tick_period_milliseconds(period: number) {

@@ -1,6 +1,6 @@
 // A wasm network filter as Envoy loads it (docs/envoy-host.md §1–2, §8): the module checked once, a
-// canary VM started and discarded, then one VM for the main thread and one per worker. Each
-// connection gets a filter on the next worker's VM, or the failure policy's stand-in.
+// base VM initialized, a canary VM started and discarded, then one VM for the main thread and one
+// per worker. Each connection gets a filter on the next worker's VM, or the failure policy's stand-in.
 
 import { PluginStartError, type ConnectionInfo, type FilterCallbacks, type NetworkFilter, type WasmPlugin, type WasmPluginOptions } from "./api.ts";
 import { FailedVmFilter, WasmNetworkFilter, type FilterHooks } from "./filter.ts";
@@ -15,7 +15,15 @@ const HOST_SOURCE = "host/wasm/plugin.ts";
 export function startWasmPlugin(options: WasmPluginOptions): WasmPlugin {
   try {
     const code = loadWasmCode(options.wasmPath);
-    const startVm = vmStarter(options, code, new SharedData());
+    const createVm = vmCreator(options, code, new SharedData());
+    // Envoy's base VM runs the entry points but never gets a root context (§2). Envoy clones the
+    // others from it; here they are instantiated from the compiled module, so it is not kept.
+    createVm("base", MAIN_THREAD);
+    const startVm: VmFactory = (role, thread) => {
+      const vm = createVm(role, thread);
+      vm.startRoot();
+      return vm;
+    };
     // Envoy validates the configuration on a throwaway VM before it builds the real ones.
     startVm("canary", MAIN_THREAD);
     const main = startVm("main", MAIN_THREAD);
@@ -29,12 +37,13 @@ export function startWasmPlugin(options: WasmPluginOptions): WasmPlugin {
   }
 }
 
-type VmStarter = (role: string, thread: number) => WasmVm;
+/** A new VM for a role on a thread: instantiated and initialized (`_initialize`/`main`/`_start`). */
+type VmFactory = (role: string, thread: number) => WasmVm;
 
-function vmStarter(options: WasmPluginOptions, code: WasmCode, shared: SharedData): VmStarter {
+function vmCreator(options: WasmPluginOptions, code: WasmCode, shared: SharedData): VmFactory {
   const trace = options.trace ? (options.traceWrite ?? ((line: string) => process.stderr.write(line + "\n"))) : null;
-  return (role, thread) => {
-    const vm = new WasmVm({
+  return (role, thread) =>
+    new WasmVm({
       code,
       plugin: options.plugin,
       role,
@@ -45,9 +54,6 @@ function vmStarter(options: WasmPluginOptions, code: WasmCode, shared: SharedDat
       shared,
       trace,
     });
-    vm.startRoot();
-    return vm;
-  };
 }
 
 class LoadedWasmPlugin implements WasmPlugin {
@@ -57,6 +63,8 @@ class LoadedWasmPlugin implements WasmPlugin {
   private nextConnectionId = 0n;
   private closed = false;
   private upstreamStopWarned = false;
+  /** performance.now() of each worker's last VM load attempt, for FAIL_RELOAD's back-off (§8) */
+  private readonly loadedAt: number[];
   private readonly hooks: FilterHooks = {
     onEnd: () => {
       this.active--;
@@ -66,10 +74,13 @@ class LoadedWasmPlugin implements WasmPlugin {
 
   constructor(
     private readonly options: WasmPluginOptions,
-    private readonly startVm: VmStarter,
+    /** a new VM with its root context started */
+    private readonly startVm: VmFactory,
     private readonly main: WasmVm,
     private readonly workers: WasmVm[],
-  ) {}
+  ) {
+    this.loadedAt = workers.map(() => performance.now());
+  }
 
   get activeConnections(): number {
     return this.active;
@@ -87,18 +98,23 @@ class LoadedWasmPlugin implements WasmPlugin {
     return new WasmNetworkFilter(vm, facts, callbacks, legacyFailOpen, this.hooks);
   }
 
-  /** The worker's VM; under FAIL_RELOAD a failed one is replaced once its back-off has passed. */
+  /**
+   * The worker's VM; under FAIL_RELOAD a failed one is replaced once the back-off has passed since
+   * the worker's last load attempt, not since the failure (§8; read in a downstream fork of Envoy,
+   * upstream *unverified*).
+   */
   private workerVm(index: number): WasmVm {
     const vm = this.workers[index];
     const { failurePolicy, reloadBackoffMs } = this.options.plugin;
-    if (!vm.failed || failurePolicy !== "FAIL_RELOAD" || performance.now() - vm.failedAt < reloadBackoffMs) return vm;
+    const now = performance.now();
+    if (!vm.failed || failurePolicy !== "FAIL_RELOAD" || now - this.loadedAt[index] < reloadBackoffMs) return vm;
+    this.loadedAt[index] = now;
     try {
       this.workers[index] = this.startVm(vm.role, vm.thread);
       return this.workers[index];
     } catch (error) {
       if (!(error instanceof WasmStartError)) throw error;
       this.options.logger.log("wasm", "error", HOST_SOURCE, `Wasm VM reload failed: ${error.message}`, vm.thread);
-      vm.failedAt = performance.now();
       return vm;
     }
   }

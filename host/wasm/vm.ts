@@ -4,7 +4,7 @@
 import type { WasmFilterConfig } from "../config/model.ts";
 import type { Logger, PropertyNames, StatsStore, VmDiagnostics } from "./api.ts";
 import { ConnectionContext, ContextIds, RootContext, type Context, type StreamControl } from "./contexts.ts";
-import { createImports } from "./imports.ts";
+import { ALLOWED_DURING_INSTANTIATION, ALLOWED_DURING_START, ALLOWED_IN_MALLOC, createImports } from "./imports.ts";
 import { WasmMemory } from "./memory.ts";
 import { MetricIds } from "./metrics.ts";
 import { WasmStartError, type WasmCode } from "./module.ts";
@@ -18,7 +18,7 @@ const VM_SOURCE = "source/extensions/common/wasm/wasm_vm.cc:38";
 export interface VmSetup {
   code: WasmCode;
   plugin: WasmFilterConfig;
-  /** "canary", "main" or "worker <i>" */
+  /** "base", "canary", "main" or "worker <i>" */
   role: string;
   /** the thread number printed in its log lines */
   thread: number;
@@ -53,16 +53,19 @@ export class WasmVm {
   /** `wasm log <root_id> <vm_id>` and `wasm log <name> <root_id> <vm_id>`, empty parts left out */
   readonly rootLogPrefix: string;
   readonly connectionLogPrefix: string;
-  /** during instantiation no host call is allowed; during _initialize and malloc only a few */
-  instantiating = true;
-  restricted = true;
+  /** the host calls allowed now (during instantiation, the entry points, malloc); null for all */
+  allowedCalls: ReadonlySet<string> | null = ALLOWED_DURING_INSTANTIATION;
   /** the context host calls act on: the callback's, or the one set by proxy_set_effective_context */
   effective: Context | null = null;
   failed = false;
-  /** performance.now() of the failure, for FAIL_RELOAD's back-off */
-  failedAt = 0;
-  /** set while the root context is being shut down: proxy_done is then allowed */
-  shuttingDown = false;
+  /**
+   * proxy_on_done(root) returned 0 at shutdown: proxy_on_delete(root) waits for proxy_done. Set
+   * once proxy_on_done has returned, so a proxy_done inside it finds nothing pending (cpp-host
+   * `WasmBase::startShutdown`, `WasmBase::done`).
+   */
+  private rootDonePending = false;
+  /** proxy_done came: proxy_on_delete(root) follows the callback it came in */
+  private rootDeleteDue = false;
   readonly root: RootContext;
   /** the failure's message, once failed */
   private failure = "";
@@ -127,14 +130,13 @@ export class WasmVm {
       return new WebAssembly.Instance(code.module, createImports(this, code.abiVersion)).exports;
     } catch (error) {
       throw new WasmStartError(`Wasm VM failed to start: ${describe(error)}`);
-    } finally {
-      this.instantiating = false;
     }
   }
 
   /** WASI reactor (`_initialize` then `main`) or command (`_start`) entry points, run once. */
   private initialize(): void {
     const entries = this.exports._initialize ? ["_initialize", "main"] : ["_start"];
+    this.allowedCalls = ALLOWED_DURING_START;
     try {
       for (const name of entries) {
         const entry = this.exports[name];
@@ -145,17 +147,17 @@ export class WasmVm {
     } catch (error) {
       throw new WasmStartError(`Wasm VM failed to start: ${describe(error)}`);
     } finally {
-      this.restricted = false;
+      this.allowedCalls = null;
     }
   }
 
   private allocate(malloc: Export, size: number): number {
-    const wasRestricted = this.restricted;
-    this.restricted = true;
+    const allowed = this.allowedCalls;
+    this.allowedCalls = ALLOWED_IN_MALLOC;
     try {
       return (malloc(size) ?? 0) >>> 0;
     } finally {
-      this.restricted = wasRestricted;
+      this.allowedCalls = allowed;
     }
   }
 
@@ -237,12 +239,15 @@ export class WasmVm {
       this.effective = previous;
     }
     if (this.trace) this.trace.callOut(callback.name, result);
+    if (this.rootDeleteDue) {
+      this.rootDeleteDue = false;
+      this.invoke(this.onDelete, this.root);
+    }
     return result ?? 0;
   }
 
   private fail(functionName: string, error: unknown): void {
     this.failed = true;
-    this.failedAt = performance.now();
     this.failure = `Function: ${functionName} failed: Uncaught ${describe(error)}`;
     this.stopTicks();
     this.logger.log("wasm", "error", VM_SOURCE, this.failure, this.thread);
@@ -263,12 +268,26 @@ export class WasmVm {
     this.tickTimer = undefined;
   }
 
-  /** Envoy's shutdown of a VM: the root context's done, then delete. */
+  /**
+   * Envoy's shutdown of a VM (docs/envoy-host.md §2): proxy_on_done(root); a non-zero answer, or
+   * no such export, means proxy_on_delete(root) at once; zero means the module is not finished,
+   * and the delete waits for its proxy_done.
+   */
   shutdown(): void {
-    this.shuttingDown = true;
-    this.invoke(this.onDone, this.root);
-    this.invoke(this.onDelete, this.root);
+    if (this.onDone === undefined || this.invoke(this.onDone, this.root) !== 0) this.invoke(this.onDelete, this.root);
+    else this.rootDonePending = true;
     this.stopTicks();
+  }
+
+  /**
+   * proxy_done from the root context: false unless its done is pending. cpp-host defers the
+   * delete until the VM call under way has returned, so that it does not run inside proxy_done.
+   */
+  rootDone(): boolean {
+    if (!this.rootDonePending) return false;
+    this.rootDonePending = false;
+    this.rootDeleteDue = true;
+    return true;
   }
 
   diagnostics(): VmDiagnostics {

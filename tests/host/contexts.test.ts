@@ -142,3 +142,66 @@ test("trace shows callbacks in and out and host calls with arguments and results
   ]);
   plugin.close();
 });
+
+test("shutdown: proxy_on_delete(root) follows proxy_on_done(root) at once when it returns non-zero or is not exported", () => {
+  const withDone = startTestPlugin(pluginModule(ALL_CALLBACKS));
+  withDone.trace.length = 0;
+  withDone.plugin.close();
+  assert.deepEqual(withDone.trace, [
+    "[1] → proxy_on_done(1)",
+    "[1] ← proxy_on_done = 1",
+    "[1] → proxy_on_delete(1)",
+    "[1] ← proxy_on_delete",
+    "[2] → proxy_on_done(1)",
+    "[2] ← proxy_on_done = 1",
+    "[2] → proxy_on_delete(1)",
+    "[2] ← proxy_on_delete",
+  ]);
+  const withoutDone = startTestPlugin(pluginModule(`(func (export "proxy_on_delete") (param i32))`));
+  withoutDone.trace.length = 0;
+  withoutDone.plugin.close();
+  assert.deepEqual(withoutDone.trace, [
+    "[1] → proxy_on_delete(1)",
+    "[1] ← proxy_on_delete",
+    "[2] → proxy_on_delete(1)",
+    "[2] ← proxy_on_delete",
+  ]);
+});
+
+test("shutdown: proxy_on_done(root) returning 0 defers proxy_on_delete(root) until the module calls proxy_done", () => {
+  // on_done is not finished (proxy_done inside it is too early); a connection's callback finishes the root
+  const wat = pluginModule(
+    `(func (export "proxy_on_done") (param i32) (result i32) (drop (call $done)) (i32.const 0))
+    (func (export "proxy_on_delete") (param i32))
+    (func (export "proxy_on_downstream_data") (param i32 i32 i32) (result i32)
+      (drop (call $set_effective_context (i32.const 1)))
+      (drop (call $done))
+      (drop (call $done))
+      (i32.const 0))`,
+    { imports: `(import "env" "proxy_done" (func $done (result i32)))` },
+  );
+  const { plugin, trace } = startTestPlugin(wat);
+  const connection = new TestConnection(plugin);
+  trace.length = 0;
+  plugin.close();
+  assert.deepEqual(trace, [
+    "[1] → proxy_on_done(1)",
+    "[1]   proxy_done() → NotFound",
+    "[1] ← proxy_on_done = 0",
+    "[2] → proxy_on_done(1)",
+    "[2]   proxy_done() → NotFound",
+    "[2] ← proxy_on_done = 0",
+  ]);
+  trace.length = 0;
+  connection.filter.onDownstreamData(bytes("hi"), false);
+  // the delete comes after the callback proxy_done was called in, once
+  assert.deepEqual(trace, [
+    "[2] → proxy_on_downstream_data(2, 2, 0)  2 bytes",
+    "[2]   proxy_set_effective_context(1) → Ok  context 1",
+    "[2]   proxy_done() → Ok",
+    "[2]   proxy_done() → NotFound",
+    "[2] ← proxy_on_downstream_data = 0  Continue",
+    "[2] → proxy_on_delete(1)",
+    "[2] ← proxy_on_delete",
+  ]);
+});

@@ -1,6 +1,7 @@
 // docs/envoy-host.md §2 and §8: start-up refusals, traps, and the failure policies.
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import type { WasmFilterConfig } from "../../host/config/model.ts";
 import { pluginModule } from "../helpers/wat.ts";
 import { bytes, calls, startTestPlugin, TestConnection, TIMESTAMP } from "../helpers/wasm-host.ts";
 
@@ -20,8 +21,8 @@ test("on_vm_start returning 0 rejects the configuration", () => {
   });
 });
 
-/** Traps (proc_exit, then unreachable, as AssemblyScript's abort does) on downstream data "boom". */
-const TRAPS_ON_BOOM = pluginModule(`
+/** Callbacks that trap (proc_exit, then unreachable, as AssemblyScript's abort does) on downstream data "boom". */
+const TRAP_ON_BOOM = `
   (func (export "proxy_on_new_connection") (param i32) (result i32) (i32.const 0))
   (func (export "proxy_on_downstream_data") (param i32 i32 i32) (result i32)
     (if (i32.eq (local.get 1) (i32.const 4)) (then (call $proc_exit (i32.const 255)) (unreachable)))
@@ -29,9 +30,10 @@ const TRAPS_ON_BOOM = pluginModule(`
   (func (export "proxy_on_upstream_data") (param i32 i32 i32) (result i32) (i32.const 0))
   (func (export "proxy_on_done") (param i32) (result i32) (i32.const 1))
   (func (export "proxy_on_log") (param i32))
-  (func (export "proxy_on_delete") (param i32))`);
+  (func (export "proxy_on_delete") (param i32))`;
+const TRAPS_ON_BOOM = pluginModule(TRAP_ON_BOOM);
 
-test("a trap fails the VM: an error line, no done/log/delete, and the next callback closes the connection", () => {
+test("a trap fails the VM: an error line, its connection closed at once, the others at their next callback, no done/log/delete", () => {
   const { plugin, lines, trace } = startTestPlugin(TRAPS_ON_BOOM, { level: "trace" });
   const open = new TestConnection(plugin);
   open.filter.onNewConnection();
@@ -44,18 +46,148 @@ test("a trap fails the VM: an error line, no done/log/delete, and the next callb
     `${TIMESTAMP}[2][error][wasm] [source/extensions/common/wasm/wasm_vm.cc:38] Function: proxy_on_downstream_data failed: Uncaught RuntimeError: unreachable`,
   ]);
   assert.deepEqual(plugin.diagnostics().map((vm) => vm.failed), [false, true]);
-  // The trapping call's bytes went on (its result counts as Continue); the next callback closes.
+  // Closed inside the trapping callback; the chunk is not forwarded.
+  assert.deepEqual(trapping.events, ["close downstream"]);
+  assert.deepEqual(open.events, []);
   open.filter.onUpstreamData(bytes("reply"), false);
-  open.filter.onDownstreamClose("local");
-  trapping.filter.onDownstreamClose("remote");
+  open.filter.onUpstreamData(bytes("more"), false);
   assert.deepEqual(open.events, ["close downstream"]);
-  assert.deepEqual(trapping.events, ['to upstream "boom"']);
-  assert.deepEqual(
-    calls(trace).filter((line) => line.startsWith("→")),
-    ["→ proxy_on_downstream_data(3, 4, 0)  4 bytes"],
-  );
+  open.filter.onDownstreamClose("local");
+  trapping.filter.onDownstreamClose("local");
+  assert.deepEqual(trapping.events, ["close downstream"]);
   assert.equal(plugin.activeConnections, 0);
   plugin.close();
+  // Only the main thread's root hears of the shutdown: the failed worker VM gets nothing.
+  assert.deepEqual(
+    trace.filter((line) => line.includes("] → ")),
+    [
+      "[2] → proxy_on_downstream_data(3, 4, 0)  4 bytes",
+      "[1] → proxy_on_done(1)",
+      "[1] → proxy_on_delete(1)",
+    ],
+  );
+});
+
+/** Holds downstream data under 4 bytes (StopIteration) and traps on exactly 4; traps on 4 bytes of upstream data. */
+const HOLDS_THEN_TRAPS = pluginModule(`
+  (func (export "proxy_on_downstream_data") (param i32 i32 i32) (result i32)
+    (if (i32.eq (local.get 1) (i32.const 4)) (then (unreachable)))
+    (i32.lt_u (local.get 1) (i32.const 4)))
+  (func (export "proxy_on_upstream_data") (param i32 i32 i32) (result i32)
+    (if (i32.eq (local.get 1) (i32.const 4)) (then (unreachable)))
+    (i32.const 0))`);
+
+const LEGACY_FAIL_OPEN: Partial<WasmFilterConfig> = { failurePolicy: "FAIL_OPEN", legacyFailOpen: true };
+
+test("a trap in proxy_on_downstream_data: the read buffer, retained bytes included, is dropped and the connection closed; legacy fail_open forwards it", () => {
+  const held = [
+    "→ proxy_on_downstream_data(2, 2, 0)  2 bytes",
+    "← proxy_on_downstream_data = 1  StopIteration",
+    "→ proxy_on_downstream_data(2, 4, 0)  4 bytes",
+    "← proxy_on_downstream_data",
+  ];
+  const closed = startTestPlugin(HOLDS_THEN_TRAPS);
+  const connection = new TestConnection(closed.plugin);
+  closed.trace.length = 0;
+  connection.filter.onDownstreamData(bytes("ab"), false);
+  connection.filter.onDownstreamData(bytes("cd"), false);
+  assert.deepEqual(connection.events, ["close downstream"]);
+  // closed once; later data is not forwarded and the VM is not called
+  connection.filter.onDownstreamData(bytes("ef"), true);
+  connection.filter.onDownstreamClose("local");
+  assert.deepEqual(connection.events, ["close downstream"]);
+  assert.deepEqual(calls(closed.trace), held);
+  closed.plugin.close();
+
+  const open = startTestPlugin(HOLDS_THEN_TRAPS, { plugin: LEGACY_FAIL_OPEN });
+  const passing = new TestConnection(open.plugin);
+  open.trace.length = 0;
+  passing.filter.onDownstreamData(bytes("ab"), false);
+  passing.filter.onDownstreamData(bytes("cd"), false);
+  assert.deepEqual(passing.events, ['to upstream "abcd"']);
+  passing.filter.onDownstreamData(bytes("ef"), true);
+  passing.filter.onDownstreamClose("remote");
+  assert.deepEqual(passing.events, ['to upstream "abcd"', 'to upstream "ef" eos']);
+  assert.deepEqual(calls(open.trace), held);
+  open.plugin.close();
+});
+
+test("a trap in proxy_on_upstream_data: not forwarded to the client and the connection closed; legacy fail_open forwards it", () => {
+  for (const [plugin, expected] of [
+    [{}, ['to client "ok"', "close downstream"]],
+    [LEGACY_FAIL_OPEN, ['to client "ok"', 'to client "boom"', 'to client "bye" eos']],
+  ] as const) {
+    const run = startTestPlugin(HOLDS_THEN_TRAPS, { plugin });
+    const connection = new TestConnection(run.plugin);
+    run.trace.length = 0;
+    connection.filter.onUpstreamData(bytes("ok"), false);
+    connection.filter.onUpstreamData(bytes("boom"), false);
+    connection.filter.onUpstreamData(bytes("bye"), true);
+    connection.filter.onDownstreamClose("local");
+    assert.deepEqual(connection.events, expected);
+    assert.deepEqual(calls(run.trace), [
+      "→ proxy_on_upstream_data(2, 2, 0)  2 bytes",
+      "← proxy_on_upstream_data = 0  Continue",
+      "→ proxy_on_upstream_data(2, 4, 0)  4 bytes",
+      "← proxy_on_upstream_data",
+    ]);
+    run.plugin.close();
+  }
+});
+
+test("a trap in proxy_on_context_create or proxy_on_new_connection closes the connection at once, unless legacy fail_open", () => {
+  const modules = {
+    context_create: pluginModule(`
+      (func (export "proxy_on_context_create") (param i32 i32) (if (local.get 1) (then (unreachable))))
+      (func (export "proxy_on_new_connection") (param i32) (result i32) (i32.const 0))`),
+    new_connection: pluginModule(`
+      (func (export "proxy_on_context_create") (param i32 i32))
+      (func (export "proxy_on_new_connection") (param i32) (result i32) (unreachable))`),
+  };
+  const traces = {
+    context_create: ["→ proxy_on_context_create(2, 1)  connection context 2 of root 1", "← proxy_on_context_create"],
+    new_connection: [
+      "→ proxy_on_context_create(2, 1)  connection context 2 of root 1",
+      "← proxy_on_context_create",
+      "→ proxy_on_new_connection(2)",
+      "← proxy_on_new_connection",
+    ],
+  };
+  for (const callback of ["context_create", "new_connection"] as const) {
+    for (const [plugin, atNewConnection, atEnd] of [
+      [{}, ["close downstream"], ["close downstream"]],
+      [LEGACY_FAIL_OPEN, [], ['to upstream "hi"']],
+    ] as const) {
+      const run = startTestPlugin(modules[callback], { plugin });
+      const connection = new TestConnection(run.plugin);
+      run.trace.length = 0;
+      connection.filter.onNewConnection();
+      assert.deepEqual(connection.events, atNewConnection, callback);
+      connection.filter.onDownstreamData(bytes("hi"), false);
+      connection.filter.onDownstreamClose("local");
+      assert.deepEqual(connection.events, atEnd, callback);
+      assert.deepEqual(calls(run.trace), traces[callback], callback);
+      run.plugin.close();
+    }
+  }
+});
+
+test("other connections on a failed VM: closed once at their next callback, or with legacy fail_open their retained bytes pass too", () => {
+  for (const [plugin, expected] of [
+    [{}, ["close downstream"]],
+    [LEGACY_FAIL_OPEN, ['to upstream "abc"', 'to upstream "d"']],
+  ] as const) {
+    const run = startTestPlugin(HOLDS_THEN_TRAPS, { plugin });
+    const open = new TestConnection(run.plugin);
+    open.filter.onNewConnection();
+    open.filter.onDownstreamData(bytes("ab"), false);
+    new TestConnection(run.plugin).filter.onDownstreamData(bytes("boom"), false);
+    assert.deepEqual(open.events, []);
+    open.filter.onDownstreamData(bytes("c"), false);
+    open.filter.onDownstreamData(bytes("d"), false);
+    assert.deepEqual(open.events, expected);
+    run.plugin.close();
+  }
 });
 
 test("proc_exit alone only logs at trace and returns: the callback goes on and the VM stays up", () => {
@@ -101,6 +233,8 @@ test("legacy fail_open: open connections on a failed VM pass traffic, unfiltered
   const trapping = new TestConnection(plugin);
   trapping.filter.onNewConnection();
   trapping.filter.onDownstreamData(bytes("boom"), false);
+  // the chunk that trapped goes on too
+  assert.deepEqual(trapping.events, ['to upstream "boom"']);
   trace.length = 0;
   open.filter.onDownstreamData(bytes("hi"), false);
   open.filter.onUpstreamData(bytes("ok"), true);
@@ -144,4 +278,41 @@ test("FAIL_RELOAD: closed during the back-off, then a new VM with its own root c
     calls(reloaded.trace).filter((line) => line.startsWith("→ proxy_on_new_connection")),
     ["→ proxy_on_new_connection(2)", "→ proxy_on_new_connection(2)"],
   );
+});
+
+test("FAIL_RELOAD: the back-off runs from the worker's last load attempt, not from the failure", (t) => {
+  let now = 0;
+  t.mock.method(performance, "now", () => now);
+  // Loads are counted in a shared counter: the canary, the main thread's VM and the worker make
+  // 3, so on_configure refuses the first reload (4) and accepts the next.
+  const wat = pluginModule(`
+    (data (i32.const 1024) "loads")
+    (func (export "proxy_on_configure") (param i32 i32) (result i32)
+      (drop (call $define_metric (i32.const 0) (i32.const 1024) (i32.const 5) (i32.const 200)))
+      (drop (call $increment_metric (i32.load (i32.const 200)) (i64.const 1)))
+      (drop (call $get_metric (i32.load (i32.const 200)) (i32.const 208)))
+      (i64.ne (i64.load (i32.const 208)) (i64.const 4)))
+    ${TRAP_ON_BOOM}`);
+  const { plugin, lines } = startTestPlugin(wat, { plugin: { failurePolicy: "FAIL_RELOAD", reloadBackoffMs: 1000 } });
+  const connect = () => {
+    const connection = new TestConnection(plugin);
+    connection.filter.onNewConnection();
+    connection.filter.onDownstreamData(bytes("hi"), false);
+    return connection.events;
+  };
+  now = 1500;
+  new TestConnection(plugin).filter.onDownstreamData(bytes("boom"), false);
+  // 1500 ms since the worker's VM was loaded: a reload at once, though the failure is fresh
+  assert.deepEqual(connect(), ["close downstream"]);
+  assert.deepEqual(lines.slice(-2), [
+    `${TIMESTAMP}[2][error][wasm] [source/extensions/common/wasm/wasm_vm.cc:38] Function: proxy_on_downstream_data failed: Uncaught RuntimeError: unreachable`,
+    `${TIMESTAMP}[2][error][wasm] [host/wasm/plugin.ts] Wasm VM reload failed: Wasm VM failed to start: on_configure returned 0`,
+  ]);
+  now = 2499;
+  assert.deepEqual(connect(), ["close downstream"]);
+  assert.equal(lines.length, 2);
+  now = 2500;
+  assert.deepEqual(connect(), ['to upstream "hi"']);
+  assert.deepEqual(plugin.diagnostics().map((vm) => vm.failed), [false, false]);
+  plugin.close();
 });

@@ -154,7 +154,7 @@ test("the host allocates with malloc when exported, else with proxy_on_memory_al
   );
 });
 
-test("_initialize then main, or else _start, runs once per VM before its root context", () => {
+test("_initialize then main, or else _start, runs once per VM before its root context, and in the base VM, which has none", () => {
   const entries = (exports: string[]): string[] => {
     const body = exports.map((name) => `(func (export "${name}"))`).join("\n");
     const { plugin, trace } = startTestPlugin(pluginModule(body + `(func (export "proxy_on_context_create") (param i32 i32))`));
@@ -162,13 +162,14 @@ test("_initialize then main, or else _start, runs once per VM before its root co
     return calls(trace).filter((line) => line.startsWith("→"));
   };
   const root = "→ proxy_on_context_create(1, 0)  root context 1";
-  // the canary, the main thread's VM, one worker
+  // the base VM, then the canary, the main thread's VM, one worker
   assert.deepEqual(entries(["_initialize", "main", "_start"]), [
+    ...["→ _initialize()", "→ main()"],
     ...["→ _initialize()", "→ main()", root],
     ...["→ _initialize()", "→ main()", root],
     ...["→ _initialize()", "→ main()", root],
   ]);
-  assert.deepEqual(entries(["_start"]), ["→ _start()", root, "→ _start()", root, "→ _start()", root]);
+  assert.deepEqual(entries(["_start"]), ["→ _start()", "→ _start()", root, "→ _start()", root, "→ _start()", root]);
 });
 
 test("during _initialize only proxy_log and a few WASI calls are allowed; another host call fails the start", () => {
@@ -182,8 +183,8 @@ test("during _initialize only proxy_log and a few WASI calls are allowed; anothe
     (i32.store (i32.const 204) (i32.const 12))
     (drop (call $fd_write (i32.const 1) (i32.const 200) (i32.const 1) (i32.const 300)))`;
   const { plugin, lines } = startTestPlugin(initializing(logs));
-  // proxy_log and fd_write, in each of the three VMs
-  assert.deepEqual(lines.map((line) => line.split(": ").at(-1)), Array(6).fill("initializing"));
+  // proxy_log and fd_write, in each of the four VMs (base, canary, main thread, worker)
+  assert.deepEqual(lines.map((line) => line.split(": ").at(-1)), Array(8).fill("initializing"));
   plugin.close();
   assert.equal(
     startError(initializing(`(drop (call $define_metric (i32.const 0) (i32.const 1024) (i32.const 1) (i32.const 200)))`)),
@@ -213,6 +214,75 @@ test("inside malloc only proxy_log and a few WASI calls are allowed; another hos
     startError(allocating(`(drop (call $define_metric (i32.const 0) (i32.const 1024) (i32.const 1) (i32.const 200)))`), options),
     "Unable to create Wasm plugin tcp_connection_logger: Wasm VM failed to start: Function: proxy_on_configure failed: Uncaught Error: restricted_callback",
   );
+});
+
+// The host functions this host registers that cpp-host allows during the entry points and inside
+// malloc (docs/envoy-host.md §1), and some it refuses there.
+const WASI = ["wasi_unstable", "wasi_snapshot_preview1"];
+const ALLOWED_DURING_START = [
+  "env.proxy_log",
+  ...WASI.flatMap((module) =>
+    [
+      "fd_write", "args_sizes_get", "args_get", "environ_sizes_get", "environ_get", "clock_time_get", "random_get",
+      "poll_oneoff", "fd_fdstat_get", "fd_fdstat_set_flags", "fd_prestat_dir_name", "fd_prestat_get",
+    ].map((name) => `${module}.${name}`),
+  ),
+];
+const REFUSED_DURING_START = [
+  "env.proxy_get_property",
+  "env.proxy_set_tick_period_milliseconds",
+  ...WASI.flatMap((module) =>
+    ["sched_yield", "proc_exit", "fd_read", "fd_seek", "fd_close", "path_open"].map((name) => `${module}.${name}`),
+  ),
+];
+const ALLOWED_IN_MALLOC = [
+  "env.proxy_log",
+  ...WASI.flatMap((module) => ["fd_write", "clock_time_get", "poll_oneoff"].map((name) => `${module}.${name}`)),
+];
+const REFUSED_IN_MALLOC = [
+  "env.proxy_get_property",
+  ...WASI.flatMap((module) =>
+    ["random_get", "args_get", "environ_get", "fd_fdstat_get", "fd_prestat_get", "sched_yield", "proc_exit"].map(
+      (name) => `${module}.${name}`,
+    ),
+  ),
+];
+
+/** A module that calls `module.name` (without arguments) from _initialize, or from malloc. */
+function callingFrom(where: "_initialize" | "malloc", qualifiedName: string): string {
+  const [module, name] = qualifiedName.split(".");
+  const imports = `(import "${module}" "${name}" (func $host))`;
+  if (where === "_initialize") return pluginModule(`(func (export "_initialize") (call $host))`, { imports });
+  return pluginModule(
+    `(func (export "malloc") (param i32) (result i32) (call $host) (i32.const 4096))
+    (func (export "proxy_on_configure") (param i32 i32) (result i32)
+      (drop (call $get_buffer_bytes (i32.const 7) (i32.const 0) (i32.const -1) (i32.const 100) (i32.const 104)))
+      (i32.const 1))`,
+    { imports, allocator: null },
+  );
+}
+
+test("the entry points may call only cpp-host's start-up list: sched_yield, proc_exit, fd_read, fd_seek, fd_close, path_open trap", () => {
+  for (const name of ALLOWED_DURING_START) startTestPlugin(callingFrom("_initialize", name)).plugin.close();
+  for (const name of REFUSED_DURING_START) {
+    assert.equal(
+      startError(callingFrom("_initialize", name)),
+      "Unable to create Wasm plugin tcp_connection_logger: Wasm VM failed to start: Error: restricted_callback",
+      name,
+    );
+  }
+});
+
+test("malloc may call only proxy_log, fd_write, clock_time_get and poll_oneoff", () => {
+  const options = { plugin: { configuration: "{}" } };
+  for (const name of ALLOWED_IN_MALLOC) startTestPlugin(callingFrom("malloc", name), options).plugin.close();
+  for (const name of REFUSED_IN_MALLOC) {
+    assert.equal(
+      startError(callingFrom("malloc", name), options),
+      "Unable to create Wasm plugin tcp_connection_logger: Wasm VM failed to start: Function: proxy_on_configure failed: Uncaught Error: restricted_callback",
+      name,
+    );
+  }
 });
 
 test("a module without malloc or proxy_on_memory_allocate is refused", () => {
