@@ -13,7 +13,7 @@ NODE_TEST := node --import tsx --test \
 	--test-reporter=./tests/helpers/summary-reporter.mjs --test-reporter-destination=stdout
 NODE_TESTS := $(wildcard tests/config/*.test.ts tests/host/*.test.ts tests/plugin/*.test.ts \
 	tests/fuzz/*.test.ts tests/e2e/*.test.ts)
-PLUGIN_SOURCES := $(wildcard assembly/*.ts) asconfig.json package-lock.json
+PLUGIN_SOURCES := $(wildcard assembly/*/*.ts) asconfig.json package-lock.json
 
 .PHONY: help install build test test-assembly test-node lint local up down e2e-envoy bench bench-quick clean
 
@@ -29,11 +29,11 @@ node_modules/.package-lock.json: package-lock.json
 build: build/main.wasm build/debug.wasm ## compile the plugin: build/main.wasm (release) and build/debug.wasm
 
 build/main.wasm: node_modules/.package-lock.json $(PLUGIN_SOURCES)
-	npx asc assembly/index.ts --target release
+	npx asc assembly/logger/index.ts --target release
 	@chmod a+r build/* # Envoy's image reads the mounted plugin as uid 101
 
 build/debug.wasm: node_modules/.package-lock.json $(PLUGIN_SOURCES)
-	npx asc assembly/index.ts --target debug
+	npx asc assembly/logger/index.ts --target debug
 	@chmod a+r build/*
 
 test: build test-assembly lint test-node ## run every test: as-pect specs, type and config checks, node:test suites

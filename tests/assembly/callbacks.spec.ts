@@ -1,13 +1,12 @@
 // One connection through the plugin's ABI exports, in Envoy's order (docs/envoy-host.md §3), against
 // the mocked host: the exact log lines and metric values.
 
-import "../../assembly/index";
-import { proxy_on_configure, proxy_on_vm_start } from "../../assembly/root";
+import "../../assembly/logger/index";
 import {
-  proxy_on_context_create, proxy_on_delete, proxy_on_done, proxy_on_downstream_connection_close,
-  proxy_on_downstream_data, proxy_on_log, proxy_on_new_connection, proxy_on_upstream_connection_close,
-  proxy_on_upstream_data,
-} from "../../assembly/network";
+  proxy_on_configure, proxy_on_context_create, proxy_on_delete, proxy_on_done,
+  proxy_on_downstream_connection_close, proxy_on_downstream_data, proxy_on_log, proxy_on_new_connection,
+  proxy_on_upstream_connection_close, proxy_on_upstream_data, proxy_on_vm_start,
+} from "../../assembly/kit/exports";
 import {
   bytesOf, logLines, metric, pairsOf, resetHost, setBuffer, setProperty, setStringProperty, setTime,
 } from "./mock";

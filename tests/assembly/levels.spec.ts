@@ -2,13 +2,12 @@
 // lines the host prints, reads properties only for those, asks once per callback, follows a
 // change between callbacks, and keeps the metrics exact whatever the level.
 
-import "../../assembly/index";
-import { proxy_on_configure, proxy_on_vm_start } from "../../assembly/root";
+import "../../assembly/logger/index";
 import {
-  proxy_on_context_create, proxy_on_delete, proxy_on_done, proxy_on_downstream_connection_close,
-  proxy_on_downstream_data, proxy_on_log, proxy_on_new_connection, proxy_on_upstream_connection_close,
-  proxy_on_upstream_data,
-} from "../../assembly/network";
+  proxy_on_configure, proxy_on_context_create, proxy_on_delete, proxy_on_done,
+  proxy_on_downstream_connection_close, proxy_on_downstream_data, proxy_on_log, proxy_on_new_connection,
+  proxy_on_upstream_connection_close, proxy_on_upstream_data, proxy_on_vm_start,
+} from "../../assembly/kit/exports";
 import {
   bytesOf, failHostLogLevel, hostLogLevelQueries, logLines, metric, pairsOf, propertyReads, resetHost,
   setBuffer, setHostLogLevel, setProperty, setStringProperty, setTime,
