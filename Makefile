@@ -1,4 +1,4 @@
-# Build, test and run the TCP connection logger plugin.
+# Build, test and run the network filters: the TCP connection logger and tcp_guard.
 # `make help` lists the targets. Every target installs what it needs first.
 
 SHELL := /bin/bash
@@ -26,7 +26,7 @@ node_modules/.package-lock.json: package-lock.json
 	npm ci --no-audit --no-fund
 	@touch $@
 
-build: build/main.wasm build/debug.wasm ## compile the plugin: build/main.wasm (release) and build/debug.wasm
+build: build/main.wasm build/debug.wasm build/tcp_guard.wasm ## compile the filters: build/main.wasm (the logger, release), build/debug.wasm, build/tcp_guard.wasm
 
 build/main.wasm: node_modules/.package-lock.json $(PLUGIN_SOURCES)
 	npx asc assembly/logger/index.ts --target release
@@ -36,12 +36,17 @@ build/debug.wasm: node_modules/.package-lock.json $(PLUGIN_SOURCES)
 	npx asc assembly/logger/index.ts --target debug
 	@chmod a+r build/*
 
+# The release options of asconfig.json, written to another file.
+build/tcp_guard.wasm: node_modules/.package-lock.json $(PLUGIN_SOURCES)
+	npx asc assembly/tcp_guard/index.ts --target release -b build/tcp_guard.wasm
+	@chmod a+r build/*
+
 test: build test-assembly lint test-node ## run every test: as-pect specs, type and config checks, node:test suites
 
 test-assembly: install ## the plugin's as-pect unit specs
 	node tests/assembly/run.cjs
 
-test-node: build ## the node:test suites: config, host, release plugin, fuzz, end to end
+test-node: build ## the node:test suites: config, host, release filters, fuzz, end to end
 	$(NODE_TEST) $(NODE_TESTS)
 
 lint: install ## type-check the TypeScript and validate envoy/envoy.yaml against Envoy's API
