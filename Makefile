@@ -46,8 +46,12 @@ test: build test-assembly lint test-node ## run every test: as-pect specs, type 
 test-assembly: install ## the plugin's as-pect unit specs
 	node tests/assembly/run.cjs
 
-test-node: build ## the node:test suites: config, host, release filters, fuzz, end to end
+test-node: build build/dispatch-probe.wasm ## the node:test suites: config, host, release filters, fuzz, end to end
 	$(NODE_TEST) $(NODE_TESTS)
+
+# A filter on the kit, built as the filters are, that tests/plugin/dispatch.test.ts drives.
+build/dispatch-probe.wasm: node_modules/.package-lock.json $(PLUGIN_SOURCES) tests/plugin/dispatch-probe/index.ts
+	npx asc tests/plugin/dispatch-probe/index.ts --target release -b build/dispatch-probe.wasm
 
 lint: install ## type-check the TypeScript and validate envoy/envoy.yaml against Envoy's API
 	npx tsc -p .
