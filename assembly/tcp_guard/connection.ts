@@ -36,15 +36,20 @@ export class GuardConnection extends Connection {
     plugin.metrics.connections.add(1);
     if (plugin.settings.denySources.length == 0) return FilterStatusValues.Continue;
     const source = readProperty(SOURCE_ADDRESS);
-    const address = parseSocketAddress(source.bytes); // NO_BYTES unless Ok: no address
+    const address = parseSocketAddress(source.bytes); // empty unless the read is Ok: no address
     if (address === null) {
       // A pipe, or a host without the property: there is no IP to compare.
       if (logLevel() <= LogLevelValues.warn) {
         this.beginLine();
-        line.text("source address ");
-        if (source.ok) line.escaped(source.bytes);
-        else line.text(resultName(source.result));
-        line.text(" is not an IP address: deny_sources not applied");
+        if (source.ok) {
+          line.text("source address ");
+          line.escaped(source.bytes);
+          line.text(" is not an IP address");
+        } else {
+          line.text("source address unavailable: ");
+          line.text(resultName(source.result));
+        }
+        line.text(": deny_sources not applied");
         line.send(LogLevelValues.warn);
       }
       return FilterStatusValues.Continue;

@@ -147,6 +147,19 @@ describe("release build/tcp_guard.wasm", () => {
     guard.plugin.close();
   });
 
+  it("warns, and lets the connection through, when the source is not an IP address", () => {
+    const guard = start('{"deny_sources": ["0.0.0.0/0", "::/0"]}');
+    const connection = open(guard, client("@envoy-pipe", 0));
+    const id = lastConnectionId(guard);
+    assert.equal(callbackTrace(guard, "proxy_on_new_connection", id).at(-1), "← proxy_on_new_connection = 0  Continue");
+    send(connection, "hello");
+    connection.filter.onDownstreamClose("remote");
+    assert.deepEqual(connection.events, ['to upstream "hello"']);
+    assert.deepEqual(connectionMessages(guard), [`warning connection ${id}: source address @envoy-pipe:0 is not an IP address: deny_sources not applied`]);
+    assert.deepEqual(counters(guard), [1n, 0n, 0n]);
+    guard.plugin.close();
+  });
+
   it("prepends the PROXY line to the first downstream chunk only, with proxy_set_buffer_bytes(start 0, length 0): TCP4", () => {
     const guard = start('{"proxy_protocol": true}');
     const connection = open(guard, client("192.0.2.10", 51234));
