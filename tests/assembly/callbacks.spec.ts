@@ -10,20 +10,15 @@ import {
 import {
   bytesOf, logLines, metric, pairsOf, resetHost, setBuffer, setProperty, setStringProperty, setTime,
 } from "./mock";
+import { startRoot } from "./root";
 
 export { malloc } from "@solo-io/proxy-runtime/malloc";
 
 const DOWNSTREAM: u32 = 2;
 const UPSTREAM: u32 = 3;
-const PLUGIN_CONFIGURATION: u32 = 7;
 
 function configure(root: u32, json: string): u32 {
-  setStringProperty("plugin_root_id", "tcp_connection_logger");
-  const configuration = String.UTF8.encode(json);
-  setBuffer(PLUGIN_CONFIGURATION, configuration);
-  proxy_on_context_create(root, 0);
-  if (proxy_on_vm_start(root, 0) == 0) return 0;
-  return proxy_on_configure(root, configuration.byteLength);
+  return startRoot(root, "tcp_connection_logger", json);
 }
 
 describe("the plugin's callbacks", () => {

@@ -2,23 +2,16 @@
 // host cannot arrange: properties that are absent (NotFound).
 
 import "../../assembly/tcp_guard/index";
-import {
-  proxy_on_configure, proxy_on_context_create, proxy_on_downstream_data, proxy_on_new_connection, proxy_on_vm_start,
-} from "../../assembly/kit/exports";
+import { proxy_on_context_create, proxy_on_downstream_data, proxy_on_new_connection } from "../../assembly/kit/exports";
 import { bufferText, bytesOf, logLines, metric, resetHost, setBuffer, setStringProperty, streamCalls } from "./mock";
+import { startRoot } from "./root";
 
 export { malloc } from "@solo-io/proxy-runtime/malloc";
 
 const DOWNSTREAM: u32 = 2;
-const PLUGIN_CONFIGURATION: u32 = 7;
 
 function configure(root: u32, json: string): void {
-  setStringProperty("plugin_root_id", "tcp_guard");
-  const configuration = String.UTF8.encode(json);
-  setBuffer(PLUGIN_CONFIGURATION, configuration);
-  proxy_on_context_create(root, 0);
-  proxy_on_vm_start(root, 0);
-  expect(proxy_on_configure(root, configuration.byteLength)).toBe(1);
+  expect(startRoot(root, "tcp_guard", json)).toBe(1);
 }
 
 describe("tcp_guard without the properties it reads", () => {
