@@ -15,7 +15,8 @@ export class StreamData {
   size: usize = 0;
   /**
    * bytes that arrived for this callback. Downstream, after a StopIteration Envoy keeps the bytes
-   * and reports them again with the next ones (§3): `size` counts them twice, `received` once.
+   * and reports them again with the next ones (docs/envoy-host.md §3): `size` counts them twice,
+   * `received` once.
    */
   received: usize = 0;
   endOfStream: bool = false;

@@ -1,12 +1,13 @@
 // tcp_guard's connection: refuses a source in deny_sources before tcp_proxy connects, closes a
 // connection whose client sends more than max_downstream_bytes, and prepends a PROXY protocol
 // line to the client's first bytes. Once it has closed a connection, nothing more of the client's
-// passes; the upstream's bytes are left alone (Envoy does not support holding them, §3).
+// passes; the upstream's bytes are left alone (Envoy does not support holding them,
+// docs/envoy-host.md §3).
 
 import { FilterStatusValues, LogLevelValues, WasmResultValues } from "@solo-io/proxy-runtime/runtime";
 import { parseSocketAddress } from "../kit/address";
 import { Connection } from "../kit/connection";
-import { resultName } from "../kit/host";
+import { HostBytes, resultName } from "../kit/host";
 import { logLevel } from "../kit/log";
 import * as line from "../kit/logline";
 import { readProperty } from "../kit/properties";
@@ -29,8 +30,9 @@ export class GuardConnection extends Connection {
     this.plugin = plugin;
   }
 
-  // proxy_on_new_connection: the source is known, tcp_proxy has not connected yet (§3). A refused
-  // connection is closed and StopIteration keeps tcp_proxy from connecting upstream.
+  // proxy_on_new_connection: the source is known, tcp_proxy has not connected yet
+  // (docs/envoy-host.md §3). A refused connection is closed, and StopIteration keeps tcp_proxy
+  // from connecting upstream.
   onNewConnection(): FilterStatusValues {
     const plugin = this.plugin;
     plugin.metrics.connections.add(1);
@@ -38,20 +40,7 @@ export class GuardConnection extends Connection {
     const source = readProperty(SOURCE_ADDRESS);
     const address = parseSocketAddress(source.bytes); // empty unless the read is Ok: no address
     if (address === null) {
-      // A pipe, or a host without the property: there is no IP to compare.
-      if (logLevel() <= LogLevelValues.warn) {
-        this.beginLine();
-        if (source.ok) {
-          line.text("source address ");
-          line.escaped(source.bytes);
-          line.text(" is not an IP address");
-        } else {
-          line.text("source address unavailable: ");
-          line.text(resultName(source.result));
-        }
-        line.text(": deny_sources not applied");
-        line.send(LogLevelValues.warn);
-      }
+      this.warnNotApplied(source);
       return FilterStatusValues.Continue;
     }
     const range = plugin.settings.denying(address.ip);
@@ -67,6 +56,22 @@ export class GuardConnection extends Connection {
     }
     this.close(false);
     return FilterStatusValues.StopIteration;
+  }
+
+  /** A pipe, or a host without the property: there is no IP address to compare. */
+  private warnNotApplied(source: HostBytes): void {
+    if (logLevel() > LogLevelValues.warn) return;
+    this.beginLine();
+    if (source.ok) {
+      line.text("source address ");
+      line.escaped(source.bytes);
+      line.text(" is not an IP address");
+    } else {
+      line.text("source address unavailable: ");
+      line.text(resultName(source.result));
+    }
+    line.text(": deny_sources not applied");
+    line.send(LogLevelValues.warn);
   }
 
   // proxy_on_downstream_data
