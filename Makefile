@@ -12,10 +12,13 @@ NODE_TEST := node --import tsx --test \
 	--test-reporter=spec --test-reporter-destination=stdout \
 	--test-reporter=./tests/helpers/summary-reporter.mjs --test-reporter-destination=stdout
 NODE_TESTS := $(wildcard tests/config/*.test.ts tests/host/*.test.ts tests/plugin/*.test.ts \
-	tests/fuzz/*.test.ts tests/e2e/*.test.ts)
+	tests/fuzz/*.test.ts tests/e2e/*.test.ts tests/oci/*.test.ts)
 PLUGIN_SOURCES := $(wildcard assembly/*.ts) asconfig.json package-lock.json
+# make oci packs one module; another filter: make oci OCI_MODULE=build/tcp_guard.wasm OCI_ROOT_ID=tcp_guard
+OCI_MODULE ?= build/main.wasm
+OCI_ROOT_ID ?= tcp_connection_logger
 
-.PHONY: help install build test test-assembly test-node lint local up down e2e-envoy bench bench-quick clean
+.PHONY: help install build oci test test-assembly test-node lint local up down e2e-envoy bench bench-quick clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  make %-14s %s\n", $$1, $$2 }'
@@ -35,6 +38,9 @@ build/main.wasm: node_modules/.package-lock.json $(PLUGIN_SOURCES)
 build/debug.wasm: node_modules/.package-lock.json $(PLUGIN_SOURCES)
 	npx asc assembly/index.ts --target debug
 	@chmod a+r build/*
+
+oci: install $(OCI_MODULE) ## Istio Wasm image layout of a module in build/oci/ROOT_ID (OCI_MODULE, OCI_ROOT_ID)
+	npx tsx scripts/oci/cli.ts --module "$(OCI_MODULE)" --root-id "$(OCI_ROOT_ID)" --out "build/oci/$(OCI_ROOT_ID)"
 
 test: build test-assembly lint test-node ## run every test: as-pect specs, type and config checks, node:test suites
 
