@@ -50,9 +50,10 @@ test-assembly: install ## the plugin's as-pect unit specs
 test-node: build ## the node:test suites: config, host, release plugin, fuzz, end to end
 	$(NODE_TEST) $(NODE_TESTS)
 
-lint: install ## type-check the TypeScript and validate envoy/envoy.yaml against Envoy's API
+lint: install ## type-check the TypeScript; validate the Envoy configs, the Istio WasmPlugin, the CI workflows
 	npx tsc -p .
 	npx tsx host/config/lint.ts envoy/envoy.yaml
+	npx tsx scripts/lint-istio.ts deploy/istio/wasmplugin.yaml
 
 local: build ## run the local host with envoy/envoy.yaml (FOLDER_PLUGIN, ENVOY_CONCURRENCY, ARGS=--trace ...)
 	node --import tsx host/cli.ts -c envoy/envoy.yaml --plugin-folder "$(FOLDER_PLUGIN)" --concurrency "$(ENVOY_CONCURRENCY)" $(ARGS)
