@@ -18,7 +18,7 @@ PLUGIN_SOURCES := $(wildcard assembly/*.ts) asconfig.json package-lock.json
 OCI_MODULE ?= build/main.wasm
 OCI_ROOT_ID ?= tcp_connection_logger
 
-.PHONY: help install build oci test test-assembly test-node lint local up down e2e-envoy bench bench-quick clean
+.PHONY: help install build oci test test-assembly test-node lint local local-remote up down e2e-envoy bench bench-quick clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  make %-14s %s\n", $$1, $$2 }'
@@ -52,11 +52,14 @@ test-node: build ## the node:test suites: config, host, release plugin, fuzz, en
 
 lint: install ## type-check the TypeScript; validate the Envoy configs, the Istio WasmPlugin, the CI workflows
 	npx tsc -p .
-	npx tsx host/config/lint.ts envoy/envoy.yaml
+	npx tsx host/config/lint.ts envoy/envoy.yaml envoy/envoy-remote.yaml
 	npx tsx scripts/lint-istio.ts deploy/istio/wasmplugin.yaml
 
 local: build ## run the local host with envoy/envoy.yaml (FOLDER_PLUGIN, ENVOY_CONCURRENCY, ARGS=--trace ...)
 	node --import tsx host/cli.ts -c envoy/envoy.yaml --plugin-folder "$(FOLDER_PLUGIN)" --concurrency "$(ENVOY_CONCURRENCY)" $(ARGS)
+
+local-remote: build ## the local host on envoy/envoy-remote.yaml: main.wasm fetched over HTTP from build/ (port 8088)
+	scripts/local-remote.sh $(ARGS)
 
 up: build ## run Envoy with the plugin in Docker (docker-compose up)
 	scripts/compose.sh up
