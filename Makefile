@@ -54,6 +54,7 @@ lint: install ## type-check the TypeScript; validate the Envoy configs, the Isti
 	npx tsc -p .
 	npx tsx host/config/lint.ts envoy/envoy.yaml envoy/envoy-remote.yaml
 	npx tsx scripts/lint-istio.ts deploy/istio/wasmplugin.yaml
+	@for workflow in .github/workflows/*.yml; do npx action-validator "$$workflow" || exit 1; echo "$$workflow: OK"; done
 
 local: build ## run the local host with envoy/envoy.yaml (FOLDER_PLUGIN, ENVOY_CONCURRENCY, ARGS=--trace ...)
 	node --import tsx host/cli.ts -c envoy/envoy.yaml --plugin-folder "$(FOLDER_PLUGIN)" --concurrency "$(ENVOY_CONCURRENCY)" $(ARGS)
