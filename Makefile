@@ -12,10 +12,13 @@ NODE_TEST := node --import tsx --test \
 	--test-reporter=spec --test-reporter-destination=stdout \
 	--test-reporter=./tests/helpers/summary-reporter.mjs --test-reporter-destination=stdout
 NODE_TESTS := $(wildcard tests/config/*.test.ts tests/host/*.test.ts tests/plugin/*.test.ts \
-	tests/fuzz/*.test.ts tests/e2e/*.test.ts)
+	tests/fuzz/*.test.ts tests/e2e/*.test.ts tests/oci/*.test.ts)
 PLUGIN_SOURCES := $(wildcard assembly/*/*.ts) asconfig.json package-lock.json
+# make oci packs one module; another filter: make oci OCI_MODULE=build/tcp_guard.wasm OCI_ROOT_ID=tcp_guard
+OCI_MODULE ?= build/main.wasm
+OCI_ROOT_ID ?= tcp_connection_logger
 
-.PHONY: help install build test test-assembly test-node lint local up down e2e-envoy bench bench-quick clean
+.PHONY: help install build oci test test-assembly test-node lint local local-remote up down e2e-envoy bench bench-quick clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  make %-14s %s\n", $$1, $$2 }'
@@ -41,6 +44,9 @@ build/tcp_guard.wasm: node_modules/.package-lock.json $(PLUGIN_SOURCES)
 	npx asc assembly/tcp_guard/index.ts --target release -b build/tcp_guard.wasm
 	@chmod a+r build/*
 
+oci: install $(OCI_MODULE) ## Istio Wasm image layout of a module in build/oci/ROOT_ID (OCI_MODULE, OCI_ROOT_ID)
+	npx tsx scripts/oci/cli.ts --module "$(OCI_MODULE)" --root-id "$(OCI_ROOT_ID)" --out "build/oci/$(OCI_ROOT_ID)"
+
 test: build test-assembly lint test-node ## run every test: as-pect specs, type and config checks, node:test suites
 
 test-assembly: install ## the plugin's as-pect unit specs
@@ -53,12 +59,17 @@ test-node: build build/dispatch-probe.wasm ## the node:test suites: config, host
 build/dispatch-probe.wasm: node_modules/.package-lock.json $(PLUGIN_SOURCES) tests/plugin/dispatch-probe/index.ts
 	npx asc tests/plugin/dispatch-probe/index.ts --target release -b build/dispatch-probe.wasm
 
-lint: install ## type-check the TypeScript and validate envoy/envoy.yaml against Envoy's API
+lint: install ## type-check the TypeScript; validate the Envoy configs, the Istio WasmPlugin, the CI workflows
 	npx tsc -p .
-	npx tsx host/config/lint.ts envoy/envoy.yaml
+	npx tsx host/config/lint.ts envoy/envoy.yaml envoy/envoy-remote.yaml
+	npx tsx scripts/lint-istio.ts deploy/istio/wasmplugin.yaml
+	@for workflow in .github/workflows/*.yml; do npx action-validator "$$workflow" || exit 1; echo "$$workflow: OK"; done
 
 local: build ## run the local host with envoy/envoy.yaml (FOLDER_PLUGIN, ENVOY_CONCURRENCY, ARGS=--trace ...)
 	node --import tsx host/cli.ts -c envoy/envoy.yaml --plugin-folder "$(FOLDER_PLUGIN)" --concurrency "$(ENVOY_CONCURRENCY)" $(ARGS)
+
+local-remote: build ## the local host on envoy/envoy-remote.yaml: main.wasm fetched over HTTP from build/ (port 8088)
+	scripts/local-remote.sh $(ARGS)
 
 up: build ## run Envoy with the plugin in Docker (docker-compose up)
 	scripts/compose.sh up

@@ -13,7 +13,7 @@ import { assertEnvoyModule } from "../helpers/envoy-module.ts";
 import { bytes, calls, NOW, pluginConfig, startTestPlugin, TestConnection, type TestPlugin } from "../helpers/wasm-host.ts";
 
 const WASM_PATH = new URL("../../build/tcp_guard.wasm", import.meta.url).pathname;
-const PLUGIN = { name: "tcp_guard", rootId: "tcp_guard", codeFilename: "/etc/envoy/plugin/tcp_guard.wasm" };
+const PLUGIN = { name: "tcp_guard", rootId: "tcp_guard", code: { kind: "local" as const, filename: "/etc/envoy/plugin/tcp_guard.wasm" } };
 const LISTENER = { address: "127.0.0.1", port: 18000 };
 const LISTENER_V6 = { address: "2001:db8::2", port: 18000 };
 
