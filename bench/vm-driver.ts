@@ -4,11 +4,11 @@
 
 import { loadEnvoyConfig } from "../host/config/load.ts";
 import type { WasmFilterConfig } from "../host/config/model.ts";
-import { createLogger } from "../host/log.ts";
+import { createLogger, type LogLevelName } from "../host/log.ts";
 import { metadataJson } from "../host/net/cluster.ts";
 import { createStatsStore } from "../host/stats.ts";
 import type {
-  ClusterInfo, ConnectionInfo, FilterCallbacks, LogLevelName, NetworkFilter, UpstreamHostInfo, WasmPlugin,
+  ClusterInfo, ConnectionInfo, FilterCallbacks, NetworkFilter, UpstreamHostInfo, WasmPlugin,
 } from "../host/wasm/api.ts";
 import { startWasmPlugin } from "../host/wasm/plugin.ts";
 

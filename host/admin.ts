@@ -2,7 +2,7 @@
 // and Prometheus formats, and a clean shutdown.
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { StatsStore } from "./wasm/api.ts";
+import type { StatsStore } from "./stats.ts";
 
 export interface AdminOptions {
   stats: StatsStore;

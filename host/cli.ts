@@ -5,11 +5,10 @@
 import { isIP } from "node:net";
 import { parseArgs } from "node:util";
 import { ConfigError } from "./config/load.ts";
-import { createLogger } from "./log.ts";
+import { createLogger, logLevelNamed, logLevelNames, MAIN_THREAD, type Logger, type LogLevelName } from "./log.ts";
 import { ListenError } from "./net/listen.ts";
 import { MissingPluginError, startLocalHost, type LocalHostOptions } from "./local-host.ts";
-import type { LogLevelName, Logger, PropertyNames } from "./wasm/api.ts";
-import { PluginStartError } from "./wasm/api.ts";
+import { PluginStartError, type PropertyNames } from "./wasm/api.ts";
 
 const HELP = `Usage: npx tsx host/cli.ts [options]
 
@@ -30,25 +29,12 @@ Options:
   -h, --help                     print this help
 `;
 
-/** Envoy's main thread, where it handles signals. */
-const MAIN_THREAD = 1;
 const SIGNAL_SOURCE = "source/server/server.cc:1000";
 
 /** A bad flag or flag value; the message is one line. */
 class UsageError extends Error {
   override name = "UsageError";
 }
-
-const LOG_LEVELS: Record<string, LogLevelName> = {
-  trace: "trace",
-  debug: "debug",
-  info: "info",
-  warn: "warn",
-  warning: "warn",
-  error: "error",
-  critical: "critical",
-  off: "off",
-};
 
 interface CommandLine {
   help: boolean;
@@ -90,8 +76,8 @@ function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv): CommandLine {
 }
 
 function logLevel(value: string, flag: string): LogLevelName {
-  const level = LOG_LEVELS[value];
-  if (level === undefined) throw new UsageError(`${flag}: unknown level '${value}' (${Object.keys(LOG_LEVELS).join(", ")})`);
+  const level = logLevelNamed(value);
+  if (level === undefined) throw new UsageError(`${flag}: unknown level '${value}' (${logLevelNames().join(", ")})`);
   return level;
 }
 

@@ -6,15 +6,15 @@ import { existsSync } from "node:fs";
 import { createAdminServer } from "./admin.ts";
 import { loadEnvoyConfig } from "./config/load.ts";
 import type { EnvoyConfig, ListenerConfig, WasmFilterConfig } from "./config/model.ts";
-import { createLogger } from "./log.ts";
+import { createLogger, MAIN_THREAD, type Logger } from "./log.ts";
 import { formatAddress } from "./address.ts";
-import { bindAddressFor } from "./net/address.ts";
+import { bindAddressFor } from "./net/bind-address.ts";
 import { closeServer, listen } from "./net/listen.ts";
 import { startListeners, type RunningListeners } from "./net/listeners.ts";
 import { resolvePluginPath } from "./paths.ts";
 import { RemoteCodeError, RemoteModules } from "./remote-code.ts";
-import { createStatsStore } from "./stats.ts";
-import type { Logger, PropertyNames, StatsStore, WasmPlugin } from "./wasm/api.ts";
+import { createStatsStore, type StatsStore } from "./stats.ts";
+import type { PropertyNames, WasmPlugin } from "./wasm/api.ts";
 import { startWasmPlugin } from "./wasm/plugin.ts";
 
 export interface LocalHostOptions {
@@ -62,8 +62,6 @@ export class MissingPluginError extends Error {
   override name = "MissingPluginError";
 }
 
-/** Envoy logs from its main thread, whose id is 1 in its container. */
-const MAIN_THREAD = 1;
 const SOURCE = {
   admin: "source/server/admin/admin.cc:65",
   listener: "source/common/listener_manager/listener_manager_impl.cc:550",

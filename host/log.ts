@@ -1,39 +1,77 @@
-// Envoy's log lines: `[%Y-%m-%d %T.%e][%t][%l][%n] [%g:%#] %v` (spdlog pattern), local time.
+// Envoy's log levels and log lines: `[%Y-%m-%d %T.%e][%t][%l][%n] [%g:%#] %v` (spdlog pattern),
+// local time. A process service: the wasm side, the network side and the command line all log here.
 
-import type { Logger, LoggerOptions, LogLevelName } from "./wasm/api.ts";
+/**
+ * Envoy's levels, least severe first. A level's index is its number in spdlog, in Envoy's
+ * `--log-level` and in the proxy-wasm ABI (trace 0 .. critical 5, off 6).
+ */
+export const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "critical", "off"] as const;
 
-const LEVEL_RANK: Record<LogLevelName, number> = {
-  trace: 0,
-  debug: 1,
-  info: 2,
-  warn: 3,
-  error: 4,
-  critical: 5,
-  off: 6,
-};
+export type LogLevelName = (typeof LOG_LEVELS)[number];
+/** A level a line can be printed at. */
+export type LineLevel = Exclude<LogLevelName, "off">;
 
-/** spdlog's names, which Envoy prints: `warning`, not `warn`. */
-const PRINTED_LEVEL: Record<Exclude<LogLevelName, "off">, string> = {
+/** Envoy's main thread, whose id its log lines print as 1 in its container. */
+export const MAIN_THREAD = 1;
+
+export interface Logger {
+  /** true when a line of this level on this component would be printed */
+  enabled(component: string, level: LogLevelName): boolean;
+  /**
+   * Print one line in Envoy's format:
+   * `[2026-11-25 10:00:00.000][<thread>][<level>][<component>] [<source>] <message>`
+   * `source` is Envoy's `file:line`, e.g. `source/extensions/common/wasm/context.cc:1195`.
+   */
+  log(component: string, level: LineLevel, source: string, message: string, thread: number): void;
+}
+
+export interface LoggerOptions {
+  /** -l / --log-level: the level of every component not named in componentLevels */
+  level: LogLevelName;
+  /** --component-log-level wasm:debug,... */
+  componentLevels: Record<string, LogLevelName>;
+  /** where lines go; defaults to process.stderr (Envoy logs to stderr) */
+  write?: (line: string) => void;
+  /** clock for the timestamp; defaults to Date.now */
+  now?: () => number;
+}
+
+/** A level's index in LOG_LEVELS, looked up once per line: a record costs less than indexOf. */
+const RANK = Object.fromEntries(LOG_LEVELS.map((level, rank) => [level, rank])) as Record<LogLevelName, number>;
+
+/** spdlog's names, which Envoy prints and accepts: `warning`, not `warn`. */
+const PRINTED_LEVEL: Record<LogLevelName, string> = {
   trace: "trace",
   debug: "debug",
   info: "info",
   warn: "warning",
   error: "error",
   critical: "critical",
+  off: "off",
 };
 
+/** The level a name given on the command line means (`warning` or `warn`); undefined for none. */
+export function logLevelNamed(name: string): LogLevelName | undefined {
+  return LOG_LEVELS.find((level) => level === name || PRINTED_LEVEL[level] === name);
+}
+
+/** Every name logLevelNamed accepts, in order: `trace, debug, info, warn, warning, ...`. */
+export function logLevelNames(): string[] {
+  return LOG_LEVELS.flatMap((level) => (PRINTED_LEVEL[level] === level ? [level] : [level, PRINTED_LEVEL[level]]));
+}
+
 export function createLogger(options: LoggerOptions): Logger {
-  const defaultRank = LEVEL_RANK[options.level];
+  const defaultRank = RANK[options.level];
   const componentRanks = new Map<string, number>();
   for (const [component, level] of Object.entries(options.componentLevels)) {
-    componentRanks.set(component, LEVEL_RANK[level]);
+    componentRanks.set(component, RANK[level]);
   }
   const write = options.write ?? ((line: string) => process.stderr.write(line + "\n"));
   const now = options.now ?? Date.now;
   const timestamp = timestampCache();
 
   function enabled(component: string, level: LogLevelName): boolean {
-    return LEVEL_RANK[level] >= (componentRanks.get(component) ?? defaultRank) && level !== "off";
+    return RANK[level] >= (componentRanks.get(component) ?? defaultRank) && level !== "off";
   }
 
   return {

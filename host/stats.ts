@@ -1,9 +1,24 @@
-// Envoy's stat store as the admin endpoints show it: /stats text and /stats/prometheus.
-// Histograms are minimal: a sample count and a sum (`add` records one sample).
+// Envoy's stat store, shared by every VM and the network side of the process, as the admin
+// endpoints show it: /stats text and /stats/prometheus. Histograms are minimal: a sample count
+// and a sum (`add` records one sample).
 
-import type { StatKind, StatsStore } from "./wasm/api.ts";
+export type StatKind = "counter" | "gauge" | "histogram";
 
-interface Stat {
+/** Envoy's stat store, shared by all VMs of the process. */
+export interface StatsStore {
+  /** find or create the stat with this full name (e.g. `wasmcustom.connection_counter`) */
+  define(fullName: string, kind: StatKind): void;
+  add(fullName: string, delta: bigint): void;
+  set(fullName: string, value: bigint): void;
+  get(fullName: string): bigint | undefined;
+  /** admin /stats: `name: value` lines, sorted by name */
+  renderText(): string;
+  /** admin /stats/prometheus: Envoy's exposition (docs/envoy-host.md §6) */
+  renderPrometheus(): string;
+}
+
+/** What the store holds of one stat. */
+interface StatValue {
   kind: StatKind;
   /** counter or gauge value; for a histogram, the sum of its samples */
   value: bigint;
@@ -34,9 +49,9 @@ const TAG_EXTRACTORS: ReadonlyArray<{ tag: string; regex: RegExp }> = [
 ];
 
 export function createStatsStore(): StatsStore {
-  const stats = new Map<string, Stat>();
+  const stats = new Map<string, StatValue>();
 
-  function define(fullName: string, kind: StatKind): Stat {
+  function define(fullName: string, kind: StatKind): StatValue {
     let stat = stats.get(fullName);
     if (stat === undefined) {
       stat = { kind, value: 0n, samples: 0n };
@@ -45,7 +60,7 @@ export function createStatsStore(): StatsStore {
     return stat;
   }
 
-  function sortedOf(kinds: StatKind[]): Array<[string, Stat]> {
+  function sortedOf(kinds: StatKind[]): Array<[string, StatValue]> {
     return [...stats].filter(([, stat]) => kinds.includes(stat.kind)).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   }
 
@@ -76,7 +91,7 @@ export function createStatsStore(): StatsStore {
     renderPrometheus() {
       const out: string[] = [];
       for (const kind of ["counter", "gauge", "histogram"] as const) {
-        const families = new Map<string, Array<{ labels: string; stat: Stat }>>();
+        const families = new Map<string, Array<{ labels: string; stat: StatValue }>>();
         for (const [fullName, stat] of sortedOf([kind])) {
           const { metric, labels } = prometheusName(fullName);
           const family = families.get(metric) ?? [];
@@ -93,7 +108,7 @@ export function createStatsStore(): StatsStore {
   };
 }
 
-function sampleLines(metric: string, labels: string, stat: Stat): string[] {
+function sampleLines(metric: string, labels: string, stat: StatValue): string[] {
   if (stat.kind !== "histogram") return [`${metric}{${labels}} ${stat.value}`];
   const bucketLabels = labels === "" ? `le="+Inf"` : `${labels},le="+Inf"`;
   return [

@@ -13,15 +13,11 @@ import { childPath, ConfigError, type ConfigIssue } from "./issues.ts";
 import { checkEnvoyConfig } from "./validate.ts";
 import { durationMs } from "./duration.ts";
 import { lineNear, list, object } from "./startup-checks.ts";
+import { HTTP_CONNECTION_MANAGER, ROUTER, STRING_VALUE, TCP_PROXY, WASM } from "./type-names.ts";
 
 export { ConfigError } from "./issues.ts";
 
 const TYPE_PREFIX = "type.googleapis.com/";
-const WASM = "envoy.extensions.filters.network.wasm.v3.Wasm";
-const TCP_PROXY = "envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy";
-const HTTP_CONNECTION_MANAGER = "envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager";
-const ROUTER = "envoy.extensions.filters.http.router.v3.Router";
-const STRING_VALUE = "google.protobuf.StringValue";
 const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
 const DEFAULT_RELOAD_BACKOFF_MS = 1000;
 // Envoy's defaults for fetching code.remote (source/extensions/common/wasm/remote_async_datasource.cc).

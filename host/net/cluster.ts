@@ -2,7 +2,8 @@
 // endpoints, and its connection stats.
 
 import type { ClusterConfig, EndpointConfig, JsonObject, Metadata } from "../config/model.ts";
-import type { ClusterInfo, StatsStore, UpstreamHostInfo } from "../wasm/api.ts";
+import type { StatsStore } from "../stats.ts";
+import type { ClusterInfo, UpstreamHostInfo } from "../wasm/api.ts";
 import { ClusterStats } from "./envoy-stats.ts";
 
 /** envoy.config.core.v3.Metadata as JSON, the shape the wasm side serves as properties. */

@@ -5,7 +5,7 @@
 
 import { formatAddress } from "../address.ts";
 import type { SocketAddress } from "../config/model.ts";
-import type { StatsStore } from "../wasm/api.ts";
+import type { StatsStore } from "../stats.ts";
 
 /** One counter or gauge of the store, defined when created. */
 export class Stat {

@@ -3,8 +3,9 @@
 
 import type { Server } from "node:net";
 import type { EnvoyConfig, ListenerConfig } from "../config/model.ts";
-import type { FilterFactory, StatsStore } from "../wasm/api.ts";
-import { bindAddressFor } from "./address.ts";
+import type { StatsStore } from "../stats.ts";
+import type { FilterFactory } from "../wasm/api.ts";
+import { bindAddressFor } from "./bind-address.ts";
 import { UpstreamCluster } from "./cluster.ts";
 import { createDirectResponseServer } from "./direct-response-listener.ts";
 import { HttpConnectionManagerStats, ListenerStats, TcpProxyStats } from "./envoy-stats.ts";

@@ -1,51 +1,10 @@
-// The contract between the proxy-wasm host (host/wasm, host/log.ts, host/stats.ts) and the
-// network side (host/net, host/admin.ts, host/cli.ts). The network side only ever sees these
-// types: it never touches wasm memory, and the wasm side never touches a socket.
+// The contract between the proxy-wasm host (host/wasm) and the network side (host/net,
+// host/local-host.ts, host/cli.ts). The network side only ever sees these types: it never
+// touches wasm memory, and the wasm side never touches a socket.
 
 import type { JsonObject, WasmFilterConfig } from "../config/model.ts";
-
-// ---------------------------------------------------------------- logging (host/log.ts)
-
-export type LogLevelName = "trace" | "debug" | "info" | "warn" | "error" | "critical" | "off";
-
-export interface Logger {
-  /** true when a line of this level on this component would be printed */
-  enabled(component: string, level: LogLevelName): boolean;
-  /**
-   * Print one line in Envoy's format:
-   * `[2026-11-25 10:00:00.000][<thread>][<level>][<component>] [<source>] <message>`
-   * `source` is Envoy's `file:line`, e.g. `source/extensions/common/wasm/context.cc:1195`.
-   */
-  log(component: string, level: Exclude<LogLevelName, "off">, source: string, message: string, thread: number): void;
-}
-
-export interface LoggerOptions {
-  /** -l / --log-level: the level of every component not named in componentLevels */
-  level: LogLevelName;
-  /** --component-log-level wasm:debug,... */
-  componentLevels: Record<string, LogLevelName>;
-  /** where lines go; defaults to process.stderr (Envoy logs to stderr) */
-  write?: (line: string) => void;
-  /** clock for the timestamp; defaults to Date.now */
-  now?: () => number;
-}
-
-// ---------------------------------------------------------------- stats (host/stats.ts)
-
-export type StatKind = "counter" | "gauge" | "histogram";
-
-/** Envoy's stat store, shared by all VMs of the process. */
-export interface StatsStore {
-  /** find or create the stat with this full name (e.g. `wasmcustom.connection_counter`) */
-  define(fullName: string, kind: StatKind): void;
-  add(fullName: string, delta: bigint): void;
-  set(fullName: string, value: bigint): void;
-  get(fullName: string): bigint | undefined;
-  /** admin /stats: `name: value` lines, sorted by name */
-  renderText(): string;
-  /** admin /stats/prometheus: Envoy's exposition (docs/envoy-host.md §6) */
-  renderPrometheus(): string;
-}
+import type { Logger } from "../log.ts";
+import type { StatsStore } from "../stats.ts";
 
 // ---------------------------------------------------------------- the network filter
 

@@ -1,7 +1,7 @@
 // The network filters a plugin gives each connection: the wasm filter that drives the callbacks
 // (docs/envoy-host.md §3), and the stand-in for a failed VM that follows the failure policy (§8).
 
-import { PeerType } from "../abi.ts";
+import { PeerType } from "./abi.ts";
 import type { ClusterInfo, FilterCallbacks, NetworkFilter, UpstreamHostInfo } from "./api.ts";
 import { concatBytes, EMPTY_BYTES } from "./bytes.ts";
 import type { ConnectionContext, StreamControl } from "./contexts.ts";

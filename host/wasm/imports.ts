@@ -4,8 +4,8 @@
 // Unimplemented.
 
 import { randomFillSync } from "node:crypto";
-import { BufferType, MetricType, StreamType, WasmLogLevel, WasmResult } from "../abi.ts";
-import type { LogLevelName } from "./api.ts";
+import { BufferType, MetricType, StreamType, WasmLogLevel, WasmResult } from "./abi.ts";
+import type { LogLevelName } from "../log.ts";
 import { concatBytes, EMPTY_BYTES } from "./bytes.ts";
 import type { Context } from "./contexts.ts";
 import { envFunctionNames, WASI_FUNCTIONS, WASI_MODULES, type AbiVersion } from "./module.ts";

@@ -1,7 +1,7 @@
 // The host's only window on a module's linear memory: bounds-checked reads and writes, and
 // blocks handed to the module through its own allocator.
 
-import { WasmResult } from "../abi.ts";
+import { WasmResult } from "./abi.ts";
 
 const decoder = new TextDecoder();
 

@@ -2,8 +2,8 @@
 // the low two bits (counters 4, 8, 12...; gauges 5, 9...; histograms 6, 10...). Every id points
 // at a stat `wasmcustom.<name>` in the process-wide store, so VMs add up.
 
-import { MetricType } from "../abi.ts";
-import type { StatKind, StatsStore } from "./api.ts";
+import { MetricType } from "./abi.ts";
+import type { StatKind, StatsStore } from "../stats.ts";
 
 const ID_INCREMENT = 0x4;
 const KINDS: Record<MetricType, StatKind> = {

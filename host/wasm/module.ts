@@ -2,7 +2,7 @@
 // version marker, every import being one the host registers, and an allocator export.
 
 import { readFileSync } from "node:fs";
-import { ABI_VERSION_EXPORTS } from "../abi.ts";
+import { ABI_VERSION_EXPORTS } from "./abi.ts";
 
 export type AbiVersion = (typeof ABI_VERSION_EXPORTS)[number];
 

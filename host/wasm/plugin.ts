@@ -2,13 +2,13 @@
 // base VM initialized, a canary VM started and discarded, then one VM for the main thread and one
 // per worker. Each connection gets a filter on the next worker's VM, or the failure policy's stand-in.
 
+import { MAIN_THREAD } from "../log.ts";
 import { PluginStartError, type ConnectionInfo, type FilterCallbacks, type NetworkFilter, type WasmPlugin, type WasmPluginOptions } from "./api.ts";
 import { FailedVmFilter, WasmNetworkFilter, type FilterHooks } from "./filter.ts";
 import { loadWasmCode, WasmStartError, type WasmCode } from "./module.ts";
 import { SharedData } from "./shared-data.ts";
 import { WasmVm } from "./vm.ts";
 
-const MAIN_THREAD = 1;
 /** The local host's own source, for the lines it logs that Envoy has no equivalent for. */
 const HOST_SOURCE = "host/wasm/plugin.ts";
 

@@ -2,8 +2,8 @@
 // it, then what they mean: the names behind the numbers, and the values the host wrote back,
 // read again from module memory after the call. A VM builds none of this when tracing is off.
 
-import { BufferType, MetricType, PeerType, StreamType, WasmLogLevel, WasmResult } from "../abi.ts";
-import type { Logger, LogLevelName } from "./api.ts";
+import { BufferType, MetricType, PeerType, StreamType, WasmLogLevel, WasmResult } from "./abi.ts";
+import type { Logger, LogLevelName } from "../log.ts";
 import type { WasmVm } from "./vm.ts";
 
 /** Characters of a string shown before it is cut. */

@@ -2,7 +2,9 @@
 // module's callbacks (tracing them when asked) and turns a trap into a failed VM (docs/envoy-host.md §8).
 
 import type { WasmFilterConfig } from "../config/model.ts";
-import type { Logger, PropertyNames, StatsStore, VmDiagnostics } from "./api.ts";
+import type { Logger } from "../log.ts";
+import type { StatsStore } from "../stats.ts";
+import type { PropertyNames, VmDiagnostics } from "./api.ts";
 import { ConnectionContext, ContextIds, RootContext, type Context, type StreamControl } from "./contexts.ts";
 import { ALLOWED_DURING_INSTANTIATION, ALLOWED_DURING_START, ALLOWED_IN_MALLOC, createImports } from "./imports.ts";
 import { WasmMemory } from "./memory.ts";

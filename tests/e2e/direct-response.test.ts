@@ -9,7 +9,7 @@ import { createDirectResponseServer } from "../../host/net/direct-response-liste
 import { HttpConnectionManagerStats } from "../../host/net/envoy-stats.ts";
 import { closeServer, listen } from "../../host/net/listen.ts";
 import { createStatsStore } from "../../host/stats.ts";
-import type { StatsStore } from "../../host/wasm/api.ts";
+import type { StatsStore } from "../../host/stats.ts";
 import { curl, parseHttpResponse } from "../helpers/e2e-clients.ts";
 
 const CONFIG: HttpConnectionManagerConfig = {

@@ -9,8 +9,8 @@ import { after, before, describe, test } from "node:test";
 import { loadEnvoyConfig } from "../../host/config/load.ts";
 import type { EnvoyConfig } from "../../host/config/model.ts";
 import { startListeners, type RunningListeners } from "../../host/net/listeners.ts";
-import { createStatsStore } from "../../host/stats.ts";
-import type { FilterCallbacks, FilterFactory, NetworkFilter, StatsStore } from "../../host/wasm/api.ts";
+import { createStatsStore, type StatsStore } from "../../host/stats.ts";
+import type { FilterCallbacks, FilterFactory, NetworkFilter } from "../../host/wasm/api.ts";
 import { curl, exchange, parseHttpResponse, postRequest } from "../helpers/e2e-clients.ts";
 import { ENVOY_YAML } from "../helpers/e2e-paths.ts";
 

@@ -2,17 +2,9 @@
 // trace lines and stats, and connections that record what the filter passes on.
 
 import type { WasmFilterConfig } from "../../host/config/model.ts";
-import { createLogger } from "../../host/log.ts";
-import { createStatsStore } from "../../host/stats.ts";
-import type {
-  ConnectionInfo,
-  FilterCallbacks,
-  LogLevelName,
-  NetworkFilter,
-  PropertyNames,
-  StatsStore,
-  WasmPlugin,
-} from "../../host/wasm/api.ts";
+import { createLogger, type LogLevelName } from "../../host/log.ts";
+import { createStatsStore, type StatsStore } from "../../host/stats.ts";
+import type { ConnectionInfo, FilterCallbacks, NetworkFilter, PropertyNames, WasmPlugin } from "../../host/wasm/api.ts";
 import { startWasmPlugin } from "../../host/wasm/plugin.ts";
 import { writeWat } from "./wat.ts";
 

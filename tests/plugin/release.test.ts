@@ -4,7 +4,8 @@
 
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { PluginStartError, type ClusterInfo, type ConnectionInfo, type FilterCallbacks, type Logger, type LogLevelName, type PropertyNames, type UpstreamHostInfo, type WasmPlugin } from "../../host/wasm/api.ts";
+import type { Logger, LogLevelName } from "../../host/log.ts";
+import { PluginStartError, type ClusterInfo, type ConnectionInfo, type FilterCallbacks, type PropertyNames, type UpstreamHostInfo, type WasmPlugin } from "../../host/wasm/api.ts";
 import { startWasmPlugin } from "../../host/wasm/plugin.ts";
 import { createStatsStore } from "../../host/stats.ts";
 import { assertEnvoyModule } from "../helpers/envoy-module.ts";

@@ -5,9 +5,9 @@
 
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { createLogger } from "../../host/log.ts";
+import { createLogger, type LogLevelName } from "../../host/log.ts";
 import { createStatsStore } from "../../host/stats.ts";
-import { PluginStartError, type ConnectionInfo, type LogLevelName } from "../../host/wasm/api.ts";
+import { PluginStartError, type ConnectionInfo } from "../../host/wasm/api.ts";
 import { startWasmPlugin } from "../../host/wasm/plugin.ts";
 import { assertEnvoyModule } from "../helpers/envoy-module.ts";
 import { bytes, calls, NOW, pluginConfig, startTestPlugin, TestConnection, type TestPlugin } from "../helpers/wasm-host.ts";
