@@ -7,10 +7,10 @@ import type { WasmFilterConfig } from "../host/config/model.ts";
 import { createLogger, type LogLevelName } from "../host/log.ts";
 import { metadataJson } from "../host/net/cluster.ts";
 import { createStatsStore } from "../host/stats.ts";
-import type {
-  ClusterInfo, ConnectionInfo, FilterCallbacks, NetworkFilter, UpstreamHostInfo, WasmPlugin,
+import {
+  startWasmPlugin, type ClusterInfo, type ConnectionInfo, type FilterCallbacks, type NetworkFilter, type UpstreamHostInfo,
+  type WasmPlugin,
 } from "../host/wasm/api.ts";
-import { startWasmPlugin } from "../host/wasm/plugin.ts";
 
 export const ENVOY_CONFIG = "envoy/envoy.yaml";
 /** The listener whose chain is [wasm, tcp_proxy]. */
@@ -53,7 +53,6 @@ export function startPlugin(setting: ChainSetting, wasmPath: string, logLevel: L
     logger: createLogger({ level: logLevel, componentLevels: {}, write: discard }),
     stats: createStatsStore(),
     propertyNames: "current",
-    trace: false,
   });
 }
 

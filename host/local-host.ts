@@ -14,8 +14,7 @@ import { startListeners, type RunningListeners } from "./net/listeners.ts";
 import { resolvePluginPath } from "./paths.ts";
 import { RemoteCodeError, RemoteModules } from "./remote-code.ts";
 import { createStatsStore, type StatsStore } from "./stats.ts";
-import type { PropertyNames, WasmPlugin } from "./wasm/api.ts";
-import { startWasmPlugin } from "./wasm/plugin.ts";
+import { startWasmPlugin, traceLines, type PropertyNames, type TraceListener, type WasmPlugin } from "./wasm/api.ts";
 
 export interface LocalHostOptions {
   /** the Envoy bootstrap, e.g. envoy/envoy.yaml */
@@ -29,6 +28,7 @@ export interface LocalHostOptions {
   propertyNames?: PropertyNames;
   /** print every ABI call */
   trace?: boolean;
+  /** where trace lines go; process.stderr when absent */
   traceWrite?: (line: string) => void;
   /** what wildcard addresses (0.0.0.0, ::) bind to; 127.0.0.1 when absent */
   bindAddress?: string;
@@ -149,6 +149,9 @@ function startPlugins(
   remoteModules: RemoteModules,
 ): Map<ListenerConfig, WasmPlugin[]> {
   const started = new Map<ListenerConfig, WasmPlugin[]>();
+  const trace: TraceListener | undefined = options.trace
+    ? traceLines(options.traceWrite ?? ((line) => process.stderr.write(line + "\n")))
+    : undefined;
   try {
     for (const listener of listeners) {
       const plugins: WasmPlugin[] = [];
@@ -163,8 +166,7 @@ function startPlugins(
             logger,
             stats,
             propertyNames: options.propertyNames ?? "current",
-            trace: options.trace ?? false,
-            traceWrite: options.traceWrite,
+            trace,
           }),
         );
       }

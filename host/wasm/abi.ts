@@ -1,5 +1,6 @@
-// Constants of the proxy-wasm ABI as Envoy's host uses them (proxy-wasm-cpp-host, ABI 0.2.x).
-// Numbers here are wire values: they cross the wasm boundary as i32.
+// Constants of the proxy-wasm ABI as Envoy's host uses them (proxy-wasm-cpp-host, ABI 0.1.0 to
+// 0.2.1), and the words of a signature. Numbers here are wire values: they cross the wasm
+// boundary as i32. A log level's number is its index in LOG_LEVELS (host/log.ts).
 
 export enum WasmResult {
   Ok = 0,
@@ -17,51 +18,29 @@ export enum WasmResult {
   Unimplemented = 12,
 }
 
-export enum BufferType {
-  HttpRequestBody = 0,
-  HttpResponseBody = 1,
-  NetworkDownstreamData = 2,
-  NetworkUpstreamData = 3,
-  HttpCallResponseBody = 4,
-  GrpcReceiveBuffer = 5,
-  VmConfiguration = 6,
-  PluginConfiguration = 7,
-  CallData = 8,
-}
-
-export enum WasmLogLevel {
-  Trace = 0,
-  Debug = 1,
-  Info = 2,
-  Warn = 3,
-  Error = 4,
-  Critical = 5,
-}
+export enum BufferType { HttpRequestBody, HttpResponseBody, NetworkDownstreamData, NetworkUpstreamData, HttpCallResponseBody, GrpcReceiveBuffer, VmConfiguration, PluginConfiguration, CallData }
 
 /** Peer type passed to the connection-close callbacks. */
-export enum PeerType {
-  Unknown = 0,
-  Local = 1,
-  Remote = 2,
-}
+export enum PeerType { Unknown, Local, Remote }
 
-export enum MetricType {
-  Counter = 0,
-  Gauge = 1,
-  Histogram = 2,
-}
+export enum MetricType { Counter, Gauge, Histogram }
 
 /** proxy_continue_stream / proxy_close_stream argument. */
-export enum StreamType {
-  HttpRequest = 0,
-  HttpResponse = 1,
-  Downstream = 2,
-  Upstream = 3,
-}
+export enum StreamType { HttpRequest, HttpResponse, Downstream, Upstream }
 
-/** The ABI version markers Envoy accepts, as function exports. */
-export const ABI_VERSION_EXPORTS = [
-  "proxy_abi_version_0_1_0",
-  "proxy_abi_version_0_2_0",
-  "proxy_abi_version_0_2_1",
-] as const;
+/** What a network filter's data and new-connection callbacks return: 0 Continue, any other word StopIteration. */
+export enum FilterStatus { Continue, StopIteration }
+
+/** The ABI version markers Envoy accepts, as function exports, oldest first. */
+export const ABI_VERSIONS = ["proxy_abi_version_0_1_0", "proxy_abi_version_0_2_0", "proxy_abi_version_0_2_1"] as const;
+export type AbiVersion = (typeof ABI_VERSIONS)[number];
+export const [V0_1_0, V0_2_0, V0_2_1] = ABI_VERSIONS;
+
+/** A wasm value type, as cpp-host prints it in a signature. */
+export type ValType = "i32" | "i64" | "f64";
+
+/** A function's parameter and result types. */
+export interface Signature {
+  params: readonly ValType[];
+  results: readonly ValType[];
+}

@@ -2,8 +2,7 @@
 // blocks handed to the module through its own allocator.
 
 import { WasmResult } from "./abi.ts";
-
-const decoder = new TextDecoder();
+import { decodeText } from "./bytes.ts";
 
 export class WasmMemory {
   bytesCopiedIn = 0;
@@ -54,7 +53,7 @@ export class WasmMemory {
 
   string(ptr: number, length: number): string | null {
     const bytes = this.bytes(ptr, length);
-    return bytes === null ? null : decoder.decode(bytes);
+    return bytes === null ? null : decodeText(bytes);
   }
 
   writeU32(ptr: number, value: number): boolean {

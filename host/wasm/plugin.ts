@@ -3,7 +3,8 @@
 // per worker. Each connection gets a filter on the next worker's VM, or the failure policy's stand-in.
 
 import { MAIN_THREAD } from "../log.ts";
-import { PluginStartError, type ConnectionInfo, type FilterCallbacks, type NetworkFilter, type WasmPlugin, type WasmPluginOptions } from "./api.ts";
+import { PluginStartError, type ConnectionInfo, type FilterCallbacks, type NetworkFilter, type WasmPlugin, type WasmPluginOptions } from "./contract.ts";
+import { ON_UPSTREAM_DATA } from "./callbacks.ts";
 import { FailedVmFilter, WasmNetworkFilter, type FilterHooks } from "./filter.ts";
 import { loadWasmCode, WasmStartError, type WasmCode } from "./module.ts";
 import { SharedData } from "./shared-data.ts";
@@ -41,7 +42,7 @@ export function startWasmPlugin(options: WasmPluginOptions): WasmPlugin {
 type VmFactory = (role: string, thread: number) => WasmVm;
 
 function vmCreator(options: WasmPluginOptions, code: WasmCode, shared: SharedData): VmFactory {
-  const trace = options.trace ? (options.traceWrite ?? ((line: string) => process.stderr.write(line + "\n"))) : null;
+  const trace = options.trace ?? null;
   return (role, thread) =>
     new WasmVm({
       code,
@@ -126,7 +127,7 @@ class LoadedWasmPlugin implements WasmPlugin {
       "wasm",
       "warn",
       HOST_SOURCE,
-      "proxy_on_upstream_data returned StopIteration, which is not supported for upstream data: the data is forwarded",
+      `${ON_UPSTREAM_DATA.name} returned StopIteration, which is not supported for upstream data: the data is forwarded`,
       vm.thread,
     );
   }

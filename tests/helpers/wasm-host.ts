@@ -4,8 +4,16 @@
 import type { WasmFilterConfig } from "../../host/config/model.ts";
 import { createLogger, type LogLevelName } from "../../host/log.ts";
 import { createStatsStore, type StatsStore } from "../../host/stats.ts";
-import type { ConnectionInfo, FilterCallbacks, NetworkFilter, PropertyNames, WasmPlugin } from "../../host/wasm/api.ts";
-import { startWasmPlugin } from "../../host/wasm/plugin.ts";
+import {
+  startWasmPlugin,
+  traceLine,
+  type ConnectionInfo,
+  type FilterCallbacks,
+  type NetworkFilter,
+  type PropertyNames,
+  type TraceEvent,
+  type WasmPlugin,
+} from "../../host/wasm/api.ts";
 import { writeWat } from "./wat.ts";
 
 // Log lines carry local time: tests pin the zone and the clock.
@@ -46,12 +54,15 @@ export interface TestPlugin {
   lines: string[];
   /** trace lines */
   trace: string[];
+  /** the trace's events */
+  events: TraceEvent[];
   stats: StatsStore;
 }
 
 export function startTestPlugin(wat: string | null, options: TestPluginOptions = {}): TestPlugin {
   const lines: string[] = [];
   const trace: string[] = [];
+  const events: TraceEvent[] = [];
   const stats = createStatsStore();
   const plugin = startWasmPlugin({
     plugin: pluginConfig(options.plugin),
@@ -60,10 +71,12 @@ export function startTestPlugin(wat: string | null, options: TestPluginOptions =
     logger: createLogger({ level: options.level ?? "info", componentLevels: {}, write: (l) => lines.push(l), now: () => NOW }),
     stats,
     propertyNames: options.propertyNames ?? "current",
-    trace: true,
-    traceWrite: (line) => trace.push(line),
+    trace: (event) => {
+      events.push(event);
+      trace.push(traceLine(event));
+    },
   });
-  return { plugin, lines, trace, stats };
+  return { plugin, lines, trace, events, stats };
 }
 
 const CONNECTION: ConnectionInfo = {

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { createLogger, type LogLevelName } from "../../host/log.ts";
 import { createStatsStore } from "../../host/stats.ts";
-import { startWasmPlugin } from "../../host/wasm/plugin.ts";
+import { startWasmPlugin } from "../../host/wasm/api.ts";
 import { pluginModule, writeWat } from "../helpers/wat.ts";
 import { calls, NOW, pluginConfig, startTestPlugin, TestConnection, TIMESTAMP } from "../helpers/wasm-host.ts";
 
@@ -122,7 +122,6 @@ test("proxy_get_log_level follows the wasm component's own level, not the defaul
     logger: createLogger({ level: "trace", componentLevels: { wasm: "error" }, write: () => {} }),
     stats,
     propertyNames: "current",
-    trace: false,
   });
   new TestConnection(plugin).filter.onNewConnection();
   assert.equal(stats.get("wasmcustom.log_level"), 5n);

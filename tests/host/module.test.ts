@@ -156,7 +156,10 @@ test("the host allocates with malloc when exported, else with proxy_on_memory_al
 
 test("_initialize then main, or else _start, runs once per VM before its root context, and in the base VM, which has none", () => {
   const entries = (exports: string[]): string[] => {
-    const body = exports.map((name) => `(func (export "${name}"))`).join("\n");
+    // main(argc, argv) -> i32, as Envoy wants it; the others take and return nothing
+    const body = exports
+      .map((name) => (name === "main" ? `(func (export "main") (param i32 i32) (result i32) (i32.const 0))` : `(func (export "${name}"))`))
+      .join("\n");
     const { plugin, trace } = startTestPlugin(pluginModule(body + `(func (export "proxy_on_context_create") (param i32 i32))`));
     plugin.close();
     return calls(trace).filter((line) => line.startsWith("→"));

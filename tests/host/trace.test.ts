@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { createLogger } from "../../host/log.ts";
 import { createStatsStore } from "../../host/stats.ts";
-import { startWasmPlugin } from "../../host/wasm/plugin.ts";
+import { startWasmPlugin, traceLines } from "../../host/wasm/api.ts";
 import { pluginModule, writeWat } from "../helpers/wat.ts";
 import { bytes, calls, NOW, pluginConfig, startTestPlugin, TestConnection, TIMESTAMP } from "../helpers/wasm-host.ts";
 
@@ -104,8 +104,7 @@ test("a host call's trace line comes before the log line it printed; proxy_log n
     logger: createLogger({ level: "info", componentLevels: {}, write: (line) => output.push(line), now: () => NOW }),
     stats: createStatsStore(),
     propertyNames: "current",
-    trace: true,
-    traceWrite: (line) => output.push(line),
+    trace: traceLines((line) => output.push(line)),
   });
   output.length = 0;
   new TestConnection(plugin).filter.onNewConnection();

@@ -5,8 +5,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import type { Logger, LogLevelName } from "../../host/log.ts";
-import { PluginStartError, type ClusterInfo, type ConnectionInfo, type FilterCallbacks, type PropertyNames, type UpstreamHostInfo, type WasmPlugin } from "../../host/wasm/api.ts";
-import { startWasmPlugin } from "../../host/wasm/plugin.ts";
+import { PluginStartError, startWasmPlugin, type ClusterInfo, type ConnectionInfo, type FilterCallbacks, type PropertyNames, type TraceEvent, type UpstreamHostInfo, type WasmPlugin } from "../../host/wasm/api.ts";
 import { createStatsStore } from "../../host/stats.ts";
 import { assertEnvoyModule } from "../helpers/envoy-module.ts";
 import { pluginConfig } from "../helpers/wasm-host.ts";
@@ -53,7 +52,7 @@ interface Harness {
   logger: CapturingLogger;
   stats: ReturnType<typeof createStatsStore>;
   /** the host's trace (every call in and out of the module) when started `traced`, else empty */
-  trace: string[];
+  trace: TraceEvent[];
 }
 
 interface StartOptions {
@@ -67,7 +66,7 @@ function start(options: StartOptions = {}): Harness {
   const logger = new CapturingLogger();
   logger.level = options.level ?? "trace";
   const stats = createStatsStore();
-  const trace: string[] = [];
+  const trace: TraceEvent[] = [];
   const plugin = startWasmPlugin({
     plugin: pluginConfig({ configuration: options.configuration ?? "" }),
     wasmPath: WASM_PATH,
@@ -75,15 +74,14 @@ function start(options: StartOptions = {}): Harness {
     logger,
     stats,
     propertyNames: options.propertyNames ?? "current",
-    trace: options.traced ?? false,
-    traceWrite: (line) => trace.push(line),
+    trace: options.traced ? (event) => trace.push(event) : undefined,
   });
   return { plugin, logger, stats, trace };
 }
 
 /** How many host calls named `name` the trace has: what the module asked, printed or not. */
-function hostCalls(trace: string[], name: string): number {
-  return trace.filter((line) => line.includes(`  ${name}(`)).length;
+function hostCalls(trace: TraceEvent[], name: string): number {
+  return trace.filter((event) => event.kind === "host" && event.name === name).length;
 }
 
 /** One curl-like connection: request, reply, both ends of stream, upstream then downstream close. */
@@ -307,7 +305,7 @@ describe("release build/main.wasm", () => {
   it("refuses a bad configuration: PluginStartError, and an error line naming the key", () => {
     const logger = new CapturingLogger();
     assert.throws(
-      () => startWasmPlugin({ plugin: pluginConfig({ configuration: "{\"foo\": 1}" }), wasmPath: WASM_PATH, concurrency: 1, logger, stats: createStatsStore(), propertyNames: "current", trace: false }),
+      () => startWasmPlugin({ plugin: pluginConfig({ configuration: "{\"foo\": 1}" }), wasmPath: WASM_PATH, concurrency: 1, logger, stats: createStatsStore(), propertyNames: "current" }),
       PluginStartError,
     );
     assert.ok(logger.lines.includes("error invalid plugin configuration: unknown key \"foo\""));
