@@ -60,8 +60,8 @@ export abstract class ContextBase {
 
   /** proxy_get_log_level: the wasm logger's level as the ABI numbers it (off 6). */
   logLevel(): number {
-    const level = LOG_LEVELS.findIndex((name) => name !== "off" && this.logEnabled(name));
-    return level < 0 ? OFF : level;
+    for (let level = 0; level < OFF; level++) if (this.logEnabled(LOG_LEVELS[level] as LineLevel)) return level;
+    return OFF;
   }
 
   /** WASI proc_exit: logged at trace only; the trap that follows is what fails the VM (§8). */

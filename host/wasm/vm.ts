@@ -66,20 +66,15 @@ export class WasmVm {
   /** null when tracing is off */
   private readonly trace: TraceRecorder | null;
   private readonly services: VmServices;
-  private readonly host: HostContext;
+  /** what host calls see: the memory, the effective context, the phase */
+  private readonly host: HostState;
   private readonly contexts = new Map<number, Context>();
   private readonly ids = new ContextIds();
   private readonly exports: WebAssembly.Exports;
   /** the module's function for each callback of the table, by slot; undefined when not exported */
   private readonly bound: Array<Export | undefined> = [];
   private readonly memory: WasmMemory;
-  /** what the module is running: the host calls it may make depend on it */
-  private phase = Phase.Instantiation;
-  /** the VM's own context (id 0): current outside callbacks */
-  private readonly vmContext: RootContext;
   private readonly root: RootContext;
-  /** the context host calls act on: the callback's, or the one set by proxy_set_effective_context */
-  private effective: Context;
   private hasFailed = false;
   /** the failure's message, once failed */
   private failure = "";
@@ -102,15 +97,14 @@ export class WasmVm {
     // Traced, a host call's log lines wait for its event; untraced, lines go straight out.
     this.logger = this.trace === null ? setup.logger : this.trace.holding(setup.logger);
     this.services = this.createServices(setup);
-    this.host = this.createHostContext();
-    this.vmContext = new RootContext(0, this.services);
-    this.effective = this.vmContext;
+    this.host = new HostState(new RootContext(0, this.services), this.contexts);
 
     this.exports = this.instantiate(setup.code);
     const memory = this.exports.memory;
     if (!(memory instanceof WebAssembly.Memory)) throw new WasmStartError("Wasm module is missing memory export");
     const allocate = this.exports[setup.code.allocator] as Export;
     this.memory = new WasmMemory(memory, (size) => this.allocate(allocate, size));
+    this.host.memory = this.memory;
     for (const callback of MODULE_FUNCTIONS) {
       const fn = this.exports[callback.name];
       this.bound[callback.slot] = typeof fn === "function" ? (fn as Export) : undefined;
@@ -140,27 +134,6 @@ export class WasmVm {
     };
   }
 
-  private createHostContext(): HostContext {
-    const vm = this;
-    return {
-      get memory() {
-        return vm.memory;
-      },
-      get context() {
-        return vm.effective;
-      },
-      get phase() {
-        return vm.phase;
-      },
-      setEffectiveContext(id) {
-        const context = vm.contexts.get(id);
-        if (context === undefined) return false;
-        vm.effective = context;
-        return true;
-      },
-    };
-  }
-
   private instantiate(code: WasmCode): WebAssembly.Exports {
     try {
       return new WebAssembly.Instance(code.module, createImports(this.host, code.abiVersion, this.trace)).exports;
@@ -172,7 +145,7 @@ export class WasmVm {
   /** WASI reactor (`_initialize` then `main(0, 0)`) or command (`_start`) entry points, run once. */
   private initialize(): void {
     const entries = this.bound[INITIALIZE.slot] ? [INITIALIZE, MAIN] : [START];
-    this.phase = Phase.Start;
+    this.host.phase = Phase.Start;
     try {
       for (const entry of entries) {
         const fn = this.bound[entry.slot];
@@ -184,17 +157,18 @@ export class WasmVm {
     } catch (error) {
       throw new WasmStartError(`Wasm VM failed to start: ${describe(error)}`);
     } finally {
-      this.phase = Phase.Callback;
+      this.host.phase = Phase.Callback;
     }
   }
 
   private allocate(malloc: Export, size: number): number {
-    const phase = this.phase;
-    this.phase = Phase.Malloc;
+    const host = this.host;
+    const phase = host.phase;
+    host.phase = Phase.Malloc;
     try {
       return (malloc(size) ?? 0) >>> 0;
     } finally {
-      this.phase = phase;
+      host.phase = phase;
     }
   }
 
@@ -262,19 +236,20 @@ export class WasmVm {
   private invoke(callback: Callback, context: Context, a?: number, b?: number, c?: number, d?: number): number {
     const fn = this.bound[callback.slot];
     if (fn === undefined || this.hasFailed) return 0;
-    const previous = this.effective;
-    this.effective = context;
+    const host = this.host;
+    const previous = host.context;
+    host.context = context;
     if (this.trace) {
       const arity = callback.signature(this.abiVersion).params.length;
       this.trace.enter(callback, [context.id, a!, b!, c!, d!].slice(0, arity));
     }
     let result: number | undefined;
     try {
-      result = fn(context.id, a!, b!, c!, d!);
+      result = fn(context.id, a!, b!);
     } catch (error) {
       this.fail(callback.name, error);
     } finally {
-      this.effective = previous;
+      host.context = previous;
     }
     if (this.trace) this.trace.leave(callback, result);
     if (this.rootDeleteDue) {
@@ -337,6 +312,32 @@ export class WasmVm {
       mallocCalls: this.memory.mallocCalls,
       failed: this.hasFailed,
     };
+  }
+}
+
+/**
+ * The VM's side of HostContext: plain fields the VM keeps current, which host calls read as they
+ * are (a getter per read would cost more than the calls themselves, in the hottest path).
+ */
+class HostState implements HostContext {
+  memory!: WasmMemory;
+  /** the context host calls act on: the callback's, or the one set by proxy_set_effective_context */
+  context: Context;
+  phase = Phase.Instantiation;
+
+  constructor(
+    /** the VM's own context (id 0): current outside callbacks */
+    vmContext: RootContext,
+    private readonly contexts: ReadonlyMap<number, Context>,
+  ) {
+    this.context = vmContext;
+  }
+
+  setEffectiveContext(id: number): boolean {
+    const context = this.contexts.get(id);
+    if (context === undefined) return false;
+    this.context = context;
+    return true;
   }
 }
 
