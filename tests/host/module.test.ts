@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { PluginStartError } from "../../host/wasm/api.ts";
 import { pluginModule } from "../helpers/wat.ts";
-import { bytes, calls, startTestPlugin, TestConnection, TIMESTAMP, type TestPluginOptions } from "../helpers/wasm-host.ts";
+import { bytes, callbacks, enter, host, hostCalls, startTestPlugin, TestConnection, TIMESTAMP, traced, type TestPluginOptions, type Traced } from "../helpers/wasm-host.ts";
 
 function startError(wat: string | null, options: TestPluginOptions = {}): string {
   try {
@@ -125,9 +125,9 @@ test("fd_write to fd 1 is logged at info, to fd 2 at error, in the context's was
     `${TIMESTAMP}[2][info][wasm] ${source} wasm log tcp_connection_logger tcp_connection_logger: to stdout`,
     `${TIMESTAMP}[2][error][wasm] ${source} wasm log tcp_connection_logger tcp_connection_logger: to stderr`,
   ]);
-  assert.deepEqual(calls(trace).filter((line) => line.includes("fd_write")), [
-    "  fd_write(1, 200, 1, 300) → 0  stdout 9 bytes",
-    "  fd_write(2, 200, 1, 300) → 0  stderr 9 bytes",
+  assert.deepEqual(hostCalls(trace).filter((call) => call.name === "fd_write"), [
+    host("fd_write", [1, 200, 1, 300], "0", { stream: "stdout", bytes: 9 }),
+    host("fd_write", [2, 200, 1, 300], "0", { stream: "stderr", bytes: 9 }),
   ]);
   plugin.close();
 });
@@ -136,43 +136,44 @@ test("the host allocates with malloc when exported, else with proxy_on_memory_al
   const readsData = `
     (func (export "proxy_on_downstream_data") (param i32 i32 i32) (result i32)
       (drop (call $get_buffer_bytes (i32.const 2) (i32.const 0) (i32.const -1) (i32.const 100) (i32.const 104)))
-      ;; the block's pointer, shown in the trace as a proxy_log argument
+      ;; the block's pointer, shown in the trace as a word of proxy_log
       (drop (call $log (i32.const 0) (i32.load (i32.const 100)) (i32.const 0)))
       (i32.const 0))`;
-  const blockOf = (wat: string): string => {
+  const blockOf = (wat: string): Traced[] => {
     const { plugin, trace } = startTestPlugin(wat);
     new TestConnection(plugin).filter.onDownstreamData(bytes("hello"), false);
     plugin.close();
-    return calls(trace).filter((line) => line.includes("proxy_log(0,")).join();
+    return hostCalls(trace).filter((call) => call.name === "proxy_log" && call.args[0] === 0);
   };
   // pluginModule's allocator answers from 4096; this proxy_on_memory_allocate answers 8192
   const otherAllocator = `(func (export "proxy_on_memory_allocate") (param i32) (result i32) (i32.const 8192))`;
-  assert.equal(blockOf(pluginModule(readsData + otherAllocator)), "  proxy_log(0, 4096, 0) → Ok  trace, not printed");
-  assert.equal(
-    blockOf(pluginModule(readsData + otherAllocator, { allocator: null })),
-    "  proxy_log(0, 8192, 0) → Ok  trace, not printed",
-  );
+  assert.deepEqual(blockOf(pluginModule(readsData + otherAllocator)), [
+    host("proxy_log", [0, 4096, 0], "Ok", { level: "trace", printed: false }),
+  ]);
+  assert.deepEqual(blockOf(pluginModule(readsData + otherAllocator, { allocator: null })), [
+    host("proxy_log", [0, 8192, 0], "Ok", { level: "trace", printed: false }),
+  ]);
 });
 
 test("_initialize then main, or else _start, runs once per VM before its root context, and in the base VM, which has none", () => {
-  const entries = (exports: string[]): string[] => {
+  const entries = (exports: string[]): Traced[] => {
     // main(argc, argv) -> i32, as Envoy wants it; the others take and return nothing
     const body = exports
       .map((name) => (name === "main" ? `(func (export "main") (param i32 i32) (result i32) (i32.const 0))` : `(func (export "${name}"))`))
       .join("\n");
     const { plugin, trace } = startTestPlugin(pluginModule(body + `(func (export "proxy_on_context_create") (param i32 i32))`));
     plugin.close();
-    return calls(trace).filter((line) => line.startsWith("→"));
+    return callbacks(trace);
   };
-  const root = "→ proxy_on_context_create(1, 0)  root context 1";
+  const root = enter("proxy_on_context_create", [1, 0], { kind: "root", id: 1 });
   // the base VM, then the canary, the main thread's VM, one worker
   assert.deepEqual(entries(["_initialize", "main", "_start"]), [
-    ...["→ _initialize()", "→ main()"],
-    ...["→ _initialize()", "→ main()", root],
-    ...["→ _initialize()", "→ main()", root],
-    ...["→ _initialize()", "→ main()", root],
+    ...[enter("_initialize", []), enter("main", [])],
+    ...[enter("_initialize", []), enter("main", []), root],
+    ...[enter("_initialize", []), enter("main", []), root],
+    ...[enter("_initialize", []), enter("main", []), root],
   ]);
-  assert.deepEqual(entries(["_start"]), ["→ _start()", "→ _start()", root, "→ _start()", root, "→ _start()", root]);
+  assert.deepEqual(entries(["_start"]), [enter("_start", []), enter("_start", []), root, enter("_start", []), root, enter("_start", []), root]);
 });
 
 test("during _initialize only proxy_log and a few WASI calls are allowed; another host call fails the start", () => {
@@ -208,9 +209,9 @@ test("inside malloc only proxy_log and a few WASI calls are allowed; another hos
     );
   const options = { plugin: { configuration: "{}" } };
   const { plugin, trace } = startTestPlugin(allocating(`(drop (call $log (i32.const 0) (i32.const 1024) (i32.const 1)))`), options);
-  assert.deepEqual(calls(trace).slice(1, 3), [
-    "  proxy_get_buffer_bytes(7, 0, -1, 100, 104) → Ok  PluginConfiguration[0..2] 2 bytes",
-    "  proxy_log(0, 1024, 1) → Ok  trace, not printed",
+  assert.deepEqual(traced(trace).slice(1, 3), [
+    host("proxy_get_buffer_bytes", [7, 0, -1, 100, 104], "Ok", { buffer: "PluginConfiguration", start: 0, bytes: 2 }),
+    host("proxy_log", [0, 1024, 1], "Ok", { level: "trace", printed: false }),
   ]);
   plugin.close();
   assert.equal(

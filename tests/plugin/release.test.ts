@@ -4,13 +4,14 @@
 
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import type { Logger, LogLevelName } from "../../host/log.ts";
-import { PluginStartError, startWasmPlugin, type ClusterInfo, type ConnectionInfo, type FilterCallbacks, type PropertyNames, type TraceEvent, type UpstreamHostInfo, type WasmPlugin } from "../../host/wasm/api.ts";
+import { createLogger, type Logger, type LogLevelName } from "../../host/log.ts";
+import { PluginStartError, startWasmPlugin, traceLines, type ClusterInfo, type ConnectionInfo, type FilterCallbacks, type PropertyNames, type TraceEvent, type UpstreamHostInfo, type WasmPlugin } from "../../host/wasm/api.ts";
 import { createStatsStore } from "../../host/stats.ts";
 import { assertEnvoyModule } from "../helpers/envoy-module.ts";
 import { pluginConfig } from "../helpers/wasm-host.ts";
 
 const WASM_PATH = new URL("../../build/main.wasm", import.meta.url).pathname;
+const README = new URL("../../README.md", import.meta.url).pathname;
 
 const LOCATION = { cloud_provider: "aws", region: "ap-northeast-1", az: "ap-northeast-1a" };
 const WEB_SERVICE: ClusterInfo = { name: "web_service", metadata: { filter_metadata: { location: LOCATION } } };
@@ -299,6 +300,45 @@ describe("release build/main.wasm", () => {
       `info connection ${idB}: downstream connection closed (peer: local)`,
       `info connection ${idB}: done: 2 bytes from downstream, 2 bytes from upstream, <ms> ms`,
     ]);
+    plugin.close();
+  });
+
+  it("prints the README's lifecycle trace of one curl request, byte for byte", (t) => {
+    // README "The lifecycle of one connection": the trace block, the plugin's log lines cut to `(log) ` and 100 characters
+    const readme = readFileSync(README, "utf8");
+    const block = readme.slice(readme.indexOf("\n", readme.indexOf("$ make local ARGS=--trace")) + 1);
+    const expected = block.slice(0, block.indexOf("\n```")).split("\n");
+    let now = Date.UTC(2026, 10, 25, 15, 53, 6);
+    t.mock.method(Date, "now", () => now);
+    const output: string[] = [];
+    const logger = createLogger({ level: "info", componentLevels: {}, write: (line) => output.push(line) });
+    const plugin = startWasmPlugin({
+      plugin: pluginConfig({ configuration: '{"metadata_namespace": "location", "payload_preview_bytes": 256}' }),
+      wasmPath: WASM_PATH,
+      concurrency: 1,
+      logger,
+      stats: createStatsStore(),
+      propertyNames: "current",
+      trace: traceLines((line) => output.push(line)),
+    });
+    output.length = 0;
+    const curl: ConnectionInfo = { ...CLIENT, source: { address: "127.0.0.1", port: 47596 }, listenerName: "main" };
+    const filter = plugin.createFilter(curl, forwarding);
+    filter.onNewConnection();
+    filter.onClusterSelected(WEB_SERVICE);
+    filter.onUpstreamConnected(UPSTREAM_HOST);
+    filter.onDownstreamData(bytes("POST / HTTP/1.1\r\nHost: localhost:18000\r\nUser-Agent: curl/7.88.1\r\nAccept: */*\r\nContent-Length: 14\r\nContent-Type: application/x-www-form-urlencoded\r\n\r\n[initial body]"), false);
+    filter.onUpstreamData(bytes("HTTP/1.1 200 OK\r\ncontent-length: 13\r\ncontent-type: text/plain\r\ndate: Wed, 25 Nov 2026 15:53:06 GMT\r\nserver: envoy\r\n\r\nexample body\n"), false);
+    filter.onDownstreamData(new Uint8Array(0), true);
+    filter.onUpstreamData(new Uint8Array(0), true);
+    filter.onUpstreamClose();
+    now += 10;
+    filter.onDownstreamClose("local");
+    const shown = output.map((line) => {
+      const log = /\]\[wasm\] \[[^\]]+\] wasm log [^:]+: (.*)$/.exec(line);
+      return log === null ? line : `    (log) ${log[1].slice(0, 100)}`;
+    });
+    assert.deepEqual(shown, expected);
     plugin.close();
   });
 
