@@ -1,24 +1,19 @@
 // Constants of the proxy-wasm ABI as Envoy's host uses them (proxy-wasm-cpp-host, ABI 0.1.0 to
-// 0.2.1), and the words of a signature. Numbers here are wire values: they cross the wasm
-// boundary as i32. A log level's number is its index in LOG_LEVELS (host/log.ts).
+// 0.2.1), and the value types of a signature. Numbers here are wire values: they cross the wasm
+// boundary as i32, each enum counting from 0 in the order written. A log level's number is its
+// index in LOG_LEVELS (host/log.ts).
 
+/** What a host call answers: Ok 0, NotFound 1, ... Unimplemented 12, in this order. */
 export enum WasmResult {
-  Ok = 0,
-  NotFound = 1,
-  BadArgument = 2,
-  SerializationFailure = 3,
-  ParseFailure = 4,
-  BadExpression = 5,
-  InvalidMemoryAccess = 6,
-  Empty = 7,
-  CasMismatch = 8,
-  ResultMismatch = 9,
-  InternalFailure = 10,
-  BrokenConnection = 11,
-  Unimplemented = 12,
+  Ok, NotFound, BadArgument, SerializationFailure, ParseFailure, BadExpression, InvalidMemoryAccess,
+  Empty, CasMismatch, ResultMismatch, InternalFailure, BrokenConnection, Unimplemented,
 }
 
-export enum BufferType { HttpRequestBody, HttpResponseBody, NetworkDownstreamData, NetworkUpstreamData, HttpCallResponseBody, GrpcReceiveBuffer, VmConfiguration, PluginConfiguration, CallData }
+/** The buffer a buffer call names: HttpRequestBody 0 ... CallData 8, in this order. */
+export enum BufferType {
+  HttpRequestBody, HttpResponseBody, NetworkDownstreamData, NetworkUpstreamData, HttpCallResponseBody,
+  GrpcReceiveBuffer, VmConfiguration, PluginConfiguration, CallData,
+}
 
 /** Peer type passed to the connection-close callbacks. */
 export enum PeerType { Unknown, Local, Remote }
@@ -38,6 +33,13 @@ export const [V0_1_0, V0_2_0, V0_2_1] = ABI_VERSIONS;
 
 /** A wasm value type, as cpp-host prints it in a signature. */
 export type ValType = "i32" | "i64" | "f64";
+export const I32: ValType = "i32";
+export const I64: ValType = "i64";
+
+/** `count` i32 words: the parameters of most ABI functions (a "Word" in cpp-host). */
+export function words(count: number): ValType[] {
+  return Array<ValType>(count).fill(I32);
+}
 
 /** A function's parameter and result types. */
 export interface Signature {

@@ -126,35 +126,22 @@ export abstract class ContextBase {
 
   // ---------------------------------------------------------------- streams (§3)
 
-  /** proxy_continue_stream: nothing to resume on HTTP streams of a TCP connection; Upstream is not implemented. */
+  /**
+   * proxy_continue_stream: Downstream passes on what StopIteration held; there is nothing to
+   * resume on the HTTP streams of a TCP connection; Upstream is not implemented.
+   */
   continueStream(type: StreamType): WasmResult {
-    switch (type) {
-      case StreamType.HttpRequest:
-      case StreamType.HttpResponse:
-        return WasmResult.Ok;
-      case StreamType.Downstream:
-        this.stream?.continueDownstream();
-        return WasmResult.Ok;
-      case StreamType.Upstream:
-        return WasmResult.Unimplemented;
-      default:
-        return WasmResult.BadArgument;
-    }
+    if (StreamType[type] === undefined) return WasmResult.BadArgument;
+    if (type === StreamType.Upstream) return WasmResult.Unimplemented;
+    if (type === StreamType.Downstream) this.stream?.continueDownstream();
+    return WasmResult.Ok;
   }
 
   /** proxy_close_stream: Downstream and Upstream both close the one connection a network filter has. */
   closeStream(type: StreamType): WasmResult {
-    switch (type) {
-      case StreamType.HttpRequest:
-      case StreamType.HttpResponse:
-        return WasmResult.Ok;
-      case StreamType.Downstream:
-      case StreamType.Upstream:
-        this.stream?.closeDownstream();
-        return WasmResult.Ok;
-      default:
-        return WasmResult.BadArgument;
-    }
+    if (StreamType[type] === undefined) return WasmResult.BadArgument;
+    if (type === StreamType.Downstream || type === StreamType.Upstream) this.stream?.closeDownstream();
+    return WasmResult.Ok;
   }
 
   /** the connection a stream call acts on; none for a root context */

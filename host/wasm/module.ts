@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs";
 import { ABI_VERSIONS, type AbiVersion } from "./abi.ts";
 import { envCalls, MODULE_FUNCTIONS, WASI_CALLS_BY_NAME, WASI_MODULES } from "./abi-table.ts";
-import { ALLOCATORS } from "./callbacks.ts";
+import { ALLOCATORS, INITIALIZE, MAIN, START } from "./callbacks.ts";
 import { exportSignatures, formatSignature, sameSignature } from "./signatures.ts";
 
 export interface WasmCode {
@@ -55,9 +55,11 @@ function checkImports(module: WebAssembly.Module, abiVersion: AbiVersion): void 
 function checkSignatures(bytes: Uint8Array, abiVersion: AbiVersion): void {
   const signatures = exportSignatures(bytes);
   if (signatures === null) return;
+  // a reactor's `main` is looked for, a command's `_start`: never both
+  const notLookedFor = signatures.has(INITIALIZE.name) ? START : MAIN;
   for (const callback of MODULE_FUNCTIONS) {
     const found = signatures.get(callback.name);
-    if (found === undefined || !callback.versions.includes(abiVersion)) continue;
+    if (found === undefined || callback === notLookedFor || !callback.versions.includes(abiVersion)) continue;
     const wanted = callback.signature(abiVersion);
     if (!sameSignature(found, wanted)) {
       throw new WasmStartError(

@@ -2,7 +2,7 @@
 // call it imports, with its signature, the ABI versions that have it, when it may run, and how
 // the trace reads its words. And HostContext: all that a host call may use of its VM.
 
-import { ABI_VERSIONS, type AbiVersion, type Signature, type ValType } from "./abi.ts";
+import { ABI_VERSIONS, words, type AbiVersion, type Signature, type ValType } from "./abi.ts";
 import type { Context } from "./contexts.ts";
 import type { Meaning, Word } from "./contract.ts";
 import type { WasmMemory } from "./memory.ts";
@@ -95,6 +95,20 @@ export function hostCall<A extends Word[], H extends HostContext = HostContext>(
   };
 }
 
+/**
+ * Host calls that answer the same word whatever they are given (the calls this host does not
+ * implement, or that mean nothing on a TCP connection), by their count of i32 parameters.
+ */
+export function answering(
+  answer: number,
+  namesByArity: Readonly<Record<number, readonly string[]>>,
+  versions: readonly AbiVersion[] = ABI_VERSIONS,
+): HostCall[] {
+  return Object.entries(namesByArity).flatMap(([arity, names]) =>
+    names.map((name) => hostCall({ name, params: words(Number(arity)), versions, call: () => answer })),
+  );
+}
+
 // ---------------------------------------------------------------- callbacks
 
 export interface Callback {
@@ -130,6 +144,11 @@ interface CallbackSpec {
 }
 
 let slots = 0;
+
+/** Callbacks this host never calls, only looks for: name and signature, by signature. */
+export function lookedFor(params: readonly ValType[], results: readonly ValType[], names: readonly string[], versions?: readonly AbiVersion[]): Callback[] {
+  return names.map((name) => callback({ name, params, results, versions }));
+}
 
 export function callback(spec: CallbackSpec): Callback {
   const fixed: Signature = { params: spec.params, results: spec.results };

@@ -64,6 +64,54 @@ test("each ABI version marker loads; a marker that is not a function is refused"
   );
 });
 
+test("a callback whose signature is not the ABI's is refused at load, naming the export, as cpp-host does", () => {
+  const refused = (exportWat: string, options = {}) => startError(pluginModule(exportWat, options));
+  assert.equal(
+    refused(`(func (export "proxy_on_new_connection") (param i32 i32) (result i32) (i32.const 0))`),
+    "Unable to create Wasm plugin tcp_connection_logger: Bad function signature for: proxy_on_new_connection, want: i32 -> i32, but the module exports: i32 i32 -> i32",
+  );
+  assert.equal(
+    refused(`(func (export "proxy_on_vm_start") (param i32 i32))`),
+    "Unable to create Wasm plugin tcp_connection_logger: Bad function signature for: proxy_on_vm_start, want: i32 i32 -> i32, but the module exports: i32 i32 -> void",
+  );
+  assert.equal(
+    refused(`(func (export "proxy_on_log") (param i64))`),
+    "Unable to create Wasm plugin tcp_connection_logger: Bad function signature for: proxy_on_log, want: i32 -> void, but the module exports: i64 -> void",
+  );
+  assert.equal(
+    refused(`(func (export "_start") (param i32))`),
+    "Unable to create Wasm plugin tcp_connection_logger: Bad function signature for: _start, want: void -> void, but the module exports: i32 -> void",
+  );
+  // Envoy looks for a reactor's main, or for a command's _start, not for both
+  startTestPlugin(pluginModule(`(func (export "_initialize")) (func (export "_start") (param i32))`)).plugin.close();
+  startTestPlugin(pluginModule(`(func (export "main"))`)).plugin.close();
+  assert.equal(
+    refused(`(func (export "proxy_on_http_call_response") (param i32 i32 i32 i32))`),
+    "Unable to create Wasm plugin tcp_connection_logger: Bad function signature for: proxy_on_http_call_response, want: i32 i32 i32 i32 i32 -> void, but the module exports: i32 i32 i32 i32 -> void",
+  );
+  // the first export Envoy looks for is named: the allocator before the callbacks
+  assert.equal(
+    refused(`(func (export "proxy_on_memory_allocate") (param i32 i32) (result i32) (i32.const 0))
+      (func (export "proxy_on_done") (result i32) (i32.const 0))`, { allocator: null }),
+    "Unable to create Wasm plugin tcp_connection_logger: Bad function signature for: proxy_on_memory_allocate, want: i32 -> i32, but the module exports: i32 i32 -> i32",
+  );
+});
+
+test("the header callbacks' signature depends on the ABI version; proxy_on_foreign_function is looked for from 0.2.0", () => {
+  const headers = (params: string) => `(func (export "proxy_on_request_headers") (param ${params}) (result i32) (i32.const 0))`;
+  startTestPlugin(pluginModule(headers("i32 i32 i32"))).plugin.close();
+  startTestPlugin(abi010Module(), {}).plugin.close();
+  const abi010 = (exportWat: string) => abi010Module().replace("(func (export \"proxy_abi_version_0_1_0\"))", `(func (export "proxy_abi_version_0_1_0")) ${exportWat}`);
+  startTestPlugin(abi010(headers("i32 i32"))).plugin.close();
+  assert.equal(
+    startError(abi010(headers("i32 i32 i32"))),
+    "Unable to create Wasm plugin tcp_connection_logger: Bad function signature for: proxy_on_request_headers, want: i32 i32 -> i32, but the module exports: i32 i32 i32 -> i32",
+  );
+  const foreign = `(func (export "proxy_on_foreign_function") (param i32))`;
+  startTestPlugin(abi010(foreign)).plugin.close();
+  assert.match(startError(pluginModule(foreign)), /Bad function signature for: proxy_on_foreign_function, want: i32 i32 i32 -> void,/);
+});
+
 /** The `env` functions docs/envoy-host.md §1 lists for every ABI version. */
 const ENV_FUNCTIONS = [
   "proxy_log", "proxy_get_status", "proxy_set_property", "proxy_get_property", "proxy_send_local_response",

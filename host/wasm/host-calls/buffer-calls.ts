@@ -1,16 +1,20 @@
 // Host calls of the buffers area (docs/envoy-host.md §4): a buffer's length, a range of its bytes
 // copied into the module, and an edit of a connection's data.
 
-import { BufferType, WasmResult } from "../abi.ts";
+import { BufferType, WasmResult, words } from "../abi.ts";
 import type { Meaning } from "../contract.ts";
 import { hostCall, NOTHING } from "../spec.ts";
 import { byteCount, u32 } from "../trace-values.ts";
 
-const I32 = "i32";
 
 /** The buffer type a word names; undefined above CallData (BadArgument). */
 function bufferType(word: number): BufferType | undefined {
   return word >>> 0 > BufferType.CallData ? undefined : word;
+}
+
+/** Whether a word names a buffer type. */
+function isBufferType(word: number): word is BufferType {
+  return bufferType(word) !== undefined;
 }
 
 /** The buffer's name, for the trace: {} for a word that names none. */
@@ -22,7 +26,7 @@ function bufferName(word: number): Meaning {
 export const BUFFER_CALLS = [
   hostCall({
     name: "proxy_get_buffer_status",
-    params: [I32, I32, I32],
+    params: words(3),
     call(host, type: number, lengthPtr: number, flagsPtr: number) {
       const buffer = bufferType(type);
       if (buffer === undefined) return WasmResult.BadArgument;
@@ -37,7 +41,7 @@ export const BUFFER_CALLS = [
   }),
   hostCall({
     name: "proxy_get_buffer_bytes",
-    params: [I32, I32, I32, I32, I32],
+    params: words(5),
     call(host, type: number, start: number, length: number, ptrPtr: number, sizePtr: number) {
       const buffer = bufferType(type);
       if (buffer === undefined) return WasmResult.BadArgument;
@@ -54,12 +58,11 @@ export const BUFFER_CALLS = [
   }),
   hostCall({
     name: "proxy_set_buffer_bytes",
-    params: [I32, I32, I32, I32, I32],
-    call(host, type: number, start: number, length: number, dataPtr: number, dataSize: number) {
-      const buffer = bufferType(type);
-      if (buffer === undefined) return WasmResult.BadArgument;
-      return host.context.setBuffer(buffer, start >>> 0, length >>> 0, host.memory.bytes(dataPtr, dataSize));
-    },
+    params: words(5),
+    call: (host, type: number, start: number, length: number, dataPtr: number, dataSize: number) =>
+      isBufferType(type)
+        ? host.context.setBuffer(type, start >>> 0, length >>> 0, host.memory.bytes(dataPtr, dataSize))
+        : WasmResult.BadArgument,
     describe([type, start, length, , size], result) {
       if (result !== WasmResult.Ok) return bufferName(type);
       // Envoy's edit: start 0 replaces the first `length` bytes, any other start appends.

@@ -2,11 +2,10 @@
 // the logger's level, which ABI 0.2.1 lets a module ask for before it builds a line.
 
 import { LOG_LEVELS, type LineLevel } from "../../log.ts";
-import { V0_2_1, WasmResult } from "../abi.ts";
+import { V0_2_1, WasmResult, words } from "../abi.ts";
 import { hostCall, NOTHING, Phase } from "../spec.ts";
 import { u32 } from "../trace-values.ts";
 
-const I32 = "i32";
 
 /** The level a word names (trace 0 .. critical 5); undefined for off and for no level. */
 function lineLevel(word: number): LineLevel | undefined {
@@ -17,7 +16,7 @@ function lineLevel(word: number): LineLevel | undefined {
 export const LOG_CALLS = [
   hostCall({
     name: "proxy_log",
-    params: [I32, I32, I32],
+    params: words(3),
     allowedIn: [Phase.Start, Phase.Malloc],
     call(host, level: number, ptr: number, size: number) {
       const name = lineLevel(level);
@@ -35,7 +34,7 @@ export const LOG_CALLS = [
   }),
   hostCall({
     name: "proxy_get_log_level",
-    params: [I32],
+    params: words(1),
     versions: [V0_2_1],
     call(host, levelPtr: number) {
       return host.memory.writeU32(levelPtr, host.context.logLevel()) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;

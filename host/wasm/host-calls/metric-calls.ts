@@ -1,14 +1,12 @@
 // Host calls of the metrics area (docs/envoy-host.md §6): define a counter, gauge or histogram,
 // and change or read it by id.
 
-import { MetricType, WasmResult } from "../abi.ts";
+import { I32, I64, MetricType, WasmResult, words } from "../abi.ts";
 import type { Metric } from "../metrics.ts";
 import type { Meaning } from "../contract.ts";
 import { hostCall, NOTHING, type HostContext } from "../spec.ts";
 import { escape, text, u32, u64 } from "../trace-values.ts";
 
-const I32 = "i32";
-const I64 = "i64";
 
 /** The metric's name as the module defined it (the stat without Envoy's `wasmcustom.`). */
 function metricName(metric: Metric): string {
@@ -24,7 +22,7 @@ function aboutMetric(host: HostContext, id: number, facts: (name: string, metric
 export const METRIC_CALLS = [
   hostCall({
     name: "proxy_define_metric",
-    params: [I32, I32, I32, I32],
+    params: words(4),
     call(host, type: number, namePtr: number, nameSize: number, idPtr: number) {
       if (type >>> 0 > MetricType.Histogram) return WasmResult.BadArgument;
       const name = host.memory.string(namePtr, nameSize);
@@ -62,7 +60,7 @@ export const METRIC_CALLS = [
   }),
   hostCall({
     name: "proxy_get_metric",
-    params: [I32, I32],
+    params: words(2),
     call(host, id: number, resultPtr: number) {
       const value = host.context.metricValue(id);
       if (typeof value === "number") return value;

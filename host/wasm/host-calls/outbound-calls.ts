@@ -1,28 +1,25 @@
 // Host calls that reach out of the filter: HTTP and gRPC calls (not implemented), foreign
 // functions (none registered), and the status of the last call out.
 
-import { WasmResult } from "../abi.ts";
+import { WasmResult, words } from "../abi.ts";
 import { EMPTY_BYTES } from "../bytes.ts";
-import { hostCall } from "../spec.ts";
-
-const I32 = "i32";
-const unimplemented = () => WasmResult.Unimplemented;
-const words = (count: number) => Array<"i32">(count).fill(I32);
+import { answering, hostCall } from "../spec.ts";
 
 export const OUTBOUND_CALLS = [
   hostCall({
     name: "proxy_get_status",
-    params: [I32, I32, I32],
+    params: words(3),
     call(host, codePtr: number, messagePtrPtr: number, messageSizePtr: number) {
       if (!host.memory.writeU32(codePtr, 0)) return WasmResult.InvalidMemoryAccess;
       return host.memory.copyOut(EMPTY_BYTES, messagePtrPtr, messageSizePtr);
     },
   }),
-  hostCall({ name: "proxy_http_call", params: words(10), call: unimplemented }),
-  hostCall({ name: "proxy_grpc_call", params: words(12), call: unimplemented }),
-  hostCall({ name: "proxy_grpc_stream", params: words(9), call: unimplemented }),
-  hostCall({ name: "proxy_grpc_close", params: words(1), call: unimplemented }),
-  hostCall({ name: "proxy_grpc_cancel", params: words(1), call: unimplemented }),
-  hostCall({ name: "proxy_grpc_send", params: words(4), call: unimplemented }),
-  hostCall({ name: "proxy_call_foreign_function", params: words(6), call: () => WasmResult.NotFound }),
+  ...answering(WasmResult.Unimplemented, {
+    10: ["proxy_http_call"],
+    12: ["proxy_grpc_call"],
+    9: ["proxy_grpc_stream"],
+    1: ["proxy_grpc_close", "proxy_grpc_cancel"],
+    4: ["proxy_grpc_send"],
+  }),
+  ...answering(WasmResult.NotFound, { 6: ["proxy_call_foreign_function"] }),
 ];

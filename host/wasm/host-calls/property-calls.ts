@@ -1,17 +1,16 @@
 // Host calls of the properties area (docs/envoy-host.md §5): a value of the property tree read
 // into the module, and a value a connection stores for itself.
 
-import { WasmResult } from "../abi.ts";
+import { WasmResult, words } from "../abi.ts";
 import type { Meaning } from "../contract.ts";
 import { hostCall } from "../spec.ts";
 import { propertyPath, u32, value } from "../trace-values.ts";
 
-const I32 = "i32";
 
 export const PROPERTY_CALLS = [
   hostCall({
     name: "proxy_get_property",
-    params: [I32, I32, I32, I32],
+    params: words(4),
     call(host, pathPtr: number, pathSize: number, valuePtrPtr: number, valueSizePtr: number) {
       const path = host.memory.bytes(pathPtr, pathSize);
       if (path === null) return WasmResult.InvalidMemoryAccess;
@@ -27,7 +26,7 @@ export const PROPERTY_CALLS = [
   }),
   hostCall({
     name: "proxy_set_property",
-    params: [I32, I32, I32, I32],
+    params: words(4),
     call(host, pathPtr: number, pathSize: number, valuePtr: number, valueSize: number) {
       const path = host.memory.bytes(pathPtr, pathSize);
       const stored = host.memory.copy(valuePtr, valueSize);

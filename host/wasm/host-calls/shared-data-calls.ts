@@ -1,18 +1,16 @@
 // Host calls of the shared data area: a key-value store shared by the VMs of one plugin, with
 // compare-and-swap numbers. Shared queues are not implemented.
 
-import { WasmResult } from "../abi.ts";
+import { WasmResult, words } from "../abi.ts";
 import type { Meaning } from "../contract.ts";
-import { hostCall } from "../spec.ts";
+import { answering, hostCall } from "../spec.ts";
 import { text, u32, value } from "../trace-values.ts";
 
-const I32 = "i32";
-const unimplemented = () => WasmResult.Unimplemented;
 
 export const SHARED_DATA_CALLS = [
   hostCall({
     name: "proxy_get_shared_data",
-    params: [I32, I32, I32, I32, I32],
+    params: words(5),
     call(host, keyPtr: number, keySize: number, valuePtrPtr: number, valueSizePtr: number, casPtr: number) {
       const key = host.memory.string(keyPtr, keySize);
       if (key === null) return WasmResult.InvalidMemoryAccess;
@@ -32,7 +30,7 @@ export const SHARED_DATA_CALLS = [
   }),
   hostCall({
     name: "proxy_set_shared_data",
-    params: [I32, I32, I32, I32, I32],
+    params: words(5),
     call(host, keyPtr: number, keySize: number, valuePtr: number, valueSize: number, cas: number) {
       const key = host.memory.string(keyPtr, keySize);
       const stored = host.memory.copy(valuePtr, valueSize);
@@ -45,8 +43,8 @@ export const SHARED_DATA_CALLS = [
     }),
     text: ({ key, value }) => `${key} = ${value}`,
   }),
-  hostCall({ name: "proxy_register_shared_queue", params: [I32, I32, I32], call: unimplemented }),
-  hostCall({ name: "proxy_resolve_shared_queue", params: [I32, I32, I32, I32, I32], call: unimplemented }),
-  hostCall({ name: "proxy_dequeue_shared_queue", params: [I32, I32, I32], call: unimplemented }),
-  hostCall({ name: "proxy_enqueue_shared_queue", params: [I32, I32, I32], call: unimplemented }),
+  ...answering(WasmResult.Unimplemented, {
+    3: ["proxy_register_shared_queue", "proxy_dequeue_shared_queue", "proxy_enqueue_shared_queue"],
+    5: ["proxy_resolve_shared_queue"],
+  }),
 ];

@@ -3,12 +3,11 @@
 // real, there are no arguments, environment or preopened files; the rest answer ENOSYS.
 
 import { randomFillSync } from "node:crypto";
+import { I32, I64, words } from "../abi.ts";
 import type { Meaning } from "../contract.ts";
 import { hostCall, NOTHING, Phase, type WasiContext } from "../spec.ts";
 import { byteCount, u32 } from "../trace-values.ts";
 
-const I32 = "i32";
-const I64 = "i64";
 const SUCCESS = 0;
 const EBADF = 8;
 const EINVAL = 28;
@@ -39,7 +38,7 @@ export const WASI_CALLS = [
   hostCall({
     name: "fd_write",
     module: "wasi",
-    params: [I32, I32, I32, I32],
+    params: words(4),
     allowedIn: START_AND_MALLOC,
     /** stdout and stderr become log lines at info and error, as Envoy logs them. */
     call(host: WasiContext, fd: number, iovs: number, iovsCount: number, writtenPtr: number) {
@@ -57,24 +56,24 @@ export const WASI_CALLS = [
     },
     text: ({ stream, bytes }) => (bytes === undefined ? String(stream) : `${stream} ${byteCount(Number(bytes))}`),
   }),
-  hostCall({ name: "fd_read", module: "wasi", params: [I32, I32, I32, I32], call: noSys }),
+  hostCall({ name: "fd_read", module: "wasi", params: words(4), call: noSys }),
   hostCall({ name: "fd_seek", module: "wasi", params: [I32, I64, I32, I32], call: noSys }),
-  hostCall({ name: "fd_close", module: "wasi", params: [I32], call: noSys }),
-  hostCall({ name: "fd_fdstat_get", module: "wasi", params: [I32, I32], allowedIn: START, call: noSys }),
-  hostCall({ name: "fd_fdstat_set_flags", module: "wasi", params: [I32, I32], allowedIn: START, call: noSys }),
-  hostCall({ name: "environ_get", module: "wasi", params: [I32, I32], allowedIn: START, call: () => SUCCESS }),
+  hostCall({ name: "fd_close", module: "wasi", params: words(1), call: noSys }),
+  hostCall({ name: "fd_fdstat_get", module: "wasi", params: words(2), allowedIn: START, call: noSys }),
+  hostCall({ name: "fd_fdstat_set_flags", module: "wasi", params: words(2), allowedIn: START, call: noSys }),
+  hostCall({ name: "environ_get", module: "wasi", params: words(2), allowedIn: START, call: () => SUCCESS }),
   hostCall({
     name: "environ_sizes_get",
     module: "wasi",
-    params: [I32, I32],
+    params: words(2),
     allowedIn: START,
     call: (host: WasiContext, countPtr: number, sizePtr: number) => writeZeroSizes(host, countPtr, sizePtr),
   }),
-  hostCall({ name: "args_get", module: "wasi", params: [I32, I32], allowedIn: START, call: () => SUCCESS }),
+  hostCall({ name: "args_get", module: "wasi", params: words(2), allowedIn: START, call: () => SUCCESS }),
   hostCall({
     name: "args_sizes_get",
     module: "wasi",
-    params: [I32, I32],
+    params: words(2),
     allowedIn: START,
     call: (host: WasiContext, countPtr: number, sizePtr: number) => writeZeroSizes(host, countPtr, sizePtr),
   }),
@@ -92,7 +91,7 @@ export const WASI_CALLS = [
   hostCall({
     name: "random_get",
     module: "wasi",
-    params: [I32, I32],
+    params: words(2),
     allowedIn: START,
     call(host: WasiContext, ptr: number, length: number) {
       const target = host.memory.bytes(ptr, length);
@@ -101,12 +100,12 @@ export const WASI_CALLS = [
       return SUCCESS;
     },
   }),
-  hostCall({ name: "sched_yield", module: "wasi", params: [], call: () => SUCCESS }),
-  hostCall({ name: "poll_oneoff", module: "wasi", params: [I32, I32, I32, I32], allowedIn: START_AND_MALLOC, call: noSys }),
+  hostCall({ name: "sched_yield", module: "wasi", params: words(0), call: () => SUCCESS }),
+  hostCall({ name: "poll_oneoff", module: "wasi", params: words(4), allowedIn: START_AND_MALLOC, call: noSys }),
   hostCall({
     name: "proc_exit",
     module: "wasi",
-    params: [I32],
+    params: words(1),
     results: [],
     call(host: WasiContext) {
       host.context.procExit(host.module);
@@ -114,6 +113,6 @@ export const WASI_CALLS = [
   }),
   hostCall({ name: "path_open", module: "wasi", params: [I32, I32, I32, I32, I32, I64, I64, I32, I32], call: noSys }),
   /** No preopened directories: the scan of a WASI libc stops at the first EBADF. */
-  hostCall({ name: "fd_prestat_get", module: "wasi", params: [I32, I32], allowedIn: START, call: () => EBADF }),
-  hostCall({ name: "fd_prestat_dir_name", module: "wasi", params: [I32, I32, I32], allowedIn: START, call: noSys }),
+  hostCall({ name: "fd_prestat_get", module: "wasi", params: words(2), allowedIn: START, call: () => EBADF }),
+  hostCall({ name: "fd_prestat_dir_name", module: "wasi", params: words(3), allowedIn: START, call: noSys }),
 ];
