@@ -145,12 +145,12 @@ export interface EnterEvent {
   readonly meaning: Meaning;
 }
 
-/** A callback returned (not sent for an entry point, nor for a callback that trapped). */
+/** A callback returned (not sent for an entry point); a callback that trapped leaves without a result. */
 export interface LeaveEvent {
   readonly kind: "leave";
   readonly thread: number;
   readonly name: string;
-  /** the word returned; undefined for a callback without a result */
+  /** the word returned; undefined for a callback without a result, or one that trapped */
   readonly result: number | undefined;
   readonly meaning: Meaning;
 }

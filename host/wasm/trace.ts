@@ -1,8 +1,8 @@
 // The trace of a VM: one event (contract.ts) per call across the ABI, with its raw words and
-// what they mean. Events come in the order the calls are made, except that what a host call causes (the log
-// lines it prints, the host calls the module makes from inside malloc) comes after the event of
-// the host call itself, so that the trace reads as cause, then effect. A VM builds none of this
-// when tracing is off. trace-text.ts renders the events as the CLI's --trace lines.
+// what they mean. Events come in the order the calls are made, except that what a host call
+// causes (the log lines it prints, the host calls the module makes from inside malloc) comes
+// after the event of the host call itself, so that the trace reads as cause, then effect. A VM
+// builds none of this when tracing is off. trace-text.ts renders the events as the CLI's lines.
 
 import type { Logger } from "../log.ts";
 import { WasmResult } from "./abi.ts";

@@ -245,7 +245,7 @@ export class WasmVm {
     }
     let result: number | undefined;
     try {
-      result = fn(context.id, a!, b!);
+      result = fn(context.id, a!, b!, c!, d!);
     } catch (error) {
       this.fail(callback.name, error);
     } finally {
