@@ -2,6 +2,7 @@
 // exact log lines, metrics, both property namings, hostile payloads, memory. This suite fails on
 // a build whose connection overrides are skipped: the connection lines would be missing.
 
+import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { createLogger, type Logger, type LogLevelName } from "../../host/log.ts";
@@ -308,6 +309,9 @@ describe("release build/main.wasm", () => {
     const readme = readFileSync(README, "utf8");
     const block = readme.slice(readme.indexOf("\n", readme.indexOf("$ make local ARGS=--trace")) + 1);
     const expected = block.slice(0, block.indexOf("\n```")).split("\n");
+    // what differs from one real run to the next: the client's port, and how long the connection took
+    const clientPort = Number(/source\.address = "127\.0\.0\.1:(\d+)"/.exec(block)![1]);
+    const durationMs = Number(/, (\d+) ms\n/.exec(block)![1]);
     let now = Date.UTC(2026, 10, 25, 15, 53, 6);
     t.mock.method(Date, "now", () => now);
     const output: string[] = [];
@@ -322,7 +326,7 @@ describe("release build/main.wasm", () => {
       trace: traceLines((line) => output.push(line)),
     });
     output.length = 0;
-    const curl: ConnectionInfo = { ...CLIENT, source: { address: "127.0.0.1", port: 47596 }, listenerName: "main" };
+    const curl: ConnectionInfo = { ...CLIENT, source: { address: "127.0.0.1", port: clientPort }, listenerName: "main" };
     const filter = plugin.createFilter(curl, forwarding);
     filter.onNewConnection();
     filter.onClusterSelected(WEB_SERVICE);
@@ -332,7 +336,7 @@ describe("release build/main.wasm", () => {
     filter.onDownstreamData(new Uint8Array(0), true);
     filter.onUpstreamData(new Uint8Array(0), true);
     filter.onUpstreamClose();
-    now += 10;
+    now += durationMs;
     filter.onDownstreamClose("local");
     const shown = output.map((line) => {
       const log = /\]\[wasm\] \[[^\]]+\] wasm log [^:]+: (.*)$/.exec(line);
