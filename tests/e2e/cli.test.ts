@@ -1,6 +1,6 @@
 // The command line as users run it, as a child process: --help, the one-line errors, and a run
-// on the real ports of envoy/envoy.yaml (18000, 8099, 8001) stopped by Ctrl-C and by admin.
-// Every test that uses the real ports is in this file, so they never run at the same time.
+// of envoy/envoy.yaml stopped by Ctrl-C and by admin. Its runs use free ports, never the
+// configured ones, which `make local` may hold while the tests run.
 
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -9,8 +9,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { runCli, startCli } from "../helpers/e2e-cli.ts";
-import { curl } from "../helpers/e2e-clients.ts";
+import { NEEDS_CURL, curl } from "../helpers/e2e-clients.ts";
 import { ENVOY_YAML } from "../helpers/e2e-paths.ts";
+import { configOnFreePorts, freePorts, writeConfigWithPorts } from "../helpers/free-ports.ts";
 
 describe("the command line", () => {
   let scratch: string;
@@ -19,9 +20,14 @@ describe("the command line", () => {
   });
   after(() => rmSync(scratch, { recursive: true, force: true }));
 
+  /** A scratch file name for a config. */
+  function scratchFile(): string {
+    return join(scratch, `envoy-${Math.random().toString(36).slice(2)}.yaml`);
+  }
+
   /** envoy/envoy.yaml with one text replaced */
   function configWith(search: string, replacement: string): string {
-    const file = join(scratch, `envoy-${Math.random().toString(36).slice(2)}.yaml`);
+    const file = scratchFile();
     const yaml = readFileSync(ENVOY_YAML, "utf8");
     assert.ok(yaml.includes(search));
     writeFileSync(file, yaml.replace(search, replacement));
@@ -73,24 +79,30 @@ describe("the command line", () => {
 
   test("a busy port is one line", async () => {
     const blocker = createServer();
-    await new Promise<void>((resolve) => blocker.listen(18000, "127.0.0.1", resolve));
+    await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));
+    const busy = (blocker.address() as { port: number }).port;
     try {
-      const result = await runCli([]);
+      const [staticreply, admin] = await freePorts(2);
+      const file = scratchFile();
+      writeConfigWithPorts(file, { main: busy, staticreply: staticreply!, admin: admin! });
+      const result = await runCli(["-c", file]);
       assert.equal(result.code, 1);
-      assert.equal(result.stderr.trimEnd().split("\n").at(-1), "error: listener 'main' cannot bind 127.0.0.1:18000: address already in use");
+      assert.equal(result.stderr.trimEnd().split("\n").at(-1), `error: listener 'main' cannot bind 127.0.0.1:${busy}: address already in use`);
     } finally {
       await new Promise((resolve) => blocker.close(resolve));
     }
   });
 
-  test("on the real ports: curl through the plugin, the counter in admin, Ctrl-C exits 0", async () => {
-    const cli = startCli(["-c", "envoy/envoy.yaml"]);
+  test("curl through the plugin, the counter in admin, Ctrl-C exits 0", NEEDS_CURL, async () => {
+    const file = scratchFile();
+    const ports = await configOnFreePorts(file);
+    const cli = startCli(["-c", file]);
     await cli.waitForLog("all dependencies initialized. starting workers");
-    const reply = await curl(["-i", "localhost:18000", "--data", "[initial body]"]);
+    const reply = await curl(["-i", `localhost:${ports.main}`, "--data", "[initial body]"]);
     assert.match(reply.stdout, /^HTTP\/1.1 200 OK\r\n/);
     assert.match(reply.stdout, /\r\n\r\nexample body\n$/);
     await cli.waitForLog("connection 2: done: ");
-    const stats = await curl(["localhost:8001/stats/prometheus"]);
+    const stats = await curl([`localhost:${ports.admin}/stats/prometheus`]);
     assert.match(stats.stdout, /^connection_counter\{\} 1$/m);
     cli.child.kill("SIGINT");
     const result = await cli.exited;
@@ -99,10 +111,12 @@ describe("the command line", () => {
     assert.match(result.stderr, /upstream cluster metadata location\.az: ap-northeast-1a\n/);
   });
 
-  test("on the real ports: admin POST /quitquitquit exits 0", async () => {
-    const cli = startCli([], { ENVOY_CONCURRENCY: "2" });
+  test("admin POST /quitquitquit exits 0", NEEDS_CURL, async () => {
+    const file = scratchFile();
+    const ports = await configOnFreePorts(file);
+    const cli = startCli(["-c", file], { ENVOY_CONCURRENCY: "2" });
     await cli.waitForLog("all dependencies initialized. starting workers");
-    const reply = await curl(["-X", "POST", "localhost:8001/quitquitquit"]);
+    const reply = await curl(["-X", "POST", `localhost:${ports.admin}/quitquitquit`]);
     assert.equal(reply.stdout, "OK\n");
     const result = await cli.exited;
     assert.equal(result.code, 0);

@@ -10,7 +10,7 @@ import { HttpConnectionManagerStats } from "../../host/net/envoy-stats.ts";
 import { closeServer, listen } from "../../host/net/listen.ts";
 import { createStatsStore } from "../../host/stats.ts";
 import type { StatsStore } from "../../host/wasm/api.ts";
-import { curl, parseHttpResponse } from "../helpers/e2e-clients.ts";
+import { NEEDS_CURL, curl, parseHttpResponse } from "../helpers/e2e-clients.ts";
 
 const CONFIG: HttpConnectionManagerConfig = {
   kind: "http_connection_manager",
@@ -37,7 +37,7 @@ function stop(server: Server): Promise<void> {
   return closed;
 }
 
-describe("the direct-response listener", () => {
+describe("the direct-response listener", NEEDS_CURL, () => {
   let server: Server;
   let url: string;
 
@@ -94,7 +94,7 @@ describe("the direct-response listener", () => {
 });
 
 describe("the HTTP connection manager's stats", () => {
-  test("defined at 0; then a connection per connection, a request per request, each response in its class", async () => {
+  test("defined at 0; then a connection per connection, a request per request, each response in its class", NEEDS_CURL, async () => {
     const stats = createStatsStore();
     const { server, url } = await serve(stats);
     try {

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { connect } from "node:net";
 import { after, before, describe, test } from "node:test";
-import { curl } from "../helpers/e2e-clients.ts";
+import { NEEDS_CURL, curl } from "../helpers/e2e-clients.ts";
 import { startTestHost, statLine, type TestHost } from "../helpers/e2e.ts";
 
 async function admin(testHost: TestHost, path: string): Promise<string> {
@@ -42,7 +42,7 @@ function envoyStats(of: (name: string) => number): string[] {
   ].map((name) => `${name}: ${of(name)}`);
 }
 
-describe("Envoy's stats next to the plugin's", () => {
+describe("Envoy's stats next to the plugin's", NEEDS_CURL, () => {
   let testHost: TestHost;
 
   before(async () => {

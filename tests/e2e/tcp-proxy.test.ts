@@ -11,7 +11,7 @@ import type { EnvoyConfig } from "../../host/config/model.ts";
 import { startListeners, type RunningListeners } from "../../host/net/listeners.ts";
 import { createStatsStore } from "../../host/stats.ts";
 import type { FilterCallbacks, FilterFactory, NetworkFilter, StatsStore } from "../../host/wasm/api.ts";
-import { curl, exchange, parseHttpResponse, postRequest } from "../helpers/e2e-clients.ts";
+import { NEEDS_CURL, curl, exchange, parseHttpResponse, postRequest } from "../helpers/e2e-clients.ts";
 import { ENVOY_YAML } from "../helpers/e2e-paths.ts";
 
 /** A pass-through filter that writes down each call as one line. */
@@ -96,7 +96,7 @@ describe("tcp_proxy with a recording filter ahead of it", () => {
     assert.equal(listeners.openConnections, 0);
   });
 
-  test("curl gets the direct response through the chain", async () => {
+  test("curl gets the direct response through the chain", NEEDS_CURL, async () => {
     const result = await curl(["-i", `localhost:${port}`, "--data", "[initial body]"]);
     assert.equal(result.code, 0);
     const response = parseHttpResponse(result.stdout);
@@ -140,7 +140,7 @@ describe("tcp_proxy with a recording filter ahead of it", () => {
 });
 
 describe("tcp_proxy alone (no filter ahead of it)", () => {
-  test("curl gets the direct response", async () => {
+  test("curl gets the direct response", NEEDS_CURL, async () => {
     const listeners = await start(loadEnvoyConfig(ENVOY_YAML), []);
     try {
       const result = await curl(["-i", `localhost:${portOf(listeners, "main")}`, "--data", "[initial body]"]);
