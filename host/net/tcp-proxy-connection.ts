@@ -67,8 +67,9 @@ export class TcpProxyConnection {
       this.onClientData(data);
     });
     this.downstream.on("end", () => this.onClientEnd());
-    this.chain.onNewConnection();
-    this.connectUpstream();
+    // tcp_proxy is the last filter: a filter that closed the connection (a failed VM under
+    // FAIL_CLOSED, proxy_close_stream) keeps it from ever connecting upstream (§8).
+    if (this.chain.onNewConnection()) this.connectUpstream();
   }
 
   /** Reset both sockets now (the host is shutting down). */

@@ -1,7 +1,8 @@
 // tcp_proxy and the listeners with real sockets, the wasm filter replaced by a filter that
 // records every call: the order Envoy drives a network filter in (docs/envoy-host.md §3), the peer
 // types, clean-up after resets, backpressure, and what tcp_proxy and the cluster count when the
-// upstream is refused or the cluster does not exist.
+// upstream is refused or the cluster does not exist; and that a filter that closes the connection
+// at its start keeps tcp_proxy from connecting upstream.
 
 import assert from "node:assert/strict";
 import { createServer, connect, type Server } from "node:net";
@@ -13,6 +14,8 @@ import { createStatsStore } from "../../host/stats.ts";
 import type { FilterCallbacks, FilterFactory, NetworkFilter, StatsStore } from "../../host/wasm/api.ts";
 import { NEEDS_CURL, curl, exchange, parseHttpResponse, postRequest } from "../helpers/e2e-clients.ts";
 import { ENVOY_YAML } from "../helpers/e2e-paths.ts";
+import { startTestPlugin } from "../helpers/wasm-host.ts";
+import { pluginModule } from "../helpers/wat.ts";
 
 /** A pass-through filter that writes down each call as one line. */
 function recordingFactory(events: string[][]): FilterFactory {
@@ -266,5 +269,93 @@ describe("tcp_proxy against other upstreams", () => {
     await socketClosed;
     assert.equal(events[0].at(-1), "onDownstreamClose local");
     assert.equal(listeners.openConnections, 0);
+  });
+});
+
+/** Stream types of proxy_close_stream: Downstream is 2. */
+const DOWNSTREAM_STREAM = 2;
+
+/** Filters that close the connection in its new connection, and a module that takes it through. */
+const CLOSES_ON_NEW_CONNECTION = {
+  "a trap in proxy_on_context_create": `
+    (func (export "proxy_on_context_create") (param i32 i32) (if (local.get 1) (then (unreachable))))`,
+  "a trap in proxy_on_new_connection": `
+    (func (export "proxy_on_new_connection") (param i32) (result i32) (unreachable))`,
+  "proxy_close_stream(Downstream) in proxy_on_new_connection": `
+    (func (export "proxy_on_new_connection") (param i32) (result i32)
+      (drop (call $close_stream (i32.const ${DOWNSTREAM_STREAM})))
+      (i32.const 0))`,
+};
+
+/** Connect without sending and resolve once the host has closed the connection. */
+function connectUntilClosed(port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: "127.0.0.1", port });
+    socket.on("error", reject);
+    socket.on("close", () => resolve());
+    socket.resume();
+  });
+}
+
+describe("a filter that closes the connection in its new connection: tcp_proxy never connects upstream", () => {
+  let upstream: Server;
+  let upstreamPort: number;
+  let accepted = 0;
+
+  before(async () => {
+    upstream = createServer((socket) => {
+      accepted++;
+      socket.destroy();
+    });
+    upstreamPort = await listenOnFreePort(upstream);
+  });
+  after(() => new Promise((resolve) => upstream.close(resolve)));
+
+  /** The cluster's stats after `connections` clients, each closed by the filter. */
+  async function clusterStatsAfter(factory: FilterFactory, connections: number): Promise<string[]> {
+    const stats = createStatsStore();
+    const listeners = await start(withCluster(loadEnvoyConfig(ENVOY_YAML), upstreamPort), [factory], stats);
+    try {
+      for (let i = 0; i < connections; i++) await connectUntilClosed(portOf(listeners, "main"));
+      await listeners.whenIdle();
+      // a connect the host had started would be accepted by now
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      return statsUnder(stats, "cluster.");
+    } finally {
+      await listeners.close();
+    }
+  }
+
+  const NOTHING_UPSTREAM = [
+    "cluster.web_service.upstream_cx_active: 0",
+    "cluster.web_service.upstream_cx_connect_fail: 0",
+    "cluster.web_service.upstream_cx_total: 0",
+  ];
+
+  for (const [name, callbacks] of Object.entries(CLOSES_ON_NEW_CONNECTION)) {
+    test(name, async () => {
+      accepted = 0;
+      const { plugin } = startTestPlugin(pluginModule(callbacks));
+      try {
+        assert.deepEqual(await clusterStatsAfter(plugin, 3), NOTHING_UPSTREAM);
+        assert.equal(accepted, 0);
+        assert.equal(plugin.activeConnections, 0);
+      } finally {
+        plugin.close();
+      }
+    });
+  }
+
+  test("connections accepted while the VM is failed (FAIL_CLOSED)", async () => {
+    accepted = 0;
+    const { plugin } = startTestPlugin(pluginModule(CLOSES_ON_NEW_CONNECTION["a trap in proxy_on_new_connection"]));
+    try {
+      assert.deepEqual(await clusterStatsAfter(plugin, 1), NOTHING_UPSTREAM);
+      assert.equal(plugin.diagnostics()[1]!.failed, true);
+      assert.deepEqual(await clusterStatsAfter(plugin, 3), NOTHING_UPSTREAM);
+      assert.equal(accepted, 0);
+    } finally {
+      plugin.close();
+    }
   });
 });
