@@ -24,6 +24,8 @@ const ROUTER = "envoy.extensions.filters.http.router.v3.Router";
 const STRING_VALUE = "google.protobuf.StringValue";
 const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
 const DEFAULT_RELOAD_BACKOFF_MS = 1000;
+/** tcp_proxy's idle_timeout when unspecified (Envoy's TcpProxy SharedConfig). */
+const DEFAULT_TCP_IDLE_TIMEOUT_MS = 60 * 60 * 1000;
 
 export function loadEnvoyConfig(file: string): EnvoyConfig {
   const checked = checkEnvoyConfig(fs.readFileSync(file, "utf8"), file);
@@ -89,7 +91,7 @@ class ModelMapper {
       default:
         this.refuse(childPath(configPath, "@type"), `network filter ${typeName(config)}`);
         // A stand-in only: the refusal makes loadEnvoyConfig throw before the model is used.
-        return { kind: "tcp_proxy", filterName, statPrefix: "", cluster: "" };
+        return { kind: "tcp_proxy", filterName, statPrefix: "", cluster: "", idleTimeoutMs: 0 };
     }
   }
 
@@ -137,8 +139,22 @@ class ModelMapper {
   }
 
   private tcpProxy(filterName: string, config: JsonObject, path: string): TcpProxyConfig {
-    this.onlyFields(config, path, ["@type", "stat_prefix", "cluster"]);
-    return { kind: "tcp_proxy", filterName, statPrefix: String(config.stat_prefix ?? ""), cluster: String(config.cluster ?? "") };
+    this.onlyFields(config, path, ["@type", "stat_prefix", "cluster", "idle_timeout"]);
+    const idleTimeout = config.idle_timeout;
+    return {
+      kind: "tcp_proxy",
+      filterName,
+      statPrefix: String(config.stat_prefix ?? ""),
+      cluster: String(config.cluster ?? ""),
+      idleTimeoutMs: typeof idleTimeout === "string" ? this.idleTimeoutMs(idleTimeout, childPath(path, "idle_timeout")) : DEFAULT_TCP_IDLE_TIMEOUT_MS,
+    };
+  }
+
+  /** Whole milliseconds, as Envoy reads the Duration; 0 (`0s`) turns the timeout off. */
+  private idleTimeoutMs(duration: string, path: string): number {
+    const ms = durationMs(duration);
+    if (ms < 0) this.invalid(path, `Expected positive duration: ${duration}`);
+    return Math.max(0, Math.floor(ms));
   }
 
   private httpConnectionManager(filterName: string, config: JsonObject, path: string): HttpConnectionManagerConfig {
@@ -248,12 +264,12 @@ class ModelMapper {
   }
 
   private refuse(path: string, feature: string): void {
-    this.issues.push({
-      file: this.file,
-      line: lineNear(this.lines, path),
-      path,
-      message: `${feature} is not supported by the local host; run it in Envoy with docker-compose up`,
-    });
+    this.invalid(path, `${feature} is not supported by the local host; run it in Envoy with docker-compose up`);
+  }
+
+  /** A value Envoy itself refuses when it builds the server. */
+  private invalid(path: string, message: string): void {
+    this.issues.push({ file: this.file, line: lineNear(this.lines, path), path, message });
   }
 }
 

@@ -55,6 +55,8 @@ export interface TcpProxyConfig {
   filterName: string;
   statPrefix: string;
   cluster: string;
+  /** idle_timeout in ms: 1 hour when unspecified, 0 (`0s`) for none */
+  idleTimeoutMs: number;
 }
 
 /** A route of the HTTP connection manager that answers with a direct response. */

@@ -44,6 +44,8 @@ export class TcpProxyStats {
   readonly downstreamCxRxBytesTotal: Stat;
   /** bytes written to the client */
   readonly downstreamCxTxBytesTotal: Stat;
+  /** connections closed by the idle timeout */
+  readonly idleTimeout: Stat;
 
   constructor(store: StatsStore, statPrefix: string) {
     const root = `tcp.${statPrefix}.`;
@@ -51,6 +53,7 @@ export class TcpProxyStats {
     this.downstreamCxNoRoute = new Stat(store, root + "downstream_cx_no_route", "counter");
     this.downstreamCxRxBytesTotal = new Stat(store, root + "downstream_cx_rx_bytes_total", "counter");
     this.downstreamCxTxBytesTotal = new Stat(store, root + "downstream_cx_tx_bytes_total", "counter");
+    this.idleTimeout = new Stat(store, root + "idle_timeout", "counter");
   }
 }
 

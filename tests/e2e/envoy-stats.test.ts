@@ -39,6 +39,7 @@ function envoyStats(of: (name: string) => number): string[] {
     "tcp.main_tcp.downstream_cx_rx_bytes_total",
     "tcp.main_tcp.downstream_cx_total",
     "tcp.main_tcp.downstream_cx_tx_bytes_total",
+    "tcp.main_tcp.idle_timeout",
   ].map((name) => `${name}: ${of(name)}`);
 }
 
@@ -76,7 +77,7 @@ describe("Envoy's stats next to the plugin's", NEEDS_CURL, () => {
       "tcp.main_tcp.downstream_cx_rx_bytes_total": downstreamBytes,
       "tcp.main_tcp.downstream_cx_tx_bytes_total": upstreamBytes,
     };
-    assert.deepEqual(text.split("\n").slice(0, 16), envoyStats((name) => expected[name] ?? 0));
+    assert.deepEqual(text.split("\n").slice(0, 17), envoyStats((name) => expected[name] ?? 0));
   });
 
   test("/stats/prometheus shows them as Envoy does: envoy_ prefix, tags as labels, one # TYPE per metric", async () => {
@@ -119,6 +120,8 @@ describe("Envoy's stats next to the plugin's", NEEDS_CURL, () => {
         'envoy_tcp_downstream_cx_total{envoy_tcp_prefix="main_tcp"} 3',
         "# TYPE envoy_tcp_downstream_cx_tx_bytes_total counter",
         `envoy_tcp_downstream_cx_tx_bytes_total{envoy_tcp_prefix="main_tcp"} ${tx}`,
+        "# TYPE envoy_tcp_idle_timeout counter",
+        'envoy_tcp_idle_timeout{envoy_tcp_prefix="main_tcp"} 0',
         "# TYPE connection_active gauge",
         "connection_active{} 0",
         "# TYPE envoy_cluster_upstream_cx_active gauge",

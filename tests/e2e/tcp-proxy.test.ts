@@ -5,7 +5,7 @@
 // at its start keeps tcp_proxy from connecting upstream.
 
 import assert from "node:assert/strict";
-import { createServer, connect, type Server } from "node:net";
+import { createServer, connect, type Server, type Socket } from "node:net";
 import { after, before, describe, test } from "node:test";
 import { loadEnvoyConfig } from "../../host/config/load.ts";
 import type { EnvoyConfig } from "../../host/config/model.ts";
@@ -167,6 +167,22 @@ function listenOnFreePort(server: Server): Promise<number> {
   return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve((server.address() as { port: number }).port)));
 }
 
+/**
+ * Connect, send `text` without half-closing, and resolve with what came back once the host has
+ * closed the connection. Bytes the host never read make the kernel answer its close with a
+ * reset, in Envoy as here: a reset is a close too.
+ */
+function sendUntilClosed(port: number, text = ""): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: "127.0.0.1", port });
+    let received = "";
+    socket.on("error", () => {});
+    socket.on("data", (chunk: Buffer) => (received += chunk.toString("latin1")));
+    socket.on("close", () => resolve(received));
+    if (text !== "") socket.write(text);
+  });
+}
+
 describe("tcp_proxy against other upstreams", () => {
   test("an upstream that refuses: the client is closed locally, the filter ended once, a connect failure counted", async () => {
     const refusing = createServer();
@@ -176,7 +192,7 @@ describe("tcp_proxy against other upstreams", () => {
     const stats = createStatsStore();
     const listeners = await start(withCluster(loadEnvoyConfig(ENVOY_YAML), closedPort), [recordingFactory(events)], stats);
     try {
-      assert.equal(await exchange(portOf(listeners, "main"), "hello"), "");
+      assert.equal(await sendUntilClosed(portOf(listeners, "main"), "hello"), "");
       await listeners.whenIdle();
       assert.deepEqual(events[0].slice(1), [
         "onNewConnection",
@@ -188,11 +204,14 @@ describe("tcp_proxy against other upstreams", () => {
         "cluster.web_service.upstream_cx_connect_fail: 1",
         "cluster.web_service.upstream_cx_total: 1",
       ]);
-      // (whether "hello" was read before the refusal closed the client is a race, not checked)
-      assert.deepEqual(
-        statsUnder(stats, "tcp.").filter((line) => !line.includes("rx_bytes")),
-        ["tcp.main_tcp.downstream_cx_no_route: 0", "tcp.main_tcp.downstream_cx_total: 1", "tcp.main_tcp.downstream_cx_tx_bytes_total: 0"],
-      );
+      // tcp_proxy reads nothing while it connects: "hello" was never read, nor counted
+      assert.deepEqual(statsUnder(stats, "tcp."), [
+        "tcp.main_tcp.downstream_cx_no_route: 0",
+        "tcp.main_tcp.downstream_cx_rx_bytes_total: 0",
+        "tcp.main_tcp.downstream_cx_total: 1",
+        "tcp.main_tcp.downstream_cx_tx_bytes_total: 0",
+        "tcp.main_tcp.idle_timeout: 0",
+      ]);
     } finally {
       await listeners.close();
     }
@@ -204,7 +223,7 @@ describe("tcp_proxy against other upstreams", () => {
     const stats = createStatsStore();
     const listeners = await start({ ...config, clusters: [] }, [recordingFactory(events)], stats);
     try {
-      assert.equal(await exchange(portOf(listeners, "main"), "hello"), "");
+      assert.equal(await sendUntilClosed(portOf(listeners, "main"), "hello"), "");
       await listeners.whenIdle();
       assert.deepEqual(events[0].slice(1), ["onNewConnection", "onDownstreamClose local"]);
       assert.deepEqual(statsUnder(stats, "tcp.main_tcp.downstream_cx_"), [
@@ -287,16 +306,6 @@ const CLOSES_ON_NEW_CONNECTION = {
       (i32.const 0))`,
 };
 
-/** Connect without sending and resolve once the host has closed the connection. */
-function connectUntilClosed(port: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const socket = connect({ host: "127.0.0.1", port });
-    socket.on("error", reject);
-    socket.on("close", () => resolve());
-    socket.resume();
-  });
-}
-
 describe("a filter that closes the connection in its new connection: tcp_proxy never connects upstream", () => {
   let upstream: Server;
   let upstreamPort: number;
@@ -316,7 +325,7 @@ describe("a filter that closes the connection in its new connection: tcp_proxy n
     const stats = createStatsStore();
     const listeners = await start(withCluster(loadEnvoyConfig(ENVOY_YAML), upstreamPort), [factory], stats);
     try {
-      for (let i = 0; i < connections; i++) await connectUntilClosed(portOf(listeners, "main"));
+      for (let i = 0; i < connections; i++) await sendUntilClosed(portOf(listeners, "main"));
       await listeners.whenIdle();
       // a connect the host had started would be accepted by now
       await new Promise((resolve) => setTimeout(resolve, 50));
@@ -356,6 +365,122 @@ describe("a filter that closes the connection in its new connection: tcp_proxy n
       assert.equal(accepted, 0);
     } finally {
       plugin.close();
+    }
+  });
+});
+
+/** The config with listener main's tcp_proxy idle_timeout set. */
+function withIdleTimeout(config: EnvoyConfig, idleTimeoutMs: number): EnvoyConfig {
+  const listeners = config.listeners.map((listener) => ({
+    ...listener,
+    filters: listener.filters.map((filter) => (filter.kind === "tcp_proxy" ? { ...filter, idleTimeoutMs } : filter)),
+  }));
+  return { ...config, listeners };
+}
+
+/** `promise`, or a rejection naming `what` when it takes longer than `ms`. */
+function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: still waiting after ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+describe("tcp_proxy idle_timeout", () => {
+  const IDLE_MS = 200;
+
+  test("a client that half-closes towards an upstream that never answers: closed when the idle timeout fires", async () => {
+    let upstreamEnded!: Promise<void>;
+    let upstreamSocket: Socket | undefined;
+    const silent = createServer({ allowHalfOpen: true }, (socket) => {
+      upstreamSocket = socket;
+      socket.on("error", () => {});
+      socket.resume();
+      upstreamEnded = new Promise((resolve) => socket.on("end", () => resolve()));
+    });
+    const silentPort = await listenOnFreePort(silent);
+    const events: string[][] = [];
+    const stats = createStatsStore();
+    const config = withIdleTimeout(withCluster(loadEnvoyConfig(ENVOY_YAML), silentPort), IDLE_MS);
+    const listeners = await start(config, [recordingFactory(events)], stats);
+    try {
+      const started = performance.now();
+      const socket = connect({ host: "127.0.0.1", port: portOf(listeners, "main"), allowHalfOpen: true });
+      socket.on("error", () => {});
+      socket.resume();
+      const closed = new Promise<void>((resolve) => socket.on("close", () => resolve()));
+      socket.end("hello");
+      await within(5000, "the half-closed connection to end", closed);
+      const elapsed = performance.now() - started;
+      assert.ok(elapsed >= IDLE_MS - 5 && elapsed < IDLE_MS + 1000, `closed after ${elapsed} ms`);
+      await within(5000, "the upstream connection to be closed", upstreamEnded);
+      await listeners.whenIdle();
+      assert.deepEqual(events[0].slice(4), ["onDownstreamData 5 false", "onDownstreamData 0 true", "onDownstreamClose local"]);
+      assert.deepEqual(statsUnder(stats, "tcp.main_tcp.idle_timeout"), ["tcp.main_tcp.idle_timeout: 1"]);
+      assert.deepEqual(statsUnder(stats, "cluster.web_service.upstream_cx_active"), ["cluster.web_service.upstream_cx_active: 0"]);
+      assert.equal(listeners.openConnections, 0);
+    } finally {
+      await listeners.close();
+      upstreamSocket?.destroy();
+      await new Promise((resolve) => silent.close(resolve));
+    }
+  });
+
+  test("bytes either way keep the connection open past the idle timeout; silence then ends it", async () => {
+    const echo = createServer({ allowHalfOpen: true }, (socket) => socket.pipe(socket));
+    const echoPort = await listenOnFreePort(echo);
+    const stats = createStatsStore();
+    const listeners = await start(withIdleTimeout(withCluster(loadEnvoyConfig(ENVOY_YAML), echoPort), IDLE_MS), [], stats);
+    try {
+      const socket = connect({ host: "127.0.0.1", port: portOf(listeners, "main") });
+      socket.on("error", () => {});
+      let echoed = "";
+      socket.on("data", (chunk: Buffer) => (echoed += chunk.toString()));
+      const closed = new Promise<void>((resolve) => socket.on("close", () => resolve()));
+      await new Promise((resolve) => socket.on("connect", resolve));
+      // a byte every IDLE_MS / 2, for 4 × IDLE_MS
+      for (let i = 0; i < 8; i++) {
+        socket.write(String(i));
+        await new Promise((resolve) => setTimeout(resolve, IDLE_MS / 2));
+      }
+      assert.equal(socket.destroyed, false);
+      assert.equal(echoed, "01234567");
+      await within(5000, "the idle connection to end", closed);
+      await listeners.whenIdle();
+      assert.deepEqual(statsUnder(stats, "tcp.main_tcp.idle_timeout"), ["tcp.main_tcp.idle_timeout: 1"]);
+    } finally {
+      await listeners.close();
+      await new Promise((resolve) => echo.close(resolve));
+    }
+  });
+
+  test("0s: no idle timeout, the half-closed connection stays until a side closes", async () => {
+    let upstreamSocket!: Socket;
+    const silent = createServer({ allowHalfOpen: true }, (socket) => {
+      socket.on("error", () => {});
+      socket.resume();
+      upstreamSocket = socket;
+    });
+    const silentPort = await listenOnFreePort(silent);
+    const stats = createStatsStore();
+    const listeners = await start(withIdleTimeout(withCluster(loadEnvoyConfig(ENVOY_YAML), silentPort), 0), [], stats);
+    try {
+      const socket = connect({ host: "127.0.0.1", port: portOf(listeners, "main"), allowHalfOpen: true });
+      socket.on("error", () => {});
+      socket.resume();
+      const closed = new Promise<void>((resolve) => socket.on("close", () => resolve()));
+      socket.end("hello");
+      await new Promise((resolve) => setTimeout(resolve, 3 * IDLE_MS));
+      assert.equal(listeners.openConnections, 1);
+      // the upstream answers and closes: both sides have closed, the connection ends
+      upstreamSocket.end("bye");
+      await within(5000, "the connection to end after both FINs", closed);
+      await listeners.whenIdle();
+      assert.deepEqual(statsUnder(stats, "tcp.main_tcp.idle_timeout"), ["tcp.main_tcp.idle_timeout: 0"]);
+    } finally {
+      await listeners.close();
+      await new Promise((resolve) => silent.close(resolve));
     }
   });
 });
