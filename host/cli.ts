@@ -6,6 +6,7 @@ import { isIP } from "node:net";
 import { parseArgs } from "node:util";
 import { ConfigError } from "./config/load.ts";
 import { createLogger } from "./log.ts";
+import { ENVOY_LOGGERS } from "./loggers.ts";
 import { ListenError } from "./net/listen.ts";
 import { MissingPluginError, startLocalHost, type LocalHostOptions } from "./local-host.ts";
 import type { LogLevelName, Logger, PropertyNames } from "./wasm/api.ts";
@@ -79,6 +80,8 @@ function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv): CommandLine {
     level: logLevel(values["log-level"], "--log-level"),
     componentLevels: componentLevels(values["component-log-level"]),
     host: {
+      logLevelOption: values["log-level"],
+      componentLogLevelOption: values["component-log-level"],
       configPath: values["config-path"],
       pluginFolder: values["plugin-folder"],
       concurrency: concurrency(values.concurrency),
@@ -103,6 +106,7 @@ function componentLevels(value: string): Record<string, LogLevelName> {
     if (!component || level === undefined || rest.length > 0) {
       throw new UsageError(`--component-log-level: '${pair}' is not component:level`);
     }
+    if (!ENVOY_LOGGERS.includes(component)) throw new UsageError(`--component-log-level: invalid component specified '${component}'`);
     levels[component] = logLevel(level, "--component-log-level");
   }
   return levels;

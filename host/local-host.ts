@@ -4,16 +4,18 @@
 
 import { existsSync } from "node:fs";
 import { createAdminServer } from "./admin.ts";
+import type { BoundListener } from "./admin/listeners.ts";
+import type { CommandLineOptions, ServerState } from "./admin/server-info.ts";
 import { loadEnvoyConfig } from "./config/load.ts";
 import type { ListenerConfig, WasmFilterConfig } from "./config/model.ts";
-import { createLogger } from "./log.ts";
+import { createLogger, type AdjustableLogger } from "./log.ts";
 import { formatAddress } from "./address.ts";
 import { bindAddressFor } from "./net/address.ts";
 import { closeServer, listen } from "./net/listen.ts";
 import { startListeners, type RunningListeners } from "./net/listeners.ts";
 import { resolvePluginPath } from "./paths.ts";
 import { createStatsStore } from "./stats.ts";
-import type { Logger, PropertyNames, StatsStore, WasmPlugin } from "./wasm/api.ts";
+import type { PropertyNames, StatsStore, WasmPlugin } from "./wasm/api.ts";
 import { startWasmPlugin } from "./wasm/plugin.ts";
 
 export interface LocalHostOptions {
@@ -23,8 +25,11 @@ export interface LocalHostOptions {
   pluginFolder: string;
   /** worker VMs per plugin (--concurrency); 1 when absent */
   concurrency?: number;
-  /** Envoy-format log lines; info to stderr when absent */
-  logger?: Logger;
+  /** Envoy-format log lines, their levels changeable by admin /logging; info to stderr when absent */
+  logger?: AdjustableLogger;
+  /** -l and --component-log-level as given, for admin /server_info */
+  logLevelOption?: string;
+  componentLogLevelOption?: string;
   propertyNames?: PropertyNames;
   /** print every ABI call */
   trace?: boolean;
@@ -72,6 +77,7 @@ const SOURCE = {
 };
 
 export async function startLocalHost(options: LocalHostOptions): Promise<RunningHost> {
+  const startedAtMs = Date.now();
   const logger = options.logger ?? createLogger({ level: "info", componentLevels: {} });
   const bindAddress = options.bindAddress ?? "127.0.0.1";
   const config = loadEnvoyConfig(options.configPath);
@@ -80,10 +86,25 @@ export async function startLocalHost(options: LocalHostOptions): Promise<Running
   const plugins = [...pluginsByListener.values()].flat();
 
   let listeners: RunningListeners | undefined;
+  // Envoy's init manager is initializing until every listener is bound: /ready says 503 till then
+  let state: ServerState = "INITIALIZING";
   let closing: Promise<void> | undefined;
   let markClosed = () => {};
   const closed = new Promise<void>((resolve) => (markClosed = resolve));
-  const admin = createAdminServer({ stats, quit: () => void close() });
+  const commandLine: CommandLineOptions = {
+    concurrency: options.concurrency ?? 1,
+    config_path: options.configPath,
+    log_level: options.logLevelOption ?? "info",
+    component_log_level: options.componentLogLevelOption ?? "",
+  };
+  const admin = createAdminServer({
+    stats,
+    logger,
+    server: () => ({ state, startedAtMs, commandLine }),
+    listeners: (): BoundListener[] => listeners?.bound ?? [],
+    clusters: () => listeners?.clusters ?? [],
+    quit: () => void close(),
+  });
 
   async function close(): Promise<void> {
     closing ??= (async () => {
@@ -114,6 +135,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<Running
       logger.log("config", "info", SOURCE.listener, `listener '${name}' on ${formatAddress(address, port)}`, MAIN_THREAD);
     }
     logger.log("config", "info", SOURCE.workers, "all dependencies initialized. starting workers", MAIN_THREAD);
+    state = "LIVE";
     const running = listeners;
     return {
       listenerPorts: Object.fromEntries(running.bound.map(({ name, port }) => [name, port])),
@@ -138,7 +160,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<Running
 function startPlugins(
   listeners: ListenerConfig[],
   options: LocalHostOptions,
-  logger: Logger,
+  logger: AdjustableLogger,
   stats: StatsStore,
 ): Map<ListenerConfig, WasmPlugin[]> {
   const started = new Map<ListenerConfig, WasmPlugin[]>();

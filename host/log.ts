@@ -1,6 +1,17 @@
 // Envoy's log lines: `[%Y-%m-%d %T.%e][%t][%l][%n] [%g:%#] %v` (spdlog pattern), local time.
+// Each of Envoy's loggers has its own level, which admin /logging can change while the host runs.
 
+import { ENVOY_LOGGERS, SPDLOG_NAMES } from "./loggers.ts";
 import type { Logger, LoggerOptions, LogLevelName } from "./wasm/api.ts";
+
+/** A Logger whose levels can be read and changed per logger, as Envoy's registry can. */
+export interface AdjustableLogger extends Logger {
+  /** Envoy's loggers with their current levels, in registry order */
+  levels(): Array<[logger: string, level: LogLevelName]>;
+  /** false when Envoy has no logger of that name */
+  setLevel(logger: string, level: LogLevelName): boolean;
+  setAllLevels(level: LogLevelName): void;
+}
 
 const LEVEL_RANK: Record<LogLevelName, number> = {
   trace: 0,
@@ -12,35 +23,32 @@ const LEVEL_RANK: Record<LogLevelName, number> = {
   off: 6,
 };
 
-/** spdlog's names, which Envoy prints: `warning`, not `warn`. */
-const PRINTED_LEVEL: Record<Exclude<LogLevelName, "off">, string> = {
-  trace: "trace",
-  debug: "debug",
-  info: "info",
-  warn: "warning",
-  error: "error",
-  critical: "critical",
-};
-
-export function createLogger(options: LoggerOptions): Logger {
-  const defaultRank = LEVEL_RANK[options.level];
-  const componentRanks = new Map<string, number>();
-  for (const [component, level] of Object.entries(options.componentLevels)) {
-    componentRanks.set(component, LEVEL_RANK[level]);
-  }
+export function createLogger(options: LoggerOptions): AdjustableLogger {
+  // every Envoy logger at the default level, then the per-component ones
+  const levels = new Map<string, LogLevelName>(ENVOY_LOGGERS.map((logger) => [logger, options.level]));
+  for (const [component, level] of Object.entries(options.componentLevels)) levels.set(component, level);
   const write = options.write ?? ((line: string) => process.stderr.write(line + "\n"));
   const now = options.now ?? Date.now;
   const timestamp = timestampCache();
 
   function enabled(component: string, level: LogLevelName): boolean {
-    return LEVEL_RANK[level] >= (componentRanks.get(component) ?? defaultRank) && level !== "off";
+    return level !== "off" && LEVEL_RANK[level] >= LEVEL_RANK[levels.get(component) ?? options.level];
   }
 
   return {
     enabled,
     log(component, level, source, message, thread) {
       if (!enabled(component, level)) return;
-      write(`[${timestamp(now())}][${thread}][${PRINTED_LEVEL[level]}][${component}] [${source}] ${message}`);
+      write(`[${timestamp(now())}][${thread}][${SPDLOG_NAMES[level]}][${component}] [${source}] ${message}`);
+    },
+    levels: () => ENVOY_LOGGERS.map((logger) => [logger, levels.get(logger)!]),
+    setLevel(logger, level) {
+      if (!ENVOY_LOGGERS.includes(logger)) return false;
+      levels.set(logger, level);
+      return true;
+    },
+    setAllLevels(level) {
+      for (const logger of levels.keys()) levels.set(logger, level);
     },
   };
 }

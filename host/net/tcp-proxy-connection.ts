@@ -93,21 +93,22 @@ export class TcpProxyConnection {
     const host = cluster.pickEndpoint();
     if (host === undefined) return this.end("local");
 
-    const upstream = connect({ host: host.address.address, port: host.address.port, allowHalfOpen: true, noDelay: true });
+    const { address, port } = host.info.address;
+    const upstream = connect({ host: address, port, allowHalfOpen: true, noDelay: true });
     this.upstream = upstream;
     this.openSockets++;
-    cluster.stats.upstreamCxTotal.add(1);
-    cluster.stats.upstreamCxActive.add(1);
+    cluster.connecting(host);
     this.connectTimer = setTimeout(() => this.end("local"), cluster.connectTimeoutMs);
     upstream.on("error", () => {});
     upstream.on("close", () => {
-      cluster.stats.upstreamCxActive.add(-1);
-      // as Envoy counts it: any close before the connection was established
-      if (!this.upstreamConnected) cluster.stats.upstreamCxConnectFail.add(1);
+      cluster.closed(host, this.upstreamConnected);
       this.onUpstreamClosed();
       this.socketClosed();
     });
-    upstream.once("connect", () => this.onUpstreamConnected(upstream, host));
+    upstream.once("connect", () => {
+      cluster.connected(host);
+      this.onUpstreamConnected(upstream, host.info);
+    });
   }
 
   private onUpstreamConnected(upstream: Socket, host: UpstreamHostInfo): void {

@@ -4,7 +4,7 @@
 
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
+import { connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -109,6 +109,39 @@ describe("the command line", () => {
     assert.equal(result.code, 0);
     assert.match(result.stderr, /\[main\] \[source\/server\/server\.cc:\d+\] caught SIGINT\n/);
     assert.match(result.stderr, /upstream cluster metadata location\.az: ap-northeast-1a\n/);
+  });
+
+  test("/ready is 503 INITIALIZING until every listener is bound; once LIVE, the listeners accept", async () => {
+    const file = scratchFile();
+    const ports = await configOnFreePorts(file);
+    const cli = startCli(["-c", file]);
+    const answers: string[] = [];
+    try {
+      // from the moment the process starts, as fast as it answers
+      for (;;) {
+        const reply = await fetch(`http://127.0.0.1:${ports.admin}/ready`).then(
+          async (response) => `${response.status} ${await response.text()}`,
+          () => "refused",
+        );
+        if (reply !== "refused") answers.push(reply);
+        if (reply.startsWith("200")) break;
+      }
+      assert.equal(answers.at(-1), "200 LIVE\n");
+      assert.deepEqual(answers.slice(0, -1).filter((answer) => answer !== "503 INITIALIZING\n"), []);
+      for (let i = 0; i < 5; i++) {
+        const connected = await new Promise<boolean>((resolve) => {
+          const socket = connect({ host: "127.0.0.1", port: ports.main }, () => {
+            socket.destroy();
+            resolve(true);
+          });
+          socket.on("error", () => resolve(false));
+        });
+        assert.equal(connected, true);
+      }
+    } finally {
+      cli.child.kill("SIGINT");
+      await cli.exited;
+    }
   });
 
   test("admin POST /quitquitquit exits 0", NEEDS_CURL, async () => {
