@@ -26,6 +26,9 @@ const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
 const DEFAULT_RELOAD_BACKOFF_MS = 1000;
 /** tcp_proxy's idle_timeout when unspecified (Envoy's TcpProxy SharedConfig). */
 const DEFAULT_TCP_IDLE_TIMEOUT_MS = 60 * 60 * 1000;
+/** The HTTP connection manager's stream_idle_timeout and connection idle_timeout when unspecified. */
+const DEFAULT_STREAM_IDLE_TIMEOUT_MS = 5 * 60 * 1000;
+const DEFAULT_HTTP_IDLE_TIMEOUT_MS = 60 * 60 * 1000;
 
 export function loadEnvoyConfig(file: string): EnvoyConfig {
   const checked = checkEnvoyConfig(fs.readFileSync(file, "utf8"), file);
@@ -140,25 +143,30 @@ class ModelMapper {
 
   private tcpProxy(filterName: string, config: JsonObject, path: string): TcpProxyConfig {
     this.onlyFields(config, path, ["@type", "stat_prefix", "cluster", "idle_timeout"]);
-    const idleTimeout = config.idle_timeout;
     return {
       kind: "tcp_proxy",
       filterName,
       statPrefix: String(config.stat_prefix ?? ""),
       cluster: String(config.cluster ?? ""),
-      idleTimeoutMs: typeof idleTimeout === "string" ? this.idleTimeoutMs(idleTimeout, childPath(path, "idle_timeout")) : DEFAULT_TCP_IDLE_TIMEOUT_MS,
+      idleTimeoutMs: this.timeoutMs(config.idle_timeout, childPath(path, "idle_timeout"), DEFAULT_TCP_IDLE_TIMEOUT_MS),
     };
   }
 
-  /** Whole milliseconds, as Envoy reads the Duration; 0 (`0s`) turns the timeout off. */
-  private idleTimeoutMs(duration: string, path: string): number {
+  /** A timeout in whole milliseconds, as Envoy reads the Duration; 0 (`0s`) turns it off. */
+  private timeoutMs(duration: JsonValue | undefined, path: string, unspecifiedMs: number): number {
+    if (typeof duration !== "string") return unspecifiedMs;
     const ms = durationMs(duration);
     if (ms < 0) this.invalid(path, `Expected positive duration: ${duration}`);
     return Math.max(0, Math.floor(ms));
   }
 
   private httpConnectionManager(filterName: string, config: JsonObject, path: string): HttpConnectionManagerConfig {
-    this.onlyFields(config, path, ["@type", "stat_prefix", "route_config", "http_filters", "codec_type"]);
+    this.onlyFields(config, path, [
+      "@type", "stat_prefix", "route_config", "http_filters", "codec_type", "stream_idle_timeout", "common_http_protocol_options",
+    ]);
+    const protocolOptionsPath = childPath(path, "common_http_protocol_options");
+    const protocolOptions = object(config.common_http_protocol_options);
+    this.onlyFields(protocolOptions, protocolOptionsPath, ["idle_timeout"]);
     if (config.codec_type !== undefined && config.codec_type !== "AUTO") {
       this.refuse(childPath(path, "codec_type"), `http_connection_manager codec_type ${String(config.codec_type)}`);
     }
@@ -174,7 +182,14 @@ class ModelMapper {
     const routes = list(routeConfig.virtual_hosts).flatMap((host, hostIndex) =>
       this.virtualHostRoutes(object(host), `${routeConfigPath}.virtual_hosts[${hostIndex}]`),
     );
-    return { kind: "http_connection_manager", filterName, statPrefix: String(config.stat_prefix ?? ""), routes };
+    return {
+      kind: "http_connection_manager",
+      filterName,
+      statPrefix: String(config.stat_prefix ?? ""),
+      routes,
+      streamIdleTimeoutMs: this.timeoutMs(config.stream_idle_timeout, childPath(path, "stream_idle_timeout"), DEFAULT_STREAM_IDLE_TIMEOUT_MS),
+      idleTimeoutMs: this.timeoutMs(protocolOptions.idle_timeout, childPath(protocolOptionsPath, "idle_timeout"), DEFAULT_HTTP_IDLE_TIMEOUT_MS),
+    };
   }
 
   private virtualHostRoutes(host: JsonObject, path: string): DirectResponseRoute[] {

@@ -77,6 +77,10 @@ export interface HttpConnectionManagerConfig {
   filterName: string;
   statPrefix: string;
   routes: DirectResponseRoute[];
+  /** stream_idle_timeout in ms: 5 minutes when unspecified, 0 for none */
+  streamIdleTimeoutMs: number;
+  /** common_http_protocol_options.idle_timeout in ms (a connection with no request): 1 hour when unspecified, 0 for none */
+  idleTimeoutMs: number;
 }
 
 export type NetworkFilterConfig = WasmFilterConfig | TcpProxyConfig | HttpConnectionManagerConfig;

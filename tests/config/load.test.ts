@@ -68,6 +68,8 @@ const EXPECTED: EnvoyConfig = {
           filterName: "envoy.filters.network.http_connection_manager",
           statPrefix: "staticreply",
           routes: [{ domains: ["*"], prefix: "/", status: 200, body: "example body\n" }],
+          streamIdleTimeoutMs: 300_000,
+          idleTimeoutMs: 3_600_000,
         },
       ],
     },

@@ -25,12 +25,14 @@ function envoyStats(of: (name: string) => number): string[] {
     "cluster.web_service.upstream_cx_active",
     "cluster.web_service.upstream_cx_connect_fail",
     "cluster.web_service.upstream_cx_total",
+    "http.staticreply.downstream_cx_idle_timeout",
     "http.staticreply.downstream_cx_total",
     "http.staticreply.downstream_rq_1xx",
     "http.staticreply.downstream_rq_2xx",
     "http.staticreply.downstream_rq_3xx",
     "http.staticreply.downstream_rq_4xx",
     "http.staticreply.downstream_rq_5xx",
+    "http.staticreply.downstream_rq_idle_timeout",
     "http.staticreply.downstream_rq_total",
     // named after the configured addresses and ports, wherever the test binds them
     "listener.0.0.0.0_18000.downstream_cx_total",
@@ -77,7 +79,7 @@ describe("Envoy's stats next to the plugin's", NEEDS_CURL, () => {
       "tcp.main_tcp.downstream_cx_rx_bytes_total": downstreamBytes,
       "tcp.main_tcp.downstream_cx_tx_bytes_total": upstreamBytes,
     };
-    assert.deepEqual(text.split("\n").slice(0, 17), envoyStats((name) => expected[name] ?? 0));
+    assert.deepEqual(text.split("\n").slice(0, 19), envoyStats((name) => expected[name] ?? 0));
   });
 
   test("/stats/prometheus shows them as Envoy does: envoy_ prefix, tags as labels, one # TYPE per metric", async () => {
@@ -99,8 +101,12 @@ describe("Envoy's stats next to the plugin's", NEEDS_CURL, () => {
         'envoy_cluster_upstream_cx_connect_fail{envoy_cluster_name="web_service"} 0',
         "# TYPE envoy_cluster_upstream_cx_total counter",
         'envoy_cluster_upstream_cx_total{envoy_cluster_name="web_service"} 3',
+        "# TYPE envoy_http_downstream_cx_idle_timeout counter",
+        'envoy_http_downstream_cx_idle_timeout{envoy_http_conn_manager_prefix="staticreply"} 0',
         "# TYPE envoy_http_downstream_cx_total counter",
         'envoy_http_downstream_cx_total{envoy_http_conn_manager_prefix="staticreply"} 3',
+        "# TYPE envoy_http_downstream_rq_idle_timeout counter",
+        'envoy_http_downstream_rq_idle_timeout{envoy_http_conn_manager_prefix="staticreply"} 0',
         "# TYPE envoy_http_downstream_rq_total counter",
         'envoy_http_downstream_rq_total{envoy_http_conn_manager_prefix="staticreply"} 3',
         "# TYPE envoy_http_downstream_rq_xx counter",
