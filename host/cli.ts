@@ -4,7 +4,7 @@
 
 import { isIP } from "node:net";
 import { parseArgs } from "node:util";
-import { ConfigError } from "./config/load.ts";
+import { ConfigError, ConfigReadError } from "./config/load.ts";
 import { createLogger } from "./log.ts";
 import { ENVOY_LOGGERS } from "./loggers.ts";
 import { ListenError } from "./net/listen.ts";
@@ -130,7 +130,7 @@ function propertyNames(value: string): PropertyNames {
 
 /** The one-line message of an error the user can fix, or undefined for a bug. */
 function userError(error: unknown): string | undefined {
-  const known = [UsageError, ConfigError, ListenError, MissingPluginError, PluginStartError];
+  const known = [UsageError, ConfigError, ConfigReadError, ListenError, MissingPluginError, PluginStartError];
   if (known.some((kind) => error instanceof kind)) return (error as Error).message;
   if (error instanceof Error && "code" in error && String(error.code).startsWith("ERR_PARSE_ARGS")) {
     // node's message goes on with a hint about positionals that does not apply here

@@ -13,7 +13,7 @@ import { formatAddress } from "./address.ts";
 import { bindAddressFor } from "./net/address.ts";
 import { closeServer, listen } from "./net/listen.ts";
 import { startListeners, type RunningListeners } from "./net/listeners.ts";
-import { resolvePluginPath } from "./paths.ts";
+import { resolvePluginPath, whyPluginMissing } from "./paths.ts";
 import { createStatsStore } from "./stats.ts";
 import type { PropertyNames, StatsStore, WasmPlugin } from "./wasm/api.ts";
 import { startWasmPlugin } from "./wasm/plugin.ts";
@@ -65,6 +65,9 @@ export interface RunningHost {
 export class MissingPluginError extends Error {
   override name = "MissingPluginError";
 }
+
+/** The local host's own source, for the lines it logs that Envoy has no equivalent for. */
+const HOST_SOURCE = "host/local-host.ts";
 
 /** Envoy logs from its main thread, whose id is 1 in its container. */
 const MAIN_THREAD = 1;
@@ -123,6 +126,16 @@ export async function startLocalHost(options: LocalHostOptions): Promise<Running
     const adminAddress = bindAddressFor(config.admin.address.address, bindAddress);
     const adminPort = await listen(admin, "admin", adminAddress, options.adminPort ?? config.admin.address.port);
     logger.log("admin", "info", SOURCE.admin, `admin address: ${formatAddress(adminAddress, adminPort)}`, MAIN_THREAD);
+    if (!isLoopback(adminAddress)) {
+      logger.log(
+        "admin",
+        "warn",
+        HOST_SOURCE,
+        `admin on ${formatAddress(adminAddress, adminPort)} is reachable from other machines and has no authentication: ` +
+          "anyone who reaches it can read the stats, change log levels and stop the host (POST /quitquitquit)",
+        MAIN_THREAD,
+      );
+    }
     logger.log("main", "info", SOURCE.dispatch, "starting main dispatch loop", MAIN_THREAD);
     listeners = await startListeners({
       config,
@@ -191,10 +204,15 @@ function startPlugins(
   return started;
 }
 
+/** 127.0.0.0/8 and ::1 (also as an IPv4-mapped IPv6 address). */
+function isLoopback(address: string): boolean {
+  return address === "::1" || /^(::ffff:)?127\./.test(address);
+}
+
 function findPluginModule(plugin: WasmFilterConfig, pluginFolder: string): string {
   const wasmPath = resolvePluginPath(plugin.codeFilename, pluginFolder);
   if (!existsSync(wasmPath)) {
-    throw new MissingPluginError(`plugin '${plugin.name}': ${wasmPath} does not exist (${plugin.codeFilename}); run make build`);
+    throw new MissingPluginError(`plugin '${plugin.name}': ${whyPluginMissing(plugin.codeFilename, pluginFolder, wasmPath)}`);
   }
   return wasmPath;
 }

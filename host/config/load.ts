@@ -30,8 +30,34 @@ const DEFAULT_TCP_IDLE_TIMEOUT_MS = 60 * 60 * 1000;
 const DEFAULT_STREAM_IDLE_TIMEOUT_MS = 5 * 60 * 1000;
 const DEFAULT_HTTP_IDLE_TIMEOUT_MS = 60 * 60 * 1000;
 
+/** The config file cannot be read; the message is one line that names it. */
+export class ConfigReadError extends Error {
+  override name = "ConfigReadError";
+}
+
+const READ_ERRORS: Record<string, string> = {
+  ENOENT: "no such file",
+  EACCES: "permission denied",
+  EISDIR: "it is a directory",
+  ENOTDIR: "a part of the path is not a directory",
+};
+
+/** The file's text; only a regular file is read (a directory or a device such as /dev/zero is refused). */
+function readConfigFile(file: string): string {
+  try {
+    const stat = fs.statSync(file);
+    if (stat.isDirectory()) throw new ConfigReadError(`cannot read ${file}: it is a directory`);
+    if (!stat.isFile()) throw new ConfigReadError(`cannot read ${file}: not a regular file`);
+    return fs.readFileSync(file, "utf8");
+  } catch (error) {
+    if (error instanceof ConfigReadError) throw error;
+    const code = (error as NodeJS.ErrnoException).code ?? "";
+    throw new ConfigReadError(`cannot read ${file}: ${READ_ERRORS[code] ?? (error as Error).message}`);
+  }
+}
+
 export function loadEnvoyConfig(file: string): EnvoyConfig {
-  const checked = checkEnvoyConfig(fs.readFileSync(file, "utf8"), file);
+  const checked = checkEnvoyConfig(readConfigFile(file), file);
   if (checked.issues.length > 0) throw new ConfigError(checked.issues);
   const mapper = new ModelMapper(file, checked.lines);
   const config = mapper.bootstrap(checked.value);

@@ -10,7 +10,8 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { runCli, startCli } from "../helpers/e2e-cli.ts";
 import { NEEDS_CURL, curl } from "../helpers/e2e-clients.ts";
-import { ENVOY_YAML } from "../helpers/e2e-paths.ts";
+import { whyPluginMissing } from "../../host/paths.ts";
+import { ENVOY_YAML, ROOT } from "../helpers/e2e-paths.ts";
 import { configOnFreePorts, freePorts, writeConfigWithPorts } from "../helpers/free-ports.ts";
 
 describe("the command line", () => {
@@ -51,14 +52,49 @@ describe("the command line", () => {
     assert.deepEqual(await runCli(["--bogus"]), { code: 1, stdout: "", stderr: "error: Unknown option '--bogus' (see --help)\n" });
   });
 
-  test("a missing main.wasm is one line that names the path and says to run make build", async () => {
-    const result = await runCli(["--plugin-folder", join(scratch, "no-build")]);
+  test("a --plugin-folder that is not a folder is one line that says so", async () => {
+    const folder = join(scratch, "no-such-folder");
+    const result = await runCli(["--plugin-folder", folder]);
     assert.equal(result.code, 1);
     assert.equal(
       result.stderr,
-      `error: plugin 'tcp_connection_logger': ${join(scratch, "no-build", "main.wasm")} does not exist ` +
-        "(/etc/envoy/plugin/main.wasm); run make build\n",
+      `error: plugin 'tcp_connection_logger': the plugin folder ${folder} (--plugin-folder, $FOLDER_PLUGIN; ` +
+        "/etc/envoy/plugin/ in the container) is not a folder on this machine\n",
     );
+  });
+
+  test("a --plugin-folder without main.wasm is one line that names the folder and the file", async () => {
+    const result = await runCli(["--plugin-folder", scratch]);
+    assert.equal(result.code, 1);
+    assert.equal(
+      result.stderr,
+      `error: plugin 'tcp_connection_logger': ${join(scratch, "main.wasm")} does not exist: ` +
+        `the plugin folder ${scratch} (--plugin-folder, $FOLDER_PLUGIN) has no main.wasm\n`,
+    );
+  });
+
+  test("without a build, the one line says to run make build", () => {
+    const buildFolder = join(ROOT, "build");
+    const wasmPath = join(buildFolder, "missing.wasm");
+    assert.equal(
+      whyPluginMissing("/etc/envoy/plugin/missing.wasm", buildFolder, wasmPath),
+      `${wasmPath} does not exist (/etc/envoy/plugin/missing.wasm); run make build`,
+    );
+  });
+
+  test("-c naming a directory or a device is one line, and nothing is read from it", async () => {
+    assert.deepEqual(await runCli(["-c", scratch]), { code: 1, stdout: "", stderr: `error: cannot read ${scratch}: it is a directory\n` });
+    assert.deepEqual(await runCli(["-c", "/dev/zero"]), { code: 1, stdout: "", stderr: "error: cannot read /dev/zero: not a regular file\n" });
+    const missing = join(scratch, "missing.yaml");
+    assert.deepEqual(await runCli(["-c", missing]), { code: 1, stdout: "", stderr: `error: cannot read ${missing}: no such file\n` });
+  });
+
+  test("an unknown component in --component-log-level is one line", async () => {
+    assert.deepEqual(await runCli(["--component-log-level", "wasm:debug,nosuch:info"]), {
+      code: 1,
+      stdout: "",
+      stderr: "error: --component-log-level: invalid component specified 'nosuch'\n",
+    });
   });
 
   test("an invalid config prints the loader's message", async () => {

@@ -162,3 +162,30 @@ describe("admin POST /quitquitquit", () => {
     assert.equal(testHost.logs.at(-1)?.endsWith("[main] [source/server/server.cc:1050] exiting"), true);
   });
 });
+
+describe("the local host bound beyond loopback (--bind 0.0.0.0)", () => {
+  test("warns once that admin is reachable and unauthenticated", async () => {
+    const testHost = await startTestHost({ bindAddress: "0.0.0.0" });
+    try {
+      const warnings = testHost.logs.filter((line) => line.includes("][warning][admin] "));
+      assert.deepEqual(
+        warnings.map((line) => line.slice(line.indexOf("]") + 1)),
+        [
+          `[1][warning][admin] [host/local-host.ts] admin on 0.0.0.0:${testHost.host.adminPort} is reachable from other machines ` +
+            "and has no authentication: anyone who reaches it can read the stats, change log levels and stop the host (POST /quitquitquit)",
+        ],
+      );
+    } finally {
+      await testHost.host.close();
+    }
+  });
+
+  test("on loopback there is no such warning", async () => {
+    const testHost = await startTestHost();
+    try {
+      assert.deepEqual(testHost.logs.filter((line) => line.includes("][warning]")), []);
+    } finally {
+      await testHost.host.close();
+    }
+  });
+});
