@@ -4,9 +4,15 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-FOLDER_PLUGIN ?= ./build
-ENVOY_CONCURRENCY ?= 1
-export FOLDER_PLUGIN ENVOY_CONCURRENCY
+# as docker-compose.yml reads them (${VAR:-default}): unset or empty means the default
+FOLDER_PLUGIN := $(or $(FOLDER_PLUGIN),./build)
+ENVOY_CONCURRENCY := $(or $(ENVOY_CONCURRENCY),1)
+# the wasm logger's level, which docker-compose.yml passes to Envoy as --component-log-level wasm:...
+WASM_LOG_LEVEL := $(or $(WASM_LOG_LEVEL),info)
+export FOLDER_PLUGIN ENVOY_CONCURRENCY WASM_LOG_LEVEL
+
+# what docker-compose.yml mounts, made readable by Envoy's uid 101
+READABLE_BY_ENVOY = scripts/readable-by-envoy.sh envoy/envoy.yaml build "$(FOLDER_PLUGIN)"
 
 NODE_TEST := node --import tsx --test \
 	--test-reporter=spec --test-reporter-destination=stdout \
@@ -15,10 +21,10 @@ NODE_TESTS := $(wildcard tests/config/*.test.ts tests/host/*.test.ts tests/plugi
 	tests/fuzz/*.test.ts tests/e2e/*.test.ts)
 PLUGIN_SOURCES := $(wildcard assembly/*.ts) asconfig.json package-lock.json
 
-.PHONY: help install build test test-assembly test-node lint local up down e2e-envoy bench bench-quick clean
+.PHONY: help install build readable test test-assembly test-node lint local up down e2e-envoy bench bench-quick clean
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  make %-14s %s\n", $$1, $$2 }'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  make %-14s %s\n", $$1, $$2 }'
 
 install: node_modules/.package-lock.json ## install the pinned dependencies (npm ci)
 
@@ -30,11 +36,14 @@ build: build/main.wasm build/debug.wasm ## compile the plugin: build/main.wasm (
 
 build/main.wasm: node_modules/.package-lock.json $(PLUGIN_SOURCES)
 	npx asc assembly/index.ts --target release
-	@chmod a+r build/* # Envoy's image reads the mounted plugin as uid 101
+	@$(READABLE_BY_ENVOY)
 
 build/debug.wasm: node_modules/.package-lock.json $(PLUGIN_SOURCES)
 	npx asc assembly/index.ts --target debug
-	@chmod a+r build/*
+	@$(READABLE_BY_ENVOY)
+
+readable: ## make envoy/envoy.yaml and the plugin folder readable by Envoy's uid 101 (done by build and up)
+	@$(READABLE_BY_ENVOY)
 
 test: build test-assembly lint test-node ## run every test: as-pect specs, type and config checks, node:test suites
 
@@ -48,10 +57,11 @@ lint: install ## type-check the TypeScript and validate envoy/envoy.yaml against
 	npx tsc -p .
 	npx tsx host/config/lint.ts envoy/envoy.yaml
 
-local: build ## run the local host with envoy/envoy.yaml (FOLDER_PLUGIN, ENVOY_CONCURRENCY, ARGS=--trace ...)
-	node --import tsx host/cli.ts -c envoy/envoy.yaml --plugin-folder "$(FOLDER_PLUGIN)" --concurrency "$(ENVOY_CONCURRENCY)" $(ARGS)
+local: build ## run the local host with envoy/envoy.yaml (FOLDER_PLUGIN, ENVOY_CONCURRENCY, WASM_LOG_LEVEL, ARGS=--trace ...)
+	node --import tsx host/cli.ts -c envoy/envoy.yaml --plugin-folder "$(FOLDER_PLUGIN)" --concurrency "$(ENVOY_CONCURRENCY)" \
+		--component-log-level "wasm:$(WASM_LOG_LEVEL)" $(ARGS)
 
-up: build ## run Envoy with the plugin in Docker (docker-compose up)
+up: build readable ## run Envoy with the plugin in Docker (docker-compose up)
 	scripts/compose.sh up
 
 down: ## stop the Docker set-up
