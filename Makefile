@@ -58,7 +58,7 @@ lint: install ## type-check the TypeScript and validate envoy/envoy.yaml against
 	npx tsx host/config/lint.ts envoy/envoy.yaml
 
 local: build ## run the local host with envoy/envoy.yaml (FOLDER_PLUGIN, ENVOY_CONCURRENCY, WASM_LOG_LEVEL, ARGS=--trace ...)
-	node --import tsx host/cli.ts -c envoy/envoy.yaml --plugin-folder "$(FOLDER_PLUGIN)" --concurrency "$(ENVOY_CONCURRENCY)" \
+	@node --import tsx host/cli.ts -c envoy/envoy.yaml --plugin-folder "$(FOLDER_PLUGIN)" --concurrency "$(ENVOY_CONCURRENCY)" \
 		--component-log-level "wasm:$(WASM_LOG_LEVEL)" $(ARGS)
 
 up: build readable ## run Envoy with the plugin in Docker (docker-compose up)
