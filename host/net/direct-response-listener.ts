@@ -7,7 +7,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Socket } from "node:net";
 import type { HttpConnectionManagerConfig } from "../config/model.ts";
 import type { HttpConnectionManagerStats } from "./envoy-stats.ts";
-import { HttpDownstream } from "./http-downstream.ts";
+import { HttpDownstreams, type HttpDownstream } from "./http-downstream.ts";
 import { matchRoute } from "./route-match.ts";
 
 /** max_request_headers_kb (60) and max_headers_count (100): Envoy's defaults (§14). */
@@ -22,21 +22,21 @@ const PARSER_HEADER_BYTES = MAX_REQUEST_HEADER_BYTES + 8 * 1024;
 const downstreams = new WeakMap<Socket, HttpDownstream>();
 
 export function createDirectResponseServer(config: HttpConnectionManagerConfig, stats: HttpConnectionManagerStats): Server {
+  const connections = new HttpDownstreams(config, stats);
   const server = createServer(
     // Envoy has no request headers timeout by default and no whole-request timeout: node's are off
     { maxHeaderSize: PARSER_HEADER_BYTES, headersTimeout: 0, requestTimeout: 0 },
     (request, response) => {
       const downstream = downstreams.get(request.socket)!;
-      downstream.requestStarted();
+      downstream.requestStarted(request, response);
       if (headersTooLarge(request)) return downstream.headersTooLarge();
-      response.on("finish", () => downstream.responseFinished());
       answer(config, request, response);
       stats.responseSent(response.statusCode);
     },
   );
   server.on("connection", (socket: Socket) => {
     stats.downstreamCxTotal.add(1);
-    downstreams.set(socket, new HttpDownstream(socket, config, stats));
+    downstreams.set(socket, connections.accept(socket));
   });
   server.on("clientError", (error: NodeJS.ErrnoException, socket: Socket) => {
     const downstream = downstreams.get(socket);
