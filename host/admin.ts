@@ -1,5 +1,5 @@
 // Envoy's admin interface, the endpoints the local host implements, answered as Envoy's AdminImpl
-// answers them (source/server/admin/admin.cc; docs/envoy-host.md §12): a request goes to the
+// answers them (source/server/admin/admin.cc; docs/envoy-host.md §14): a request goes to the
 // handler whose path is exactly the request's path; a handler that changes the server takes POST
 // only; the help lists the handlers sorted by path with their parameters; any other path is 404
 // with that help.

@@ -7,13 +7,14 @@ import { createAdminServer } from "./admin.ts";
 import type { BoundListener } from "./admin/listeners.ts";
 import type { CommandLineOptions, ServerState } from "./admin/server-info.ts";
 import { loadEnvoyConfig } from "./config/load.ts";
-import type { ListenerConfig, WasmFilterConfig } from "./config/model.ts";
+import type { EnvoyConfig, ListenerConfig, WasmFilterConfig } from "./config/model.ts";
 import { createLogger, type AdjustableLogger } from "./log.ts";
 import { formatAddress } from "./address.ts";
 import { bindAddressFor } from "./net/address.ts";
 import { closeServer, listen } from "./net/listen.ts";
 import { startListeners, type RunningListeners } from "./net/listeners.ts";
 import { resolvePluginPath, whyPluginMissing } from "./paths.ts";
+import { RemoteCodeError, RemoteModules } from "./remote-code.ts";
 import { createStatsStore } from "./stats.ts";
 import type { PropertyNames, StatsStore, WasmPlugin } from "./wasm/api.ts";
 import { startWasmPlugin } from "./wasm/plugin.ts";
@@ -85,7 +86,14 @@ export async function startLocalHost(options: LocalHostOptions): Promise<Running
   const bindAddress = options.bindAddress ?? "127.0.0.1";
   const config = loadEnvoyConfig(options.configPath);
   const stats = createStatsStore();
-  const pluginsByListener = options.withoutWasm ? new Map<ListenerConfig, WasmPlugin[]>() : startPlugins(config.listeners, options, logger, stats);
+  // Like Envoy's init manager, nothing starts before every code.remote module has been fetched.
+  const remoteModules = options.withoutWasm ? new RemoteModules() : await fetchRemoteModules(config, logger);
+  let pluginsByListener: Map<ListenerConfig, WasmPlugin[]>;
+  try {
+    pluginsByListener = options.withoutWasm ? new Map() : startPlugins(config.listeners, options, logger, stats, remoteModules);
+  } finally {
+    remoteModules.remove();
+  }
   const plugins = [...pluginsByListener.values()].flat();
 
   let listeners: RunningListeners | undefined;
@@ -175,6 +183,7 @@ function startPlugins(
   options: LocalHostOptions,
   logger: AdjustableLogger,
   stats: StatsStore,
+  remoteModules: RemoteModules,
 ): Map<ListenerConfig, WasmPlugin[]> {
   const started = new Map<ListenerConfig, WasmPlugin[]>();
   try {
@@ -186,7 +195,7 @@ function startPlugins(
         plugins.push(
           startWasmPlugin({
             plugin: filter,
-            wasmPath: findPluginModule(filter, options.pluginFolder),
+            wasmPath: remoteModules.pathOf(filter) ?? findPluginModule(filter, options.pluginFolder),
             concurrency: options.concurrency ?? 1,
             logger,
             stats,
@@ -209,10 +218,20 @@ function isLoopback(address: string): boolean {
   return address === "::1" || /^(::ffff:)?127\./.test(address);
 }
 
+async function fetchRemoteModules(config: EnvoyConfig, logger: AdjustableLogger): Promise<RemoteModules> {
+  try {
+    return await RemoteModules.fetch(config.listeners, config.clusters, logger);
+  } catch (error) {
+    if (error instanceof RemoteCodeError) throw new MissingPluginError(error.message);
+    throw error;
+  }
+}
+
 function findPluginModule(plugin: WasmFilterConfig, pluginFolder: string): string {
-  const wasmPath = resolvePluginPath(plugin.codeFilename, pluginFolder);
+  const filename = plugin.code.kind === "local" ? plugin.code.filename : "";
+  const wasmPath = resolvePluginPath(filename, pluginFolder);
   if (!existsSync(wasmPath)) {
-    throw new MissingPluginError(`plugin '${plugin.name}': ${whyPluginMissing(plugin.codeFilename, pluginFolder, wasmPath)}`);
+    throw new MissingPluginError(`plugin '${plugin.name}': ${whyPluginMissing(filename, pluginFolder, wasmPath)}`);
   }
   return wasmPath;
 }

@@ -1,5 +1,5 @@
 // Envoy's named loggers and the level names its admin and command line speak (spdlog's), as
-// admin /logging lists and changes them (docs/envoy-host.md §12).
+// admin /logging lists and changes them (docs/envoy-host.md §14).
 
 import type { LogLevelName } from "./wasm/api.ts";
 

@@ -1,5 +1,5 @@
 // Admin /clusters in Envoy's text format (TextClustersChunkProcessor::render,
-// source/server/admin/clusters_chunk_processor.cc; docs/envoy-host.md §12): per cluster its
+// source/server/admin/clusters_chunk_processor.cc; docs/envoy-host.md §14): per cluster its
 // observability name, the circuit breakers of both priorities (Envoy's defaults: the local host
 // sets none), added_via_api, then per host its stats sorted by name and its description.
 

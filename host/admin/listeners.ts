@@ -1,5 +1,5 @@
 // Admin /listeners as Envoy's ListenersHandler answers it (handlerListenerInfo,
-// source/server/admin/listeners_handler.cc; docs/envoy-host.md §12): `<name>::<address>` per
+// source/server/admin/listeners_handler.cc; docs/envoy-host.md §14): `<name>::<address>` per
 // listener, or with `format=json` the envoy.admin.v3.Listeners message.
 
 import { formatAddress } from "../address.ts";

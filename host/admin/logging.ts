@@ -1,5 +1,5 @@
 // Admin /logging as Envoy's LogsHandler answers it (source/server/admin/logs_handler.cc,
-// handlerLogging and changeLogLevel; docs/envoy-host.md §12): with no query, the loggers and
+// handlerLogging and changeLogLevel; docs/envoy-host.md §14): with no query, the loggers and
 // their levels; `?level=<l>` sets every logger, `?<logger>=<l>` one, `?paths=<logger>:<l>,...`
 // several, each change logged on the admin logger; a bad query is 400 with the error, the usage
 // and the same listing.

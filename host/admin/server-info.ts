@@ -1,5 +1,5 @@
 // Admin /ready and /server_info as Envoy's ServerInfoHandler answers them (handlerReady,
-// handlerServerInfo, source/server/admin/server_info_handler.cc; docs/envoy-host.md §12).
+// handlerServerInfo, source/server/admin/server_info_handler.cc; docs/envoy-host.md §14).
 
 import { readFileSync } from "node:fs";
 import { protoJson } from "./proto-json.ts";

@@ -1,5 +1,5 @@
 // The query of admin /stats and /stats/prometheus as Envoy's StatsParams::parse reads it
-// (source/server/admin/stats_params.cc; docs/envoy-host.md §12): `filter` (a regular expression a
+// (source/server/admin/stats_params.cc; docs/envoy-host.md §14): `filter` (a regular expression a
 // stat's full name must contain a match of), `usedonly` (only stats written since start), `type`
 // and `format`, each refused with Envoy's message when malformed.
 

@@ -7,7 +7,7 @@ import fs from "node:fs";
 import type {
   ClusterConfig, EndpointConfig, EnvoyConfig, FailurePolicy, HttpConnectionManagerConfig, JsonObject,
   JsonValue, ListenerConfig, Metadata, NetworkFilterConfig, SocketAddress, TcpProxyConfig, WasmFilterConfig,
-  DirectResponseRoute,
+  DirectResponseRoute, WasmCode,
 } from "./model.ts";
 import { childPath, ConfigError, type ConfigIssue } from "./issues.ts";
 import { checkEnvoyConfig } from "./validate.ts";
@@ -29,6 +29,13 @@ const DEFAULT_TCP_IDLE_TIMEOUT_MS = 60 * 60 * 1000;
 /** The HTTP connection manager's stream_idle_timeout and connection idle_timeout when unspecified. */
 const DEFAULT_STREAM_IDLE_TIMEOUT_MS = 5 * 60 * 1000;
 const DEFAULT_HTTP_IDLE_TIMEOUT_MS = 60 * 60 * 1000;
+
+// Envoy's defaults for fetching code.remote (source/extensions/common/wasm/remote_async_datasource.cc).
+const DEFAULT_REMOTE_RETRIES = 1;
+const DEFAULT_REMOTE_BACKOFF_BASE_MS = 1000;
+const DEFAULT_REMOTE_BACKOFF_MAX_MS = 10 * 1000;
+/** Unset max_interval: ten times base_interval (Config::Utility::buildJitteredExponentialBackOffStrategy). */
+const BACKOFF_MAX_PER_BASE = 10;
 
 /** The config file cannot be read; the message is one line that names it. */
 export class ConfigReadError extends Error {
@@ -132,11 +139,6 @@ class ModelMapper {
     const vmPath = childPath(pluginPath, "vm_config");
     const vm = object(plugin.vm_config);
     this.onlyFields(vm, vmPath, ["vm_id", "runtime", "code", "configuration"]);
-    const code = object(vm.code);
-    this.onlyFields(code, childPath(vmPath, "code"), ["local"]);
-    const local = object(code.local);
-    this.onlyFields(local, childPath(vmPath, "code.local"), ["filename"]);
-    if (local.filename === undefined) this.refuse(childPath(vmPath, "code"), "wasm code other than code.local.filename");
     const reload = object(plugin.reload_config);
     this.onlyFields(reload, childPath(pluginPath, "reload_config"), ["backoff"]);
     const baseInterval = object(reload.backoff).base_interval;
@@ -147,12 +149,52 @@ class ModelMapper {
       rootId: String(plugin.root_id ?? ""),
       vmId: String(vm.vm_id ?? ""),
       runtime: String(vm.runtime ?? ""),
-      codeFilename: String(local.filename ?? ""),
+      code: this.wasmCode(object(vm.code), childPath(vmPath, "code")),
       configuration: this.stringValue(plugin.configuration, childPath(pluginPath, "configuration")),
       vmConfiguration: this.stringValue(vm.configuration, childPath(vmPath, "configuration")),
       failurePolicy: failurePolicy(plugin),
       legacyFailOpen: plugin.fail_open === true,
       reloadBackoffMs: typeof baseInterval === "string" ? durationMs(baseInterval) : DEFAULT_RELOAD_BACKOFF_MS,
+    };
+  }
+
+  /** code.local.filename, or code.remote fetched through a cluster. */
+  private wasmCode(code: JsonObject, path: string): WasmCode {
+    this.onlyFields(code, path, ["local", "remote"]);
+    if (code.remote !== undefined) return this.remoteCode(object(code.remote), childPath(path, "remote"));
+    const local = object(code.local);
+    this.onlyFields(local, childPath(path, "local"), ["filename"]);
+    if (local.filename === undefined) this.refuse(path, "wasm code other than code.local.filename or code.remote");
+    return { kind: "local", filename: String(local.filename ?? "") };
+  }
+
+  private remoteCode(remote: JsonObject, path: string): WasmCode {
+    this.onlyFields(remote, path, ["http_uri", "sha256", "retry_policy"]);
+    const httpUri = object(remote.http_uri);
+    this.onlyFields(httpUri, childPath(path, "http_uri"), ["uri", "cluster", "timeout"]);
+    const retryPath = childPath(path, "retry_policy");
+    const retry = object(remote.retry_policy);
+    // Envoy's remote data fetch reads only these two of RetryPolicy.
+    this.onlyFields(retry, retryPath, ["num_retries", "retry_back_off"]);
+    const backoff = object(retry.retry_back_off);
+    let backoffBaseMs = DEFAULT_REMOTE_BACKOFF_BASE_MS;
+    let backoffMaxMs = DEFAULT_REMOTE_BACKOFF_MAX_MS;
+    if (retry.retry_back_off !== undefined) {
+      backoffBaseMs = durationMs(String(backoff.base_interval));
+      backoffMaxMs = typeof backoff.max_interval === "string" ? durationMs(backoff.max_interval) : backoffBaseMs * BACKOFF_MAX_PER_BASE;
+      if (backoffMaxMs < backoffBaseMs) {
+        this.issue(childPath(retryPath, "retry_back_off.max_interval"), "max_interval must be greater than or equal to the base_interval");
+      }
+    }
+    return {
+      kind: "remote",
+      uri: String(httpUri.uri ?? ""),
+      cluster: String(httpUri.cluster ?? ""),
+      timeoutMs: durationMs(String(httpUri.timeout ?? "0s")),
+      sha256: String(remote.sha256 ?? ""),
+      numRetries: typeof retry.num_retries === "number" ? retry.num_retries : DEFAULT_REMOTE_RETRIES,
+      backoffBaseMs,
+      backoffMaxMs,
     };
   }
 
@@ -182,7 +224,7 @@ class ModelMapper {
   private timeoutMs(duration: JsonValue | undefined, path: string, unspecifiedMs: number): number {
     if (typeof duration !== "string") return unspecifiedMs;
     const ms = durationMs(duration);
-    if (ms < 0) this.invalid(path, `Expected positive duration: ${duration}`);
+    if (ms < 0) this.issue(path, `Expected positive duration: ${duration}`);
     return Math.max(0, Math.floor(ms));
   }
 
@@ -305,11 +347,11 @@ class ModelMapper {
   }
 
   private refuse(path: string, feature: string): void {
-    this.invalid(path, `${feature} is not supported by the local host; run it in Envoy with docker-compose up`);
+    this.issue(path, `${feature} is not supported by the local host; run it in Envoy with docker-compose up`);
   }
 
-  /** A value Envoy itself refuses when it builds the server. */
-  private invalid(path: string, message: string): void {
+  /** A setting Envoy refuses at start-up, with Envoy's message. */
+  private issue(path: string, message: string): void {
     this.issues.push({ file: this.file, line: lineNear(this.lines, path), path, message });
   }
 }

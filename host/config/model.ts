@@ -18,6 +18,33 @@ export interface Metadata {
 
 export type FailurePolicy = "FAIL_CLOSED" | "FAIL_OPEN" | "FAIL_RELOAD";
 
+/** vm_config.code.local.filename */
+export interface LocalWasmCode {
+  kind: "local";
+  /** exactly as written, e.g. /etc/envoy/plugin/main.wasm */
+  filename: string;
+}
+
+/** vm_config.code.remote: fetched over HTTP through a cluster before the listeners start. */
+export interface RemoteWasmCode {
+  kind: "remote";
+  /** http_uri.uri: its authority and path make the request */
+  uri: string;
+  /** http_uri.cluster: where the request goes */
+  cluster: string;
+  /** http_uri.timeout in ms, for the whole response; 0 is none */
+  timeoutMs: number;
+  /** the lowercase hex digest the body must have, exactly as written */
+  sha256: string;
+  /** retry_policy.num_retries: attempts after the first, 1 when unspecified */
+  numRetries: number;
+  /** retry_policy.retry_back_off in ms: base_interval (1000) and max_interval (10 × base) */
+  backoffBaseMs: number;
+  backoffMaxMs: number;
+}
+
+export type WasmCode = LocalWasmCode | RemoteWasmCode;
+
 /** envoy.extensions.filters.network.wasm.v3.Wasm */
 export interface WasmFilterConfig {
   kind: "wasm";
@@ -31,8 +58,8 @@ export interface WasmFilterConfig {
   vmId: string;
   /** PluginConfig.vm_config.runtime, e.g. envoy.wasm.runtime.v8 */
   runtime: string;
-  /** vm_config.code.local.filename exactly as written, e.g. /etc/envoy/plugin/main.wasm */
-  codeFilename: string;
+  /** vm_config.code */
+  code: WasmCode;
   /** PluginConfig.configuration: the raw string of a google.protobuf.StringValue ("" when absent) */
   configuration: string;
   /** vm_config.configuration, likewise */

@@ -10,7 +10,7 @@ import type { HttpConnectionManagerStats } from "./envoy-stats.ts";
 import { HttpDownstreams, type HttpDownstream } from "./http-downstream.ts";
 import { matchRoute } from "./route-match.ts";
 
-/** max_request_headers_kb (60) and max_headers_count (100): Envoy's defaults (§14). */
+/** max_request_headers_kb (60) and max_headers_count (100): Envoy's defaults (§16). */
 const MAX_REQUEST_HEADER_BYTES = 60 * 1024;
 const MAX_REQUEST_HEADERS = 100;
 /**

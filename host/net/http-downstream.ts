@@ -1,5 +1,5 @@
 // The downstream connections of the HTTP connection manager, as Envoy's ConnectionManagerImpl and
-// HTTP/1 codec treat them (docs/envoy-host.md §14): a request ("stream") begins with its first
+// HTTP/1 codec treat them (docs/envoy-host.md §16): a request ("stream") begins with its first
 // byte and is counted; stream_idle_timeout runs from then while no byte moves, and answers 408
 // `stream timeout` if it fires before the request head is whole; a connection without a request
 // in flight is closed after idle_timeout; a malformed request is answered 400, headers over

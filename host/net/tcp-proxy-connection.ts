@@ -1,5 +1,5 @@
 // One downstream connection through its filter chain to an upstream host, driven the way
-// Envoy's tcp_proxy drives it (docs/envoy-host.md §3, §11): the filters see the new connection,
+// Envoy's tcp_proxy drives it (docs/envoy-host.md §3, §13): the filters see the new connection,
 // then the cluster; nothing is read from the client until the upstream is connected (tcp_proxy
 // disables downstream reads while it connects); each direction ends once with a 0-byte end of
 // stream; the downstream closes when both directions are done, on a reset, or when the idle

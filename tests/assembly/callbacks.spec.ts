@@ -1,30 +1,24 @@
 // One connection through the plugin's ABI exports, in Envoy's order (docs/envoy-host.md §3), against
 // the mocked host: the exact log lines and metric values.
 
-import "../../assembly/index";
-import { proxy_on_configure, proxy_on_vm_start } from "../../assembly/root";
+import "../../assembly/logger/index";
 import {
-  proxy_on_context_create, proxy_on_delete, proxy_on_done, proxy_on_downstream_connection_close,
-  proxy_on_downstream_data, proxy_on_log, proxy_on_new_connection, proxy_on_upstream_connection_close,
-  proxy_on_upstream_data,
-} from "../../assembly/network";
+  proxy_on_configure, proxy_on_context_create, proxy_on_delete, proxy_on_done,
+  proxy_on_downstream_connection_close, proxy_on_downstream_data, proxy_on_log, proxy_on_new_connection,
+  proxy_on_upstream_connection_close, proxy_on_upstream_data, proxy_on_vm_start,
+} from "../../assembly/kit/exports";
 import {
   bytesOf, logLines, metric, pairsOf, resetHost, setBuffer, setProperty, setStringProperty, setTime,
 } from "./mock";
+import { startRoot } from "./root";
 
 export { malloc } from "@solo-io/proxy-runtime/malloc";
 
 const DOWNSTREAM: u32 = 2;
 const UPSTREAM: u32 = 3;
-const PLUGIN_CONFIGURATION: u32 = 7;
 
 function configure(root: u32, json: string): u32 {
-  setStringProperty("plugin_root_id", "tcp_connection_logger");
-  const configuration = String.UTF8.encode(json);
-  setBuffer(PLUGIN_CONFIGURATION, configuration);
-  proxy_on_context_create(root, 0);
-  if (proxy_on_vm_start(root, 0) == 0) return 0;
-  return proxy_on_configure(root, configuration.byteLength);
+  return startRoot(root, "tcp_connection_logger", json);
 }
 
 describe("the plugin's callbacks", () => {

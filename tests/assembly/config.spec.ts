@@ -1,10 +1,16 @@
-import { parsePluginConfiguration } from "../../assembly/config";
+import { parseConfiguration, ParsedConfiguration } from "../../assembly/kit/configuration";
+import { PluginSettings } from "../../assembly/logger/config";
+
+/** The logger's configuration as its plugin parses it: flat. */
+function parsePluginConfiguration(data: ArrayBuffer): ParsedConfiguration<PluginSettings> {
+  return parseConfiguration<PluginSettings>(data, false);
+}
 
 function errorOf(json: string): string {
   return parsePluginConfiguration(String.UTF8.encode(json)).error;
 }
 
-describe("parsePluginConfiguration", () => {
+describe("the logger's configuration", () => {
   it("uses the defaults for an empty configuration", () => {
     const parsed = parsePluginConfiguration(new ArrayBuffer(0));
     expect(parsed.error).toBe("");

@@ -19,6 +19,10 @@ function createHostMock(memory) {
   let hostLogLevelResult = 0;
   let hostLogLevelQueries = 0;
   let propertyReads = 0;
+  // proxy_continue_stream / proxy_close_stream calls, as "continue 2" or "close 3"
+  let streamCalls = [];
+  // what proxy_continue_stream answers: Ok unless a spec sets it
+  let continueResult = 0;
 
   const bytes = (pointer, length) => new Uint8Array(memory.buffer, pointer, length).slice();
   const text = (pointer, length) => decoder.decode(bytes(pointer, length));
@@ -59,6 +63,25 @@ function createHostMock(memory) {
       returnBytes(buffer.subarray(Math.min(start, buffer.length), Math.min(buffer.length, start + length)), pointerOut, sizeOut);
       return 0;
     },
+    // docs/envoy-host.md §4: start 0 drains `length` bytes and prepends, a start at or past the end appends.
+    proxy_set_buffer_bytes(type, start, length, pointer, size) {
+      if (type !== 2 && type !== 3) return 1;
+      const current = buffers.get(type) ?? new Uint8Array(0);
+      const data = bytes(pointer, size);
+      const begin = start >>> 0;
+      if (begin === 0) buffers.set(type, Buffer.concat([data, current.subarray(Math.min(length >>> 0, current.length))]));
+      else if (begin >= current.length) buffers.set(type, Buffer.concat([current, data]));
+      else return 2;
+      return 0;
+    },
+    proxy_continue_stream(stream) {
+      streamCalls.push(`continue ${stream}`);
+      return continueResult;
+    },
+    proxy_close_stream(stream) {
+      streamCalls.push(`close ${stream}`);
+      return 0;
+    },
     proxy_get_current_time_nanoseconds(pointerOut) {
       view().setBigUint64(pointerOut, nowNanoseconds, true);
       return 0;
@@ -93,6 +116,8 @@ function createHostMock(memory) {
       hostLogLevelResult = 0;
       hostLogLevelQueries = 0;
       propertyReads = 0;
+      streamCalls = [];
+      continueResult = 0;
     },
     setProperty(pathPointer, pathLength, valuePointer, valueLength) {
       properties.set(text(pathPointer, pathLength), bytes(valuePointer, valueLength));
@@ -117,6 +142,24 @@ function createHostMock(memory) {
     },
     propertyReads() {
       return propertyReads;
+    },
+    setContinueResult(result) {
+      continueResult = result;
+    },
+    streamCallCount() {
+      return streamCalls.length;
+    },
+    streamCallLength(index) {
+      return streamCalls[index].length;
+    },
+    copyStreamCall(index, pointer) {
+      new Uint8Array(memory.buffer).set(Buffer.from(streamCalls[index]), pointer);
+    },
+    bufferLength(type) {
+      return (buffers.get(type) ?? new Uint8Array(0)).length;
+    },
+    copyBuffer(type, pointer) {
+      new Uint8Array(memory.buffer).set(buffers.get(type) ?? new Uint8Array(0), pointer);
     },
     logCount() {
       return logs.length;

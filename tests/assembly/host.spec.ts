@@ -1,10 +1,10 @@
-import { hostLogLevel, readBufferBytes } from "../../assembly/host";
-import { readProperty } from "../../assembly/properties";
+import { getBufferBytes, getLogLevel } from "../../assembly/kit/host";
+import { readProperty } from "../../assembly/kit/properties";
 import { bytesOf, failHostLogLevel, resetHost, setBuffer, setHostLogLevel, setProperty } from "./mock";
 
 export { malloc } from "@solo-io/proxy-runtime/malloc";
 
-describe("takeReturnedBytes", () => {
+describe("blocks the host returns", () => {
   beforeEach(() => {
     resetHost();
   });
@@ -21,20 +21,20 @@ describe("takeReturnedBytes", () => {
 
   it("adopts a buffer's block the same way", () => {
     setBuffer(2, bytesOf("ping"));
-    const read = readBufferBytes(2, 0, 4);
+    const read = getBufferBytes(2, 0, 4);
     expect(read.bytes.byteLength).toBe(4);
     expect(RTrace.refCountOf(changetype<usize>(read.bytes))).toBe(1);
   });
 
   it("gives empty bytes when the host returns nothing, without a block from malloc", () => {
     setBuffer(2, new ArrayBuffer(0));
-    const read = readBufferBytes(2, 0, 4);
+    const read = getBufferBytes(2, 0, 4);
     expect(read.ok).toBe(true);
     expect(read.bytes.byteLength).toBe(0);
   });
 });
 
-describe("hostLogLevel", () => {
+describe("getLogLevel", () => {
   beforeEach(() => {
     resetHost();
   });
@@ -42,13 +42,13 @@ describe("hostLogLevel", () => {
   it("is the level the host answers, off (6) included", () => {
     for (let level: u32 = 0; level <= 6; level++) {
       setHostLogLevel(level);
-      expect(<u32>hostLogLevel()).toBe(level);
+      expect(<u32>getLogLevel()).toBe(level);
     }
   });
 
   it("is trace when the host cannot tell, so that every line is built", () => {
     setHostLogLevel(3);
     failHostLogLevel(12); // Unimplemented
-    expect(hostLogLevel()).toBe(0);
+    expect(getLogLevel()).toBe(0);
   });
 });

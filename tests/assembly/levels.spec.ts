@@ -2,23 +2,22 @@
 // lines the host prints, reads properties only for those, asks once per callback, follows a
 // change between callbacks, and keeps the metrics exact whatever the level.
 
-import "../../assembly/index";
-import { proxy_on_configure, proxy_on_vm_start } from "../../assembly/root";
+import "../../assembly/logger/index";
 import {
   proxy_on_context_create, proxy_on_delete, proxy_on_done, proxy_on_downstream_connection_close,
   proxy_on_downstream_data, proxy_on_log, proxy_on_new_connection, proxy_on_upstream_connection_close,
   proxy_on_upstream_data,
-} from "../../assembly/network";
+} from "../../assembly/kit/exports";
 import {
   bytesOf, failHostLogLevel, hostLogLevelQueries, logLines, metric, pairsOf, propertyReads, resetHost,
   setBuffer, setHostLogLevel, setProperty, setStringProperty, setTime,
 } from "./mock";
+import { startRoot } from "./root";
 
 export { malloc } from "@solo-io/proxy-runtime/malloc";
 
 const DOWNSTREAM: u32 = 2;
 const UPSTREAM: u32 = 3;
-const PLUGIN_CONFIGURATION: u32 = 7;
 
 const DEBUG: u32 = 1;
 const INFO: u32 = 2;
@@ -26,11 +25,7 @@ const WARN: u32 = 3;
 const OFF: u32 = 6;
 
 function configure(root: u32): void {
-  setStringProperty("plugin_root_id", "tcp_connection_logger");
-  setBuffer(PLUGIN_CONFIGURATION, new ArrayBuffer(0));
-  proxy_on_context_create(root, 0);
-  proxy_on_vm_start(root, 0);
-  proxy_on_configure(root, 0);
+  startRoot(root, "tcp_connection_logger", "");
 }
 
 /** The client, the upstream address and the cluster's `location` metadata, as Envoy has them by the first upstream data. */

@@ -1,4 +1,4 @@
-import * as line from "../../assembly/logline";
+import * as line from "../../assembly/kit/logline";
 import { bytesOf, logLines, resetHost } from "./mock";
 
 describe("log lines", () => {

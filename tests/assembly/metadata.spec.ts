@@ -1,5 +1,5 @@
-import * as line from "../../assembly/logline";
-import { FilterMetadata, MetadataNamespace, readFilterMetadata } from "../../assembly/metadata";
+import * as line from "../../assembly/kit/logline";
+import { FilterMetadata, MetadataNamespace, readFilterMetadata } from "../../assembly/kit/metadata";
 import { bytesOf, failProperty, logLines, pairsOf, resetHost, setProperty } from "./mock";
 
 export { malloc } from "@solo-io/proxy-runtime/malloc";

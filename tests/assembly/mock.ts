@@ -19,6 +19,18 @@ declare function mockFailHostLogLevel(result: u32): void;
 declare function mockHostLogLevelQueries(): i32;
 @external("mock", "propertyReads")
 declare function mockPropertyReads(): i32;
+@external("mock", "setContinueResult")
+declare function mockSetContinueResult(result: u32): void;
+@external("mock", "streamCallCount")
+declare function mockStreamCallCount(): i32;
+@external("mock", "streamCallLength")
+declare function mockStreamCallLength(index: i32): i32;
+@external("mock", "copyStreamCall")
+declare function mockCopyStreamCall(index: i32, pointer: usize): void;
+@external("mock", "bufferLength")
+declare function mockBufferLength(type: u32): i32;
+@external("mock", "copyBuffer")
+declare function mockCopyBuffer(type: u32, pointer: usize): void;
 @external("mock", "logCount")
 declare function mockLogCount(): i32;
 @external("mock", "logLevel")
@@ -81,6 +93,32 @@ export function hostLogLevelQueries(): i32 {
 /** How many properties the plugin has read since the last reset. */
 export function propertyReads(): i32 {
   return mockPropertyReads();
+}
+
+/** Makes proxy_continue_stream answer `result` from now on. */
+export function setContinueResult(result: u32): void {
+  mockSetContinueResult(result);
+}
+
+/** The proxy_continue_stream and proxy_close_stream calls so far: `continue 2`, `close 3`. */
+export function streamCalls(): string[] {
+  const calls: string[] = [];
+  const count = mockStreamCallCount();
+  for (let i = 0; i < count; i++) {
+    const call = new ArrayBuffer(mockStreamCallLength(i));
+    mockCopyStreamCall(i, changetype<usize>(call));
+    calls.push(String.UTF8.decode(call));
+  }
+  return calls;
+}
+
+/** A network buffer as the host holds it now, after the plugin's edits; Latin-1, one character a byte. */
+export function bufferText(type: u32): string {
+  const data = new ArrayBuffer(mockBufferLength(type));
+  mockCopyBuffer(type, changetype<usize>(data));
+  let text = "";
+  for (let i = 0; i < data.byteLength; i++) text += String.fromCharCode(load<u8>(changetype<usize>(data) + i));
+  return text;
 }
 
 /** Every log line so far as `<level> <message>`, level 0 trace .. 5 critical. */

@@ -1,6 +1,6 @@
-import * as line from "../../assembly/logline";
-import { appendMetadataValue } from "../../assembly/metadata";
-import { decodePairs, fitsEntryCount } from "../../assembly/properties";
+import * as line from "../../assembly/kit/logline";
+import { appendMetadataValue } from "../../assembly/kit/metadata";
+import { decodePairs, fitsEntryCount } from "../../assembly/kit/properties";
 import { bytesOf, logLines, pairsOf, resetHost } from "./mock";
 
 export { malloc } from "@solo-io/proxy-runtime/malloc";

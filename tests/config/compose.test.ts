@@ -36,7 +36,7 @@ test("the config is mounted where -c points, the plugin folder where vm_config.c
   assert.deepEqual(volumes.find(([source]) => source === "./envoy/envoy.yaml"), ["./envoy/envoy.yaml", configPath, "ro"]);
   const wasm = config.listeners[0]!.filters[0]!;
   assert.equal(wasm.kind, "wasm");
-  const pluginDir = path.posix.dirname(wasm.kind === "wasm" ? wasm.codeFilename : "");
+  const pluginDir = path.posix.dirname(wasm.kind === "wasm" && wasm.code.kind === "local" ? wasm.code.filename : "");
   assert.deepEqual(volumes.find(([source]) => source === "./build"), ["./build", pluginDir, "ro"]);
   assert.deepEqual(command, ["-c", "/etc/envoy/envoy.yaml", "--concurrency", "1", "--component-log-level", "wasm:info"]);
 });

@@ -43,7 +43,7 @@ const EXPECTED: EnvoyConfig = {
           rootId: "tcp_connection_logger",
           vmId: "tcp_connection_logger",
           runtime: "envoy.wasm.runtime.v8",
-          codeFilename: "/etc/envoy/plugin/main.wasm",
+          code: { kind: "local", filename: "/etc/envoy/plugin/main.wasm" },
           configuration: '{"metadata_namespace": "location", "payload_preview_bytes": 256}',
           vmConfiguration: "",
           failurePolicy: "FAIL_CLOSED",
@@ -155,5 +155,44 @@ test("a route other than a direct response is refused by name", () => {
       `envoy.yaml:${lineOf("route:\n                            cluster", yamlText)}: static_resources.listeners[1].filter_chains[0].filters[0].typed_config.route_config.virtual_hosts[0].routes[0].route: route is not supported by the local host; run it in Envoy with docker-compose up`,
       `envoy.yaml:${lineOf("- match:", yamlText)}: static_resources.listeners[1].filter_chains[0].filters[0].typed_config.route_config.virtual_hosts[0].routes[0]: a route other than direct_response is not supported by the local host; run it in Envoy with docker-compose up`,
     ].join("\n"),
+  );
+});
+
+const remoteYaml = fs.readFileSync("envoy/envoy-remote.yaml", "utf8");
+const remoteCodeOf = (config: EnvoyConfig) => {
+  const filter = config.listeners[0]!.filters[0]!;
+  assert.equal(filter.kind, "wasm");
+  return filter.kind === "wasm" ? filter.code : undefined;
+};
+
+test("envoy-remote.yaml maps code.remote: uri, cluster, timeout, sha256, retries and back-off", () => {
+  assert.deepEqual(remoteCodeOf(loadEnvoyConfig("envoy/envoy-remote.yaml")), {
+    kind: "remote",
+    uri: "http://127.0.0.1:8088/main.wasm",
+    cluster: "plugin_server",
+    timeoutMs: 10000,
+    sha256: "0".repeat(64),
+    numRetries: 3,
+    backoffBaseMs: 500,
+    backoffMaxMs: 2000,
+  });
+});
+
+test("code.remote without retry_policy takes Envoy's defaults: 1 retry, 1 s base, 10 s max; max_interval defaults to 10 × base", () => {
+  const retryPolicy = "                        retry_policy:\n                          # Three more attempts, each after a random delay below 0.5s, 1s, 2s.\n                          num_retries: 3\n                          retry_back_off:\n                            base_interval: 0.5s\n                            max_interval: 2s\n";
+  const none = remoteCodeOf(loadText(mutate(retryPolicy, "", remoteYaml)));
+  assert.deepEqual([none?.kind === "remote" && none.numRetries, none?.kind === "remote" && none.backoffBaseMs, none?.kind === "remote" && none.backoffMaxMs], [1, 1000, 10000]);
+  const noMax = remoteCodeOf(loadText(mutate("                            max_interval: 2s\n", "", remoteYaml)));
+  assert.equal(noMax?.kind === "remote" && noMax.backoffMaxMs, 5000);
+});
+
+test("code.remote: a max_interval below base_interval is refused with Envoy's message; other retry settings by name", () => {
+  assert.equal(
+    loadError(mutate("max_interval: 2s", "max_interval: 0.1s", remoteYaml)),
+    `envoy.yaml:${lineOf("max_interval: 2s", remoteYaml)}: static_resources.listeners[0].filter_chains[0].filters[0].typed_config.config.vm_config.code.remote.retry_policy.retry_back_off.max_interval: max_interval must be greater than or equal to the base_interval`,
+  );
+  assert.match(
+    loadError(mutate("num_retries: 3", "num_retries: 3\n                          retry_on: 5xx", remoteYaml)),
+    /code\.remote\.retry_policy\.retry_on: retry_on is not supported by the local host/,
   );
 });

@@ -1,4 +1,4 @@
-// Admin as Envoy answers it (docs/envoy-host.md §12), end to end with envoy/envoy.yaml and the
+// Admin as Envoy answers it (docs/envoy-host.md §14), end to end with envoy/envoy.yaml and the
 // release build/main.wasm: /logging (POST only, every query form, bad input, the plugin following
 // a change at its next callback), /stats with filter, usedonly, type and format, /clusters,
 // /listeners, /server_info, /ready before and after the listeners are bound, and the help.

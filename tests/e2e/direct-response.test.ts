@@ -1,6 +1,6 @@
 // The HTTP direct-response listener with curl: Envoy's headers, HEAD, route and virtual-host
 // selection, 404 when nothing matches, the connection manager's Envoy stats, and its limits and
-// timeouts with raw sockets (docs/envoy-host.md §14).
+// timeouts with raw sockets (docs/envoy-host.md §16).
 
 import assert from "node:assert/strict";
 import type { Server } from "node:http";

@@ -29,7 +29,7 @@ export function pluginConfig(overrides: Partial<WasmFilterConfig> = {}): WasmFil
     rootId: "tcp_connection_logger",
     vmId: "",
     runtime: "envoy.wasm.runtime.v8",
-    codeFilename: "/etc/envoy/plugin/main.wasm",
+    code: { kind: "local", filename: "/etc/envoy/plugin/main.wasm" },
     configuration: "",
     vmConfiguration: "",
     failurePolicy: "FAIL_CLOSED",

@@ -2,19 +2,15 @@
 // exact log lines, metrics, both property namings, hostile payloads, memory. This suite fails on
 // a build whose connection overrides are skipped: the connection lines would be missing.
 
-import { readFileSync, statSync } from "node:fs";
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { PluginStartError, type ClusterInfo, type ConnectionInfo, type FilterCallbacks, type Logger, type LogLevelName, type PropertyNames, type UpstreamHostInfo, type WasmPlugin } from "../../host/wasm/api.ts";
 import { startWasmPlugin } from "../../host/wasm/plugin.ts";
 import { createStatsStore } from "../../host/stats.ts";
+import { assertEnvoyModule } from "../helpers/envoy-module.ts";
 import { pluginConfig } from "../helpers/wasm-host.ts";
 
 const WASM_PATH = new URL("../../build/main.wasm", import.meta.url).pathname;
-
-// docs/envoy-host.md §1: what Envoy registers, ABI 0.2.1 included.
-const ENVOY_ENV = new Set(["proxy_log", "proxy_get_status", "proxy_set_property", "proxy_get_property", "proxy_send_local_response", "proxy_get_shared_data", "proxy_set_shared_data", "proxy_register_shared_queue", "proxy_resolve_shared_queue", "proxy_dequeue_shared_queue", "proxy_enqueue_shared_queue", "proxy_get_header_map_value", "proxy_add_header_map_value", "proxy_replace_header_map_value", "proxy_remove_header_map_value", "proxy_get_header_map_pairs", "proxy_set_header_map_pairs", "proxy_get_header_map_size", "proxy_get_buffer_status", "proxy_get_buffer_bytes", "proxy_set_buffer_bytes", "proxy_http_call", "proxy_grpc_call", "proxy_grpc_stream", "proxy_grpc_close", "proxy_grpc_cancel", "proxy_grpc_send", "proxy_set_tick_period_milliseconds", "proxy_get_current_time_nanoseconds", "proxy_define_metric", "proxy_increment_metric", "proxy_record_metric", "proxy_get_metric", "proxy_set_effective_context", "proxy_done", "proxy_call_foreign_function", "proxy_continue_stream", "proxy_close_stream", "proxy_get_log_level"]);
-const ENVOY_WASI = new Set(["fd_write", "fd_read", "fd_seek", "fd_close", "fd_fdstat_get", "fd_fdstat_set_flags", "environ_get", "environ_sizes_get", "args_get", "args_sizes_get", "clock_time_get", "random_get", "sched_yield", "poll_oneoff", "proc_exit", "path_open", "fd_prestat_get", "fd_prestat_dir_name"]);
 
 const LOCATION = { cloud_provider: "aws", region: "ap-northeast-1", az: "ap-northeast-1a" };
 const WEB_SERVICE: ClusterInfo = { name: "web_service", metadata: { filter_metadata: { location: LOCATION } } };
@@ -145,14 +141,7 @@ function assertCounted(stats: Harness["stats"], connections: bigint): void {
 
 describe("release build/main.wasm", () => {
   it("exports the ABI 0.2.1 marker alone, imports only what Envoy provides, never env.abort, and stays within 40 KiB", () => {
-    const module = new WebAssembly.Module(readFileSync(WASM_PATH));
-    const markers = WebAssembly.Module.exports(module).filter((e) => e.name.startsWith("proxy_abi_version_"));
-    assert.deepEqual(markers, [{ name: "proxy_abi_version_0_2_1", kind: "function" }]);
-    for (const entry of WebAssembly.Module.imports(module)) {
-      const known = entry.module === "env" ? ENVOY_ENV : entry.module === "wasi_unstable" || entry.module === "wasi_snapshot_preview1" ? ENVOY_WASI : new Set<string>();
-      assert.ok(known.has(entry.name), `${entry.module}.${entry.name} is not provided by Envoy`);
-    }
-    assert.ok(statSync(WASM_PATH).size <= 40 * 1024);
+    assertEnvoyModule(WASM_PATH);
   });
 
   it("logs one connection in Envoy's order and counts it once (xds.* property names)", () => {

@@ -1,5 +1,6 @@
-// Payload previews: raw bytes made safe for a single log line. Bytes are escaped one by one and
-// never decoded as UTF-8, so no byte can end the line or reach a terminal as a control sequence.
+// Raw bytes made safe for a single log line (payload previews, property values). Bytes are
+// escaped one by one and never decoded as UTF-8, so no byte can end the line or reach a terminal
+// as a control sequence.
 
 const BACKSLASH: u8 = 0x5c;
 const CARRIAGE_RETURN: u8 = 0x0d;

@@ -2,9 +2,9 @@
 // current property name (Envoy >= 1.25) with the pre-1.33 name as fallback, written into log lines.
 
 import { WasmResultValues } from "@solo-io/proxy-runtime/runtime";
+import { escapeBytes } from "./escape";
 import { resultName } from "./host";
 import * as line from "./logline";
-import { escapeBytes } from "./preview";
 import { decodePairs, fitsEntryCount, readProperty } from "./properties";
 
 /** Where to read one kind of metadata for one namespace: both property names, paths encoded once. */

@@ -1,17 +1,15 @@
-// Reading Envoy properties with the result code checked (the library's get_property aborts the
-// VM on NotFound), and decoding the pairs encoding maps come back in.
+// Envoy properties (docs/envoy-host.md §5), read with the result code checked (proxy-runtime's
+// get_property aborts the VM on NotFound), and the pairs encoding maps come back in.
 
-import * as imports from "@solo-io/proxy-runtime/imports";
-import { HostBytes, RETURNED_LENGTH, RETURNED_POINTER, takeReturnedBytes } from "./host";
+import { getProperty, HostBytes } from "./host";
 
 /**
  * Reads the property at `path`: UTF-8, segments joined by NUL, e.g.
- * `String.UTF8.encode("xds\0cluster_name")`. Paths are encoded once, not per read.
+ * `String.UTF8.encode("xds\0cluster_name")`. Encode paths once, not per read. A property that
+ * is absent answers NotFound in `result`.
  */
 export function readProperty(path: ArrayBuffer): HostBytes {
-  store<usize>(RETURNED_POINTER, 0);
-  const result = imports.proxy_get_property(changetype<usize>(path), path.byteLength, RETURNED_POINTER, RETURNED_LENGTH);
-  return takeReturnedBytes(result);
+  return getProperty(path);
 }
 
 export class Pair {

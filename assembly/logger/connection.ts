@@ -1,15 +1,16 @@
-// The per-connection context: logs what one TCP connection does and counts it once when done.
+// The logger's connection: logs what one TCP connection does and counts it once when done.
 // Each callback asks the host's log level once and builds only the lines the host will print,
 // with the property reads and previews only those lines need; metrics are kept whatever the level.
 
-import {
-  BufferTypeValues, Context, FilterStatusValues, LogLevelValues, PeerTypeValues,
-} from "@solo-io/proxy-runtime/runtime";
-import { currentTimeNanoseconds, hostLogLevel, readBufferBytes, resultName } from "./host";
-import * as line from "./logline";
-import { appendMetadataValue, FilterMetadata, readFilterMetadata } from "./metadata";
-import { readProperty } from "./properties";
-import { ConnectionLoggerRoot } from "./root";
+import { FilterStatusValues, LogLevelValues, PeerTypeValues } from "@solo-io/proxy-runtime/runtime";
+import { Connection } from "../kit/connection";
+import { currentTimeNanoseconds, resultName } from "../kit/host";
+import { logLevel } from "../kit/log";
+import * as line from "../kit/logline";
+import { appendMetadataValue, FilterMetadata, readFilterMetadata } from "../kit/metadata";
+import { readProperty } from "../kit/properties";
+import { StreamData } from "../kit/stream";
+import { LoggerPlugin } from "./plugin";
 
 const SOURCE_ADDRESS = String.UTF8.encode("source\0address");
 const UPSTREAM_ADDRESS = String.UTF8.encode("upstream\0address");
@@ -20,26 +21,17 @@ function peerName(peer: PeerTypeValues): string {
   return "unknown";
 }
 
-export class TcpConnection extends Context {
-  private plugin: ConnectionLoggerRoot;
+export class LoggerConnection extends Connection {
+  private plugin: LoggerPlugin;
   private opened: bool = false;
   private openedAt: u64 = 0;
   private downstreamBytes: u64 = 0;
   private upstreamBytes: u64 = 0;
   private upstreamDescribed: bool = false;
-  private finished: bool = false;
 
-  constructor(context_id: u32, plugin: ConnectionLoggerRoot) {
-    super(context_id, plugin);
+  constructor(id: u32, plugin: LoggerPlugin) {
+    super(id);
     this.plugin = plugin;
-  }
-
-  /** Begins a log line of this connection: `connection <id>: `. */
-  private beginLine(): void {
-    line.begin();
-    line.text("connection ");
-    line.decimal(this.context_id);
-    line.text(": ");
   }
 
   // proxy_on_new_connection: the cluster is not chosen yet, only the client is known.
@@ -48,7 +40,7 @@ export class TcpConnection extends Context {
     // Read whatever the level: the done line needs it if info is turned on before the end.
     this.openedAt = currentTimeNanoseconds();
     this.plugin.metrics.connectionOpened();
-    if (hostLogLevel() > LogLevelValues.info) return FilterStatusValues.Continue;
+    if (logLevel() > LogLevelValues.info) return FilterStatusValues.Continue;
     const source = readProperty(SOURCE_ADDRESS);
     this.beginLine();
     line.text("new connection from ");
@@ -58,28 +50,30 @@ export class TcpConnection extends Context {
     return FilterStatusValues.Continue;
   }
 
-  // proxy_on_downstream_data
+  // proxy_on_downstream_data. The logger always continues: every byte is new (`received`).
   onDownstreamData(size: usize, end: bool): FilterStatusValues {
-    if (size > 0) {
-      this.downstreamBytes += size;
-      this.plugin.metrics.downstreamData(size);
+    const received = this.downstream.received;
+    if (received > 0) {
+      this.downstreamBytes += received;
+      this.plugin.metrics.downstreamData(received);
     }
-    this.logData(hostLogLevel(), "downstream", BufferTypeValues.NetworkDownstreamData, size, end);
+    this.logData(logLevel(), "downstream", this.downstream, end);
     return FilterStatusValues.Continue;
   }
 
   // proxy_on_upstream_data
   onUpstreamData(size: usize, end: bool): FilterStatusValues {
-    const hostLevel = hostLogLevel();
+    const hostLevel = logLevel();
     if (!this.upstreamDescribed) {
       this.upstreamDescribed = true;
       this.describeUpstream(hostLevel);
     }
-    if (size > 0) {
-      this.upstreamBytes += size;
-      this.plugin.metrics.upstreamData(size);
+    const received = this.upstream.received;
+    if (received > 0) {
+      this.upstreamBytes += received;
+      this.plugin.metrics.upstreamData(received);
     }
-    this.logData(hostLevel, "upstream", BufferTypeValues.NetworkUpstreamData, size, end);
+    this.logData(hostLevel, "upstream", this.upstream, end);
     return FilterStatusValues.Continue;
   }
 
@@ -93,12 +87,10 @@ export class TcpConnection extends Context {
     this.logClose("upstream", peer);
   }
 
-  // proxy_on_done: counts the connection once, however often it is called.
-  onDone(): bool {
-    if (this.finished) return true;
-    this.finished = true;
+  // proxy_on_done: the dispatcher calls it once, however often Envoy does.
+  onDone(): void {
     this.plugin.metrics.connectionDone(this.opened);
-    if (hostLogLevel() > LogLevelValues.info) return true;
+    if (logLevel() > LogLevelValues.info) return;
     this.beginLine();
     line.text("done: ");
     line.decimal(this.downstreamBytes);
@@ -108,7 +100,6 @@ export class TcpConnection extends Context {
     line.decimal(this.elapsedMilliseconds());
     line.text(" ms");
     line.send(LogLevelValues.info);
-    return true;
   }
 
   private elapsedMilliseconds(): u64 {
@@ -118,7 +109,7 @@ export class TcpConnection extends Context {
   }
 
   private logClose(side: string, peer: PeerTypeValues): void {
-    if (hostLogLevel() > LogLevelValues.info) return;
+    if (logLevel() > LogLevelValues.info) return;
     this.beginLine();
     line.text(side);
     line.text(" connection closed (peer: ");
@@ -127,7 +118,8 @@ export class TcpConnection extends Context {
     line.send(LogLevelValues.info);
   }
 
-  private logData(hostLevel: LogLevelValues, direction: string, buffer: BufferTypeValues, size: usize, end: bool): void {
+  private logData(hostLevel: LogLevelValues, direction: string, data: StreamData, end: bool): void {
+    const size = data.size;
     if (size > 0 && hostLevel <= LogLevelValues.info) {
       this.beginLine();
       line.text(direction);
@@ -137,7 +129,7 @@ export class TcpConnection extends Context {
       const budget = <usize>this.plugin.settings.payloadPreviewBytes;
       if (budget > 0) {
         // Only the preview crosses into wasm memory, never the whole chunk.
-        const shown = readBufferBytes(buffer, 0, <u32>(size < budget ? size : budget)).bytes;
+        const shown = data.read(0, size < budget ? size : budget).bytes;
         line.text(": ");
         line.escaped(shown);
         const leftOut = size - <usize>shown.byteLength;

@@ -1,11 +1,11 @@
 // Log lines written as bytes into one buffer that is kept, then handed to proxy_log. A connection
 // logs about a dozen lines at info: joining strings cost an allocation per piece and a UTF-16 to
 // UTF-8 copy per line. One line at a time: begin, append, send. Callers build only the lines the
-// host prints (hostLogLevel in host.ts).
+// host prints (logLevel in log.ts).
 
-import * as imports from "@solo-io/proxy-runtime/imports";
 import { LogLevelValues } from "@solo-io/proxy-runtime/runtime";
-import { escapeTo, MAX_ESCAPED_WIDTH } from "./preview";
+import { escapeTo, MAX_ESCAPED_WIDTH } from "./escape";
+import { logBytes } from "./host";
 
 /** Grows to the longest line so far and stays: memory does not churn per line. */
 let buffer = new ArrayBuffer(512);
@@ -47,7 +47,7 @@ export function decimal(value: u64): void {
   length += digits;
 }
 
-/** Appends bytes escaped (see escapeTo in preview.ts): raw data never reaches the line as it is. */
+/** Appends bytes escaped (see escapeTo in escape.ts): raw data never reaches the line as it is. */
 export function escaped(bytes: ArrayBuffer): void {
   const size = bytes.byteLength;
   const at = reserve(size * MAX_ESCAPED_WIDTH);
@@ -56,5 +56,5 @@ export function escaped(bytes: ArrayBuffer): void {
 
 /** Logs the line. */
 export function send(level: LogLevelValues): void {
-  imports.proxy_log(level, changetype<usize>(buffer), length);
+  logBytes(level, changetype<usize>(buffer), length);
 }

@@ -1,4 +1,4 @@
-import { escapeBytes } from "../../assembly/preview";
+import { escapeBytes } from "../../assembly/kit/escape";
 import { bytesOf } from "./mock";
 
 describe("escapeBytes", () => {

@@ -1,0 +1,43 @@
+// What every filter's connection class extends: the connection's context id and its two data
+// streams. It holds no callback: a filter's class declares the callbacks it needs, and the
+// dispatcher (filter.ts) calls them on that class itself, never through a base method.
+
+import { BufferTypeValues, LogLevelValues, StreamTypeValues } from "@solo-io/proxy-runtime/runtime";
+import { logLevel } from "./log";
+import * as line from "./logline";
+import { StreamData } from "./stream";
+
+export class Connection {
+  /** the connection's context id, as Envoy numbers it (docs/envoy-host.md §3) */
+  readonly id: u32;
+  /** bytes from the client, towards the upstream */
+  readonly downstream: StreamData = new StreamData(BufferTypeValues.NetworkDownstreamData, StreamTypeValues.Downstream);
+  /** bytes from the upstream, towards the client */
+  readonly upstream: StreamData = new StreamData(BufferTypeValues.NetworkUpstreamData, StreamTypeValues.Upstream);
+  /** proxy_on_done has reached the filter: it is not sent twice */
+  finished: bool = false;
+
+  constructor(id: u32) {
+    this.id = id;
+  }
+
+  /** Begins a log line of this connection: `connection <id>: ` (logline.ts). */
+  beginLine(): void {
+    line.begin();
+    line.text("connection ");
+    line.decimal(this.id);
+    line.text(": ");
+  }
+
+  /**
+   * Logs `connection <id>: <message>` at `level` if the host shows that level. For rare lines: a
+   * line a connection logs every time is better built piece by piece (beginLine), as the
+   * message string costs an allocation per piece.
+   */
+  log(level: LogLevelValues, message: string): void {
+    if (logLevel() > level) return;
+    this.beginLine();
+    line.text(message);
+    line.send(level);
+  }
+}

@@ -1,0 +1,157 @@
+// The dispatcher: the root ids a module serves, its registries of root contexts (one plugin
+// object each) and of connections, and one method per proxy_on_* callback (exports.ts).
+//
+// It is generic in the filter's two classes, so every callback is a call on the concrete class,
+// resolved when the module is compiled: no virtual method is involved, so AssemblyScript 0.17
+// cannot skip an override (docs/toolchain.md). A callback the connection class does not declare
+// is answered by the dispatcher (Continue, or nothing). proxy-runtime's context map is not used:
+// it builds a string of every open context id for each new connection.
+
+import {
+  BufferTypeValues, FilterStatusValues, LogLevelValues, PeerTypeValues,
+} from "@solo-io/proxy-runtime/runtime";
+import { escapeBytes } from "./escape";
+import { getBufferBytes, resultName } from "./host";
+import { log, logLevel } from "./log";
+import { readProperty } from "./properties";
+
+const PLUGIN_ROOT_ID = String.UTF8.encode("plugin_root_id");
+const NO_CONFIGURATION = new ArrayBuffer(0);
+
+/**
+ * A network filter made of two classes:
+ *
+ * - P, the plugin: one per root context (per VM and configuration). `constructor()`;
+ *   `configure(configuration: ArrayBuffer): string`, given the plugin configuration's bytes
+ *   (empty when there is none), returns "" when it takes them or the reason it refuses them;
+ *   `describe(): string`, the settings for the `configured: ` line.
+ * - C, the connection: `extends Connection` (connection.ts), `constructor(id: u32, plugin: P)`,
+ *   and any of `onNewConnection(): FilterStatusValues`,
+ *   `onDownstreamData(size: usize, endOfStream: bool): FilterStatusValues`, `onUpstreamData(...)`
+ *   the same, `onDownstreamConnectionClose(peer: PeerTypeValues): void`,
+ *   `onUpstreamConnectionClose(peer: PeerTypeValues): void`, `onDone(): void` (once).
+ */
+export class NetworkFilter<P, C> {
+  private rootIds: string[];
+  private roots: Map<u32, P> = new Map();
+  private connections: Map<u32, C> = new Map();
+
+  /** Serves these root ids (PluginConfig.root_id; "" for a configuration that leaves it out). */
+  constructor(rootIds: string[]) {
+    this.rootIds = rootIds;
+  }
+
+  // proxy_on_context_create
+  createContext(context_id: u32, root_context_id: u32): void {
+    if (root_context_id == 0) {
+      this.createRoot(context_id);
+      return;
+    }
+    if (!this.roots.has(root_context_id)) {
+      log(LogLevelValues.error, "connection " + context_id.toString() + ": unknown root context " + root_context_id.toString());
+      return;
+    }
+    this.connections.set(context_id, instantiate<C>(context_id, this.roots.get(root_context_id)));
+  }
+
+  /** Creates the root context, if its root id (property plugin_root_id) is one the module serves. */
+  private createRoot(context_id: u32): void {
+    const rootId = readProperty(PLUGIN_ROOT_ID);
+    if (!rootId.ok || !this.rootIds.includes(String.UTF8.decode(rootId.bytes))) {
+      const shown = rootId.ok ? "\"" + escapeBytes(rootId.bytes) + "\"" : resultName(rootId.result);
+      log(LogLevelValues.error, "no root context for root id " + shown);
+      return;
+    }
+    this.roots.set(context_id, instantiate<P>());
+  }
+
+  // proxy_on_vm_start. A root without a root context (an unknown root id) fails start and
+  // configure, so Envoy refuses the configuration instead of running a plugin that does nothing.
+  vmStart(root_context_id: u32): bool {
+    return this.roots.has(root_context_id);
+  }
+
+  // proxy_on_configure. The plugin configuration buffer exists only during this call
+  // (docs/envoy-host.md §2).
+  configure(root_context_id: u32, configuration_size: usize): bool {
+    if (!this.roots.has(root_context_id)) return false;
+    let configuration = NO_CONFIGURATION;
+    if (configuration_size > 0) {
+      const read = getBufferBytes(BufferTypeValues.PluginConfiguration, 0, <u32>configuration_size);
+      if (!read.ok) {
+        log(LogLevelValues.error, "invalid plugin configuration: cannot read it: " + resultName(read.result));
+        return false;
+      }
+      configuration = read.bytes;
+    }
+    const plugin = this.roots.get(root_context_id);
+    const error = plugin.configure(configuration);
+    if (error.length > 0) {
+      log(LogLevelValues.error, "invalid plugin configuration: " + error);
+      return false;
+    }
+    if (logLevel() <= LogLevelValues.info) log(LogLevelValues.info, "configured: " + plugin.describe());
+    return true;
+  }
+
+  // proxy_on_new_connection
+  newConnection(context_id: u32): FilterStatusValues {
+    if (!this.connections.has(context_id)) return FilterStatusValues.Continue;
+    const connection = this.connections.get(context_id);
+    // @ts-ignore: isDefined is resolved at compile time, on C
+    if (isDefined(connection.onNewConnection)) return connection.onNewConnection();
+    return FilterStatusValues.Continue;
+  }
+
+  // proxy_on_downstream_data and proxy_on_upstream_data: the stream learns how many bytes are new
+  // before the callback, and what Envoy keeps after it.
+  data(context_id: u32, size: usize, endOfStream: bool, fromDownstream: bool): FilterStatusValues {
+    if (!this.connections.has(context_id)) return FilterStatusValues.Continue;
+    const connection = this.connections.get(context_id);
+    let stream = connection.upstream;
+    if (fromDownstream) stream = connection.downstream;
+    stream.enterCallback(size, endOfStream);
+    let status = FilterStatusValues.Continue;
+    if (fromDownstream) {
+      // @ts-ignore: isDefined is resolved at compile time, on C
+      if (isDefined(connection.onDownstreamData)) status = connection.onDownstreamData(size, endOfStream);
+    } else {
+      // @ts-ignore: isDefined is resolved at compile time, on C
+      if (isDefined(connection.onUpstreamData)) status = connection.onUpstreamData(size, endOfStream);
+    }
+    stream.leaveCallback(status);
+    return status;
+  }
+
+  // proxy_on_downstream_connection_close
+  downstreamConnectionClose(context_id: u32, peer: PeerTypeValues): void {
+    if (!this.connections.has(context_id)) return;
+    const connection = this.connections.get(context_id);
+    // @ts-ignore: isDefined is resolved at compile time, on C
+    if (isDefined(connection.onDownstreamConnectionClose)) connection.onDownstreamConnectionClose(peer);
+  }
+
+  // proxy_on_upstream_connection_close
+  upstreamConnectionClose(context_id: u32, peer: PeerTypeValues): void {
+    if (!this.connections.has(context_id)) return;
+    const connection = this.connections.get(context_id);
+    // @ts-ignore: isDefined is resolved at compile time, on C
+    if (isDefined(connection.onUpstreamConnectionClose)) connection.onUpstreamConnectionClose(peer);
+  }
+
+  // proxy_on_done: once per connection, however often Envoy calls it. A root context has nothing
+  // to finish (no HTTP calls, no timers): it is done at once.
+  done(context_id: u32): void {
+    if (!this.connections.has(context_id)) return;
+    const connection = this.connections.get(context_id);
+    if (connection.finished) return;
+    connection.finished = true;
+    // @ts-ignore: isDefined is resolved at compile time, on C
+    if (isDefined(connection.onDone)) connection.onDone();
+  }
+
+  // proxy_on_delete: dropping the registry's reference frees the context and all it held.
+  delete(context_id: u32): void {
+    if (!this.connections.delete(context_id)) this.roots.delete(context_id);
+  }
+}

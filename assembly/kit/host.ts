@@ -1,0 +1,186 @@
+// Every call into the host. This is the only module that declares host imports (`@external`) or
+// calls them: each call's result is checked, each returned size read, each returned block taken
+// over. The imports are declared here as Envoy names them (docs/envoy-host.md §1) rather than taken
+// from proxy-runtime 0.1.8, which lacks proxy_get_log_level (ABI 0.2.1) and proxy_set_buffer_bytes
+// (it declares that one under the name proxy_get_buffer_status).
+
+import { free } from "@solo-io/proxy-runtime/malloc";
+import {
+  BufferTypeValues, LogLevelValues, MetricTypeValues, StreamTypeValues, WasmResultValues,
+} from "@solo-io/proxy-runtime/runtime";
+
+// @ts-ignore: decorator
+@external("env", "proxy_log")
+declare function proxy_log(level: i32, message: usize, size: usize): i32;
+// @ts-ignore: decorator
+@external("env", "proxy_get_log_level")
+declare function proxy_get_log_level(level_out: usize): i32;
+// @ts-ignore: decorator
+@external("env", "proxy_get_current_time_nanoseconds")
+declare function proxy_get_current_time_nanoseconds(nanoseconds_out: usize): i32;
+// @ts-ignore: decorator
+@external("env", "proxy_get_property")
+declare function proxy_get_property(path: usize, path_size: usize, value_out: usize, value_size_out: usize): i32;
+// @ts-ignore: decorator
+@external("env", "proxy_get_buffer_bytes")
+declare function proxy_get_buffer_bytes(buffer: i32, start: u32, length: u32, data_out: usize, size_out: usize): i32;
+// @ts-ignore: decorator
+@external("env", "proxy_set_buffer_bytes")
+declare function proxy_set_buffer_bytes(buffer: i32, start: u32, length: u32, data: usize, size: usize): i32;
+// @ts-ignore: decorator
+@external("env", "proxy_define_metric")
+declare function proxy_define_metric(type: i32, name: usize, name_size: usize, id_out: usize): i32;
+// @ts-ignore: decorator
+@external("env", "proxy_increment_metric")
+declare function proxy_increment_metric(id: u32, offset: i64): i32;
+// @ts-ignore: decorator
+@external("env", "proxy_continue_stream")
+declare function proxy_continue_stream(stream: i32): i32;
+// @ts-ignore: decorator
+@external("env", "proxy_close_stream")
+declare function proxy_close_stream(stream: i32): i32;
+
+/** Where the host writes a returned block's address, then its length; or one 8-byte value. */
+const RETURNED_POINTER: usize = memory.data(8);
+const RETURNED_LENGTH: usize = RETURNED_POINTER + 4;
+
+/** A host call's result code and, when it is Ok, the bytes it returned. */
+export class HostBytes {
+  result: WasmResultValues;
+  bytes: ArrayBuffer;
+
+  constructor(result: WasmResultValues, bytes: ArrayBuffer) {
+    this.result = result;
+    this.bytes = bytes;
+  }
+
+  get ok(): bool {
+    return this.result == WasmResultValues.Ok;
+  }
+}
+
+/** What a failed call or an empty answer holds: shared, as misses are common (absent metadata). */
+const NO_BYTES = new ArrayBuffer(0);
+
+/**
+ * Takes ownership of the block a host call just returned: the host allocated it with our exported
+ * malloc and wrote its address and length into RETURNED_POINTER and RETURNED_LENGTH.
+ */
+function takeReturnedBytes(result: WasmResultValues): HostBytes {
+  if (result != WasmResultValues.Ok) return new HostBytes(result, NO_BYTES);
+  const pointer = load<usize>(RETURNED_POINTER);
+  const length = load<u32>(RETURNED_LENGTH);
+  // Nothing to return: the host writes 0 and 0 and does not call malloc (§4).
+  if (pointer == 0) return new HostBytes(length == 0 ? result : WasmResultValues.InvalidMemoryAccess, NO_BYTES);
+  let bytes = changetype<ArrayBuffer>(pointer);
+  free(pointer); // malloc's own reference; `bytes` keeps the block alive
+  // The block is malloc(length): a length beyond it would be memory the host did not write.
+  if (<u32>bytes.byteLength < length) return new HostBytes(WasmResultValues.InvalidMemoryAccess, NO_BYTES);
+  if (<u32>bytes.byteLength > length) bytes = bytes.slice(0, <i32>length);
+  return new HostBytes(result, bytes);
+}
+
+/** Clears the out-words, so that a host that writes nothing is read as "nothing returned". */
+function clearReturned(): void {
+  store<usize>(RETURNED_POINTER, 0);
+  store<u32>(RETURNED_LENGTH, 0);
+}
+
+/** `length` bytes from `start` of a buffer; the host clamps the range to the buffer (§4). */
+export function getBufferBytes(buffer: BufferTypeValues, start: u32, length: u32): HostBytes {
+  clearReturned();
+  return takeReturnedBytes(proxy_get_buffer_bytes(buffer, start, length, RETURNED_POINTER, RETURNED_LENGTH));
+}
+
+/**
+ * Envoy's buffer edit (§4): start 0 drains `length` bytes and then prepends `data`; a start at or
+ * past the end appends; any other start is BadArgument.
+ */
+export function setBufferBytes(buffer: BufferTypeValues, start: u32, length: u32, data: ArrayBuffer): WasmResultValues {
+  return proxy_set_buffer_bytes(buffer, start, length, changetype<usize>(data), data.byteLength);
+}
+
+/**
+ * The property at `path`: UTF-8, segments joined by NUL, e.g. `String.UTF8.encode("source\0address")`
+ * (§5). NotFound is an answer like any other, never an abort.
+ */
+export function getProperty(path: ArrayBuffer): HostBytes {
+  clearReturned();
+  return takeReturnedBytes(proxy_get_property(changetype<usize>(path), path.byteLength, RETURNED_POINTER, RETURNED_LENGTH));
+}
+
+/** Logs `size` bytes of UTF-8 at `message`. A failed log call has nowhere to be reported. */
+export function logBytes(level: LogLevelValues, message: usize, size: usize): WasmResultValues {
+  return proxy_log(level, message, size);
+}
+
+/**
+ * The lowest level the host prints now: trace 0 .. critical 5, and 6 when logging is off (Envoy
+ * answers with its `wasm` logger's level). Trace when the host cannot tell, so that every line is
+ * built.
+ */
+export function getLogLevel(): LogLevelValues {
+  store<i32>(RETURNED_POINTER, 0);
+  if (proxy_get_log_level(RETURNED_POINTER) != WasmResultValues.Ok) return LogLevelValues.trace;
+  return <LogLevelValues>load<i32>(RETURNED_POINTER);
+}
+
+/** The host's wall clock in nanoseconds, 0 if it has none. */
+export function currentTimeNanoseconds(): u64 {
+  store<u64>(RETURNED_POINTER, 0);
+  if (proxy_get_current_time_nanoseconds(RETURNED_POINTER) != WasmResultValues.Ok) return 0;
+  return load<u64>(RETURNED_POINTER);
+}
+
+/** A host call's result code and the word it returned. */
+export class HostWord {
+  result: WasmResultValues;
+  value: u32;
+
+  constructor(result: WasmResultValues, value: u32) {
+    this.result = result;
+    this.value = value;
+  }
+}
+
+/** Defines (or finds again) the metric `name`, UTF-8; its id when the result is Ok. */
+export function defineMetric(type: MetricTypeValues, name: ArrayBuffer): HostWord {
+  store<u32>(RETURNED_POINTER, 0);
+  const result = <WasmResultValues>proxy_define_metric(type, changetype<usize>(name), name.byteLength, RETURNED_POINTER);
+  return new HostWord(result, result == WasmResultValues.Ok ? load<u32>(RETURNED_POINTER) : 0);
+}
+
+/** Adds `offset` to a counter (> 0 only, §6) or a gauge. */
+export function incrementMetric(id: u32, offset: i64): WasmResultValues {
+  return proxy_increment_metric(id, offset);
+}
+
+/** proxy_continue_stream: Envoy resumes reading downstream after the callback (§3). */
+export function continueStream(stream: StreamTypeValues): WasmResultValues {
+  return proxy_continue_stream(stream);
+}
+
+/** proxy_close_stream: Envoy closes the connection after the callback. */
+export function closeStream(stream: StreamTypeValues): WasmResultValues {
+  return proxy_close_stream(stream);
+}
+
+/** The name of a result code as Envoy's headers spell it, e.g. `NotFound`. */
+export function resultName(result: WasmResultValues): string {
+  switch (result) {
+    case WasmResultValues.Ok: return "Ok";
+    case WasmResultValues.NotFound: return "NotFound";
+    case WasmResultValues.BadArgument: return "BadArgument";
+    case WasmResultValues.SerializationFailure: return "SerializationFailure";
+    case WasmResultValues.ParseFailure: return "ParseFailure";
+    case WasmResultValues.BadExpression: return "BadExpression";
+    case WasmResultValues.InvalidMemoryAccess: return "InvalidMemoryAccess";
+    case WasmResultValues.Empty: return "Empty";
+    case WasmResultValues.CasMismatch: return "CasMismatch";
+    case WasmResultValues.ResultMismatch: return "ResultMismatch";
+    case WasmResultValues.InternalFailure: return "InternalFailure";
+    case WasmResultValues.BrokenConnection: return "BrokenConnection";
+    case WasmResultValues.Unimplemented: return "Unimplemented";
+  }
+  return "Result" + (<u32>result).toString();
+}

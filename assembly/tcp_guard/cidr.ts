@@ -1,0 +1,57 @@
+// CIDR ranges of deny_sources: `10.0.0.0/8`, `::1/128`.
+
+import { IpAddress, parseDecimal, parseIpRange } from "../kit/address";
+
+export class Cidr {
+  /** the network address, host bits cleared */
+  network: IpAddress;
+  prefixLength: i32;
+
+  constructor(network: IpAddress, prefixLength: i32) {
+    this.network = network;
+    this.prefixLength = prefixLength;
+  }
+
+  /**
+   * Whether `ip` is in the range. An IPv4 address is never in an IPv6 range, nor the reverse
+   * (Envoy's CidrRange::isInRange compares the versions first).
+   */
+  contains(ip: IpAddress): bool {
+    const network = this.network.bytes;
+    const bytes = ip.bytes;
+    if (bytes.length != network.length) return false;
+    const whole = this.prefixLength >> 3;
+    for (let i = 0; i < whole; i++) {
+      if (bytes[i] != network[i]) return false;
+    }
+    const bits = this.prefixLength & 7;
+    if (bits == 0) return true;
+    const mask = <u8>(<i32>0xff00 >> bits); // the top `bits` bits
+    return (bytes[whole] & mask) == network[whole];
+  }
+
+  /** The canonical form: `10.0.0.0/8`. */
+  toString(): string {
+    return this.network.toString() + "/" + this.prefixLength.toString();
+  }
+}
+
+/**
+ * `<address>/<prefix length>`, IPv4 (0 to 32) or IPv6 (0 to 128); null for anything else, a bare
+ * address included. Host bits are cleared, as Envoy's own CidrRange does
+ * (source/common/network/cidr_range.cc, truncateIpAddressAndLength): `10.1.2.3/8` is `10.0.0.0/8`.
+ */
+export function parseCidr(text: string): Cidr | null {
+  const utf8 = String.UTF8.encode(text);
+  const slash = text.indexOf("/");
+  if (slash < 0 || utf8.byteLength != text.length) return null; // an address is ASCII
+  const address = parseIpRange(utf8, 0, slash);
+  if (address === null) return null;
+  const bytes = address.bytes;
+  const prefixLength = parseDecimal(utf8, slash + 1, utf8.byteLength, bytes.length * 8);
+  if (prefixLength < 0) return null;
+  for (let bit = prefixLength; bit < bytes.length * 8; bit++) {
+    bytes[bit >> 3] &= <u8>~(<i32>0x80 >> (bit & 7));
+  }
+  return new Cidr(address, prefixLength);
+}

@@ -1,0 +1,133 @@
+// tcp_guard's connection: refuses a source in deny_sources before tcp_proxy connects, closes a
+// connection whose client sends more than max_downstream_bytes, and prepends a PROXY protocol
+// line to the client's first bytes. Once it has closed a connection, nothing more of the client's
+// passes; the upstream's bytes are left alone (Envoy does not support holding them,
+// docs/envoy-host.md §3).
+
+import { FilterStatusValues, LogLevelValues, WasmResultValues } from "@solo-io/proxy-runtime/runtime";
+import { parseSocketAddress } from "../kit/address";
+import { Connection } from "../kit/connection";
+import { HostBytes, resultName } from "../kit/host";
+import { logLevel } from "../kit/log";
+import * as line from "../kit/logline";
+import { readProperty } from "../kit/properties";
+import { GuardPlugin } from "./plugin";
+import { proxyProtocolLine } from "./proxy_protocol";
+
+const SOURCE_ADDRESS = String.UTF8.encode("source\0address");
+const DESTINATION_ADDRESS = String.UTF8.encode("destination\0address");
+
+export class GuardConnection extends Connection {
+  private plugin: GuardPlugin;
+  /** bytes the client has sent so far, the PROXY line not included */
+  private downstreamBytes: u64 = 0;
+  /** the filter has closed the connection: nothing more of the client's passes */
+  private closed: bool = false;
+  private proxyLineSent: bool = false;
+
+  constructor(id: u32, plugin: GuardPlugin) {
+    super(id);
+    this.plugin = plugin;
+  }
+
+  // proxy_on_new_connection: the source is known, tcp_proxy has not connected yet
+  // (docs/envoy-host.md §3). A refused connection is closed, and StopIteration keeps tcp_proxy
+  // from connecting upstream.
+  onNewConnection(): FilterStatusValues {
+    const plugin = this.plugin;
+    plugin.metrics.connections.add(1);
+    if (plugin.settings.denySources.length == 0) return FilterStatusValues.Continue;
+    const source = readProperty(SOURCE_ADDRESS);
+    const address = parseSocketAddress(source.bytes); // empty unless the read is Ok: no address
+    if (address === null) {
+      this.warnNotApplied(source);
+      return FilterStatusValues.Continue;
+    }
+    const range = plugin.settings.denying(address.ip);
+    if (range === null) return FilterStatusValues.Continue;
+    plugin.metrics.denied.add(1);
+    if (logLevel() <= LogLevelValues.info) {
+      this.beginLine();
+      line.text("refused: source ");
+      line.escaped(source.bytes);
+      line.text(" is in deny_sources ");
+      line.text(range.toString());
+      line.send(LogLevelValues.info);
+    }
+    this.close(false);
+    return FilterStatusValues.StopIteration;
+  }
+
+  /** A pipe, or a host without the property: there is no IP address to compare. */
+  private warnNotApplied(source: HostBytes): void {
+    if (logLevel() > LogLevelValues.warn) return;
+    this.beginLine();
+    if (source.ok) {
+      line.text("source address ");
+      line.escaped(source.bytes);
+      line.text(" is not an IP address");
+    } else {
+      line.text("source address unavailable: ");
+      line.text(resultName(source.result));
+    }
+    line.text(": deny_sources not applied");
+    line.send(LogLevelValues.warn);
+  }
+
+  // proxy_on_downstream_data
+  onDownstreamData(size: usize, endOfStream: bool): FilterStatusValues {
+    if (this.closed) return FilterStatusValues.StopIteration;
+    // Bytes an earlier StopIteration held are reported again: count only the new ones.
+    this.downstreamBytes += this.downstream.received;
+    const limit = this.plugin.settings.maxDownstreamBytes;
+    if (limit > 0 && this.downstreamBytes > limit) {
+      this.plugin.metrics.overLimit.add(1);
+      if (logLevel() <= LogLevelValues.info) {
+        this.beginLine();
+        line.text("closed: ");
+        line.decimal(this.downstreamBytes);
+        line.text(" bytes from downstream exceed max_downstream_bytes ");
+        line.decimal(limit);
+        line.send(LogLevelValues.info);
+      }
+      this.close(true);
+      return FilterStatusValues.StopIteration;
+    }
+    if (this.plugin.settings.proxyProtocol && !this.proxyLineSent) return this.sendProxyLine();
+    return FilterStatusValues.Continue;
+  }
+
+  /** Prepends the PROXY line to this first chunk (an empty one at end of stream included). */
+  private sendProxyLine(): FilterStatusValues {
+    this.proxyLineSent = true;
+    const proxyLine = proxyProtocolLine(readProperty(SOURCE_ADDRESS), readProperty(DESTINATION_ADDRESS));
+    const result = this.downstream.prepend(proxyLine);
+    if (result != WasmResultValues.Ok) {
+      // The upstream expects the line: without it the client's bytes would be read as one.
+      this.logFailure("cannot prepend the PROXY line", result);
+      this.close(true);
+      return FilterStatusValues.StopIteration;
+    }
+    if (logLevel() <= LogLevelValues.debug) {
+      this.beginLine();
+      line.text("prepended ");
+      line.escaped(proxyLine);
+      line.send(LogLevelValues.debug);
+    }
+    return FilterStatusValues.Continue;
+  }
+
+  /** Closes the connection: downstream, and upstream too once tcp_proxy may have connected. */
+  private close(upstreamToo: bool): void {
+    this.closed = true;
+    const result = this.downstream.close();
+    if (result != WasmResultValues.Ok) this.logFailure("cannot close downstream", result);
+    if (!upstreamToo) return;
+    const upstreamResult = this.upstream.close();
+    if (upstreamResult != WasmResultValues.Ok) this.logFailure("cannot close upstream", upstreamResult);
+  }
+
+  private logFailure(what: string, result: WasmResultValues): void {
+    this.log(LogLevelValues.error, what + ": " + resultName(result));
+  }
+}

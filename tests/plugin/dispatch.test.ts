@@ -1,0 +1,44 @@
+// The kit's dispatch in a release module (build/dispatch-probe.wasm, from tests/plugin/dispatch-probe/):
+// every callback reaches the filter's own class, never a base class's method of the same name,
+// although that class is instantiated only inside the kit, the shape in which AssemblyScript 0.17
+// can skip overrides (docs/toolchain.md). A build that dispatched through the base class would log
+// `ProbeBase.*` lines and return Continue where the probe returns StopIteration.
+
+import assert from "node:assert/strict";
+import { it } from "node:test";
+import { bytes, calls, startTestPlugin, TestConnection } from "../helpers/wasm-host.ts";
+
+const WASM_PATH = new URL("../../build/dispatch-probe.wasm", import.meta.url).pathname;
+
+it("calls each callback on the filter's class, with its status, in a release build", () => {
+  const probe = startTestPlugin(null, { wasmPath: WASM_PATH, plugin: { name: "probe", rootId: "probe" } });
+  const connection = new TestConnection(probe.plugin);
+  connection.filter.onNewConnection();
+  connection.filter.onDownstreamData(bytes("hello"), false);
+  // StopIteration held "hello": Envoy reports it again with the new byte (docs/envoy-host.md §3).
+  connection.filter.onDownstreamData(bytes("!"), false);
+  connection.filter.onUpstreamData(bytes("reply"), false);
+  connection.filter.onUpstreamClose();
+  connection.filter.onDownstreamClose("remote");
+
+  const messages = probe.lines.map((line) => line.slice(line.indexOf(": ") + 2)).filter((m) => m.startsWith("Probe"));
+  assert.deepEqual(messages, [
+    "ProbeConnection.onNewConnection",
+    "ProbeConnection.onDownstreamData 5 received 5",
+    "ProbeConnection.onDownstreamData 6 received 1",
+    "ProbeConnection.onUpstreamData 5",
+    "ProbeConnection.onUpstreamConnectionClose 0",
+    "ProbeConnection.onDownstreamConnectionClose 2",
+    "ProbeConnection.onDone",
+  ]);
+  const returns = calls(probe.trace).filter((line) => /^← proxy_on_(new_connection|downstream_data|upstream_data) = /.test(line));
+  assert.deepEqual(returns, [
+    "← proxy_on_new_connection = 1  StopIteration",
+    "← proxy_on_downstream_data = 1  StopIteration",
+    "← proxy_on_downstream_data = 1  StopIteration",
+    "← proxy_on_upstream_data = 0  Continue",
+  ]);
+  // The upstream edit went through the kit's append.
+  assert.deepEqual(connection.events, ['to client "reply+"']);
+  probe.plugin.close();
+});
