@@ -3,7 +3,7 @@
 // many connections. The plugin and the baseline run in turns within each repetition, so that
 // whatever the machine does meanwhile falls on both alike; each figure is the median repetition.
 
-import type { LogLevelName } from "../host/log.ts";
+import type { LogLevelName } from "../host/loggers.ts";
 import type { NetworkFilter } from "../host/wasm/api.ts";
 import { median, microsPerOp, nowNs, progress } from "./measure.ts";
 import { ConnectionDriver, startPlugin, workerMemoryBytes, type ChainSetting } from "./vm-driver.ts";

@@ -4,7 +4,8 @@
 
 import { loadEnvoyConfig } from "../host/config/load.ts";
 import type { WasmFilterConfig } from "../host/config/model.ts";
-import { createLogger, type LogLevelName } from "../host/log.ts";
+import { createLogger } from "../host/log.ts";
+import type { LogLevelName } from "../host/loggers.ts";
 import { metadataJson } from "../host/net/cluster.ts";
 import { createStatsStore } from "../host/stats.ts";
 import {

@@ -4,8 +4,9 @@
 
 import { isIP } from "node:net";
 import { parseArgs } from "node:util";
-import { ConfigError } from "./config/load.ts";
-import { createLogger, logLevelNamed, logLevelNames, MAIN_THREAD, type Logger, type LogLevelName } from "./log.ts";
+import { ConfigError, ConfigReadError } from "./config/load.ts";
+import { createLogger, MAIN_THREAD, type Logger } from "./log.ts";
+import { ENVOY_LOGGERS, logLevelNamed, logLevelNames, type LogLevelName } from "./loggers.ts";
 import { ListenError } from "./net/listen.ts";
 import { MissingPluginError, startLocalHost, type LocalHostOptions } from "./local-host.ts";
 import { PluginStartError, type PropertyNames } from "./wasm/api.ts";
@@ -65,6 +66,8 @@ function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv): CommandLine {
     level: logLevel(values["log-level"], "--log-level"),
     componentLevels: componentLevels(values["component-log-level"]),
     host: {
+      logLevelOption: values["log-level"],
+      componentLogLevelOption: values["component-log-level"],
       configPath: values["config-path"],
       pluginFolder: values["plugin-folder"],
       concurrency: concurrency(values.concurrency),
@@ -89,6 +92,7 @@ function componentLevels(value: string): Record<string, LogLevelName> {
     if (!component || level === undefined || rest.length > 0) {
       throw new UsageError(`--component-log-level: '${pair}' is not component:level`);
     }
+    if (!ENVOY_LOGGERS.includes(component)) throw new UsageError(`--component-log-level: invalid component specified '${component}'`);
     levels[component] = logLevel(level, "--component-log-level");
   }
   return levels;
@@ -112,7 +116,7 @@ function propertyNames(value: string): PropertyNames {
 
 /** The one-line message of an error the user can fix, or undefined for a bug. */
 function userError(error: unknown): string | undefined {
-  const known = [UsageError, ConfigError, ListenError, MissingPluginError, PluginStartError];
+  const known = [UsageError, ConfigError, ConfigReadError, ListenError, MissingPluginError, PluginStartError];
   if (known.some((kind) => error instanceof kind)) return (error as Error).message;
   if (error instanceof Error && "code" in error && String(error.code).startsWith("ERR_PARSE_ARGS")) {
     // node's message goes on with a hint about positionals that does not apply here

@@ -1,15 +1,8 @@
-// Envoy's log levels and log lines: `[%Y-%m-%d %T.%e][%t][%l][%n] [%g:%#] %v` (spdlog pattern),
-// local time. A process service: the wasm side, the network side and the command line all log here.
+// Envoy's log lines: `[%Y-%m-%d %T.%e][%t][%l][%n] [%g:%#] %v` (spdlog pattern), local time.
+// Each of Envoy's loggers has its own level, which admin /logging can change while the host runs.
+// A process service: the wasm side, the network side and the command line all log here.
 
-/**
- * Envoy's levels, least severe first. A level's index is its number in spdlog, in Envoy's
- * `--log-level` and in the proxy-wasm ABI (trace 0 .. critical 5, off 6).
- */
-export const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "critical", "off"] as const;
-
-export type LogLevelName = (typeof LOG_LEVELS)[number];
-/** A level a line can be printed at. */
-export type LineLevel = Exclude<LogLevelName, "off">;
+import { ENVOY_LOGGERS, LOG_LEVELS, SPDLOG_NAMES, type LineLevel, type LogLevelName } from "./loggers.ts";
 
 /** Envoy's main thread, whose id its log lines print as 1 in its container. */
 export const MAIN_THREAD = 1;
@@ -36,49 +29,44 @@ export interface LoggerOptions {
   now?: () => number;
 }
 
+/** A Logger whose levels can be read and changed per logger, as Envoy's registry can. */
+export interface AdjustableLogger extends Logger {
+  /** Envoy's loggers with their current levels, in registry order */
+  levels(): Array<[logger: string, level: LogLevelName]>;
+  /** false when Envoy has no logger of that name */
+  setLevel(logger: string, level: LogLevelName): boolean;
+  setAllLevels(level: LogLevelName): void;
+}
+
 /** A level's index in LOG_LEVELS, looked up once per line: a record costs less than indexOf. */
 const RANK = Object.fromEntries(LOG_LEVELS.map((level, rank) => [level, rank])) as Record<LogLevelName, number>;
 
-/** spdlog's names, which Envoy prints and accepts: `warning`, not `warn`. */
-const PRINTED_LEVEL: Record<LogLevelName, string> = {
-  trace: "trace",
-  debug: "debug",
-  info: "info",
-  warn: "warning",
-  error: "error",
-  critical: "critical",
-  off: "off",
-};
-
-/** The level a name given on the command line means (`warning` or `warn`); undefined for none. */
-export function logLevelNamed(name: string): LogLevelName | undefined {
-  return LOG_LEVELS.find((level) => level === name || PRINTED_LEVEL[level] === name);
-}
-
-/** Every name logLevelNamed accepts, in order: `trace, debug, info, warn, warning, ...`. */
-export function logLevelNames(): string[] {
-  return LOG_LEVELS.flatMap((level) => (PRINTED_LEVEL[level] === level ? [level] : [level, PRINTED_LEVEL[level]]));
-}
-
-export function createLogger(options: LoggerOptions): Logger {
-  const defaultRank = RANK[options.level];
-  const componentRanks = new Map<string, number>();
-  for (const [component, level] of Object.entries(options.componentLevels)) {
-    componentRanks.set(component, RANK[level]);
-  }
+export function createLogger(options: LoggerOptions): AdjustableLogger {
+  // every Envoy logger at the default level, then the per-component ones
+  const levels = new Map<string, LogLevelName>(ENVOY_LOGGERS.map((logger) => [logger, options.level]));
+  for (const [component, level] of Object.entries(options.componentLevels)) levels.set(component, level);
   const write = options.write ?? ((line: string) => process.stderr.write(line + "\n"));
   const now = options.now ?? Date.now;
   const timestamp = timestampCache();
 
   function enabled(component: string, level: LogLevelName): boolean {
-    return RANK[level] >= (componentRanks.get(component) ?? defaultRank) && level !== "off";
+    return level !== "off" && RANK[level] >= RANK[levels.get(component) ?? options.level];
   }
 
   return {
     enabled,
     log(component, level, source, message, thread) {
       if (!enabled(component, level)) return;
-      write(`[${timestamp(now())}][${thread}][${PRINTED_LEVEL[level]}][${component}] [${source}] ${message}`);
+      write(`[${timestamp(now())}][${thread}][${SPDLOG_NAMES[level]}][${component}] [${source}] ${message}`);
+    },
+    levels: () => ENVOY_LOGGERS.map((logger) => [logger, levels.get(logger)!]),
+    setLevel(logger, level) {
+      if (!ENVOY_LOGGERS.includes(logger)) return false;
+      levels.set(logger, level);
+      return true;
+    },
+    setAllLevels(level) {
+      for (const logger of levels.keys()) levels.set(logger, level);
     },
   };
 }

@@ -34,6 +34,8 @@ export interface BoundListenerInfo {
 export interface RunningListeners {
   /** in config order */
   readonly bound: BoundListenerInfo[];
+  /** the clusters tcp_proxy forwards to, in config order */
+  readonly clusters: UpstreamCluster[];
   /** tcp_proxy connections with a socket still open */
   readonly openConnections: number;
   /** resolves once no tcp_proxy connection holds a socket */
@@ -72,6 +74,7 @@ export async function startListeners(options: ListenersOptions): Promise<Running
   const tcpListeners = serving.flatMap(({ tcpProxy }) => (tcpProxy === undefined ? [] : [tcpProxy]));
   return {
     bound,
+    clusters: [...clusters.values()],
     get openConnections() {
       return tcpListeners.reduce((sum, listener) => sum + listener.openConnections, 0);
     },

@@ -3,7 +3,8 @@
 // from 1 per VM and are never reused. Host calls (host-calls/) only move words between module
 // memory and these methods; what a call does, and answers, is decided here.
 
-import { LOG_LEVELS, type LineLevel, type Logger } from "../log.ts";
+import type { Logger } from "../log.ts";
+import { LOG_LEVELS, type LineLevel } from "../loggers.ts";
 import { BufferType, MetricType, StreamType, WasmResult } from "./abi.ts";
 import { concatBytes, decodeText, EMPTY_BYTES } from "./bytes.ts";
 import type { Metric, VmMetrics } from "./metrics.ts";

@@ -1,7 +1,8 @@
 // Starting the local host for the end-to-end tests: free ports, the log captured, and reading
 // what the plugin logged and counted.
 
-import { createLogger, type LogLevelName } from "../../host/log.ts";
+import { createLogger } from "../../host/log.ts";
+import type { LogLevelName } from "../../host/loggers.ts";
 import { startLocalHost, type LocalHostOptions, type RunningHost } from "../../host/local-host.ts";
 import { BUILD_FOLDER, ENVOY_YAML } from "./e2e-paths.ts";
 

@@ -2,7 +2,8 @@
 // trace lines and stats, and connections that record what the filter passes on.
 
 import type { WasmFilterConfig } from "../../host/config/model.ts";
-import { createLogger, type LogLevelName } from "../../host/log.ts";
+import { createLogger } from "../../host/log.ts";
+import type { LogLevelName } from "../../host/loggers.ts";
 import { createStatsStore, type StatsStore } from "../../host/stats.ts";
 import {
   startWasmPlugin,

@@ -1,7 +1,8 @@
 // docs/envoy-host.md §7: Envoy's log line, levels, and proxy_log's prefixes.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { createLogger, type LogLevelName } from "../../host/log.ts";
+import { createLogger } from "../../host/log.ts";
+import type { LogLevelName } from "../../host/loggers.ts";
 import { createStatsStore } from "../../host/stats.ts";
 import { startWasmPlugin } from "../../host/wasm/api.ts";
 import { pluginModule, writeWat } from "../helpers/wat.ts";

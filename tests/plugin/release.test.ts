@@ -5,7 +5,8 @@
 import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { createLogger, type Logger, type LogLevelName } from "../../host/log.ts";
+import { createLogger, type Logger } from "../../host/log.ts";
+import type { LogLevelName } from "../../host/loggers.ts";
 import { PluginStartError, startWasmPlugin, traceLines, type ClusterInfo, type ConnectionInfo, type FilterCallbacks, type PropertyNames, type TraceEvent, type UpstreamHostInfo, type WasmPlugin } from "../../host/wasm/api.ts";
 import { createStatsStore } from "../../host/stats.ts";
 import { assertEnvoyModule } from "../helpers/envoy-module.ts";

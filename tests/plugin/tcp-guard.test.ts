@@ -5,7 +5,8 @@
 
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { createLogger, type LogLevelName } from "../../host/log.ts";
+import { createLogger } from "../../host/log.ts";
+import type { LogLevelName } from "../../host/loggers.ts";
 import { createStatsStore } from "../../host/stats.ts";
 import { PluginStartError, startWasmPlugin, traceLine, type ConnectionInfo, type EnterEvent } from "../../host/wasm/api.ts";
 import { assertEnvoyModule } from "../helpers/envoy-module.ts";

@@ -1,7 +1,7 @@
 // Host calls of the logging area (docs/envoy-host.md §7): a line on Envoy's `wasm` logger, and
 // the logger's level, which ABI 0.2.1 lets a module ask for before it builds a line.
 
-import { LOG_LEVELS, type LineLevel } from "../../log.ts";
+import { LOG_LEVELS, type LineLevel } from "../../loggers.ts";
 import { V0_2_1, WasmResult, words } from "../abi.ts";
 import { hostCall, NOTHING, Phase } from "../spec.ts";
 import { u32 } from "../trace-values.ts";
