@@ -62,6 +62,7 @@ function discard(): void {}
 const DISCARDING_CALLBACKS: FilterCallbacks = {
   forwardDownstream: discard,
   forwardUpstream: discard,
+  continueReading: discard,
   closeDownstream: discard,
 };
 

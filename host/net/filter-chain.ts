@@ -1,30 +1,46 @@
-// The read/write filters of one connection, in Envoy's order: downstream data goes through the
-// filters first to last and then to the terminal filter (tcp_proxy); upstream data goes through
-// them last to first and then to the client. Lifecycle events reach every filter in order.
-// Once a filter has asked to close the connection, nothing more passes along the chain: Envoy's
-// filter manager stops at the first filter after which the connection is no longer open
-// (docs/envoy-host.md §3).
+// The read/write filters of one connection and its terminal filter (tcp_proxy), driven as Envoy's
+// filter manager drives them (FilterManagerImpl::onContinueReading, docs/envoy-host.md §3). Each
+// filter gets its new connection in order; one that answers StopIteration holds the filters after
+// it, the terminal's included (tcp_proxy does not connect), until it continues: by forwarding
+// data or by continueReading. Downstream data goes through the filters first to last and then to
+// the terminal; upstream data goes through them last to first and then to the client. Once a
+// filter has asked to close the connection, nothing more passes along the chain: Envoy's filter
+// manager stops at the first filter after which the connection is no longer open.
 
 import type {
   ClusterInfo,
   ConnectionInfo,
   FilterCallbacks,
   FilterFactory,
+  FilterStatus,
   NetworkFilter,
   UpstreamHostInfo,
 } from "../wasm/api.ts";
 
-/** Where data leaves the chain, and how a filter closes the connection. */
+/** The terminal filter's side of the chain, and how a filter closes the connection. */
 export interface ChainEnds {
+  /** the terminal filter's new connection: tcp_proxy picks its cluster and connects */
+  startTerminal(): void;
   toUpstream(data: Uint8Array, endOfStream: boolean): void;
   toClient(data: Uint8Array, endOfStream: boolean): void;
+  /** close the downstream connection, flushing what was written to the client (FlushWrite) */
   closeDownstream(): void;
+}
+
+/** Bytes that reached a filter whose new connection is held: Envoy's read buffer keeps them for it. */
+interface HeldData {
+  index: number;
+  data: Uint8Array;
+  endOfStream: boolean;
 }
 
 export class FilterChain {
   private readonly filters: NetworkFilter[] = [];
+  /** how many of the chain's stages (the filters, then the terminal) have had their new connection */
+  private started = 0;
   /** a filter asked to close the downstream connection */
   private closing = false;
+  private held: HeldData | null = null;
 
   constructor(factories: FilterFactory[], info: ConnectionInfo, private readonly ends: ChainEnds) {
     factories.forEach((factory, index) => {
@@ -32,16 +48,14 @@ export class FilterChain {
     });
   }
 
-  /**
-   * Each filter's new connection, in order, until one closes the connection. True when every
-   * filter let it through: only then does the terminal filter (tcp_proxy) see it and connect.
-   */
-  onNewConnection(): boolean {
-    for (const filter of this.filters) {
-      filter.onNewConnection();
-      if (this.closing) return false;
-    }
-    return true;
+  /** Envoy's initializeReadFilters: each filter's new connection in order, then the terminal's. */
+  start(): void {
+    this.startFrom(0);
+  }
+
+  /** The terminal has had its new connection: tcp_proxy is connecting or connected. */
+  get terminalStarted(): boolean {
+    return this.started > this.filters.length;
   }
 
   onClusterSelected(cluster: ClusterInfo): void {
@@ -74,6 +88,7 @@ export class FilterChain {
     return {
       forwardDownstream: (data, endOfStream) => this.passDownstream(index + 1, data, endOfStream),
       forwardUpstream: (data, endOfStream) => this.passUpstream(index - 1, data, endOfStream),
+      continueReading: () => this.continueAfter(index),
       closeDownstream: () => {
         this.closing = true;
         this.ends.closeDownstream();
@@ -81,10 +96,56 @@ export class FilterChain {
     };
   }
 
+  /**
+   * The new connection of each stage from `index` on that has not had it, until one answers
+   * StopIteration or the connection closes. True when every stage from `index` on has had it.
+   */
+  private startFrom(index: number): boolean {
+    for (let stage = Math.max(index, this.started); stage <= this.filters.length; stage++) {
+      if (this.closing || stage > this.started) return false;
+      if (this.startStage(stage) !== "Continue" || this.closing) return false;
+    }
+    return true;
+  }
+
+  private startStage(stage: number): FilterStatus {
+    this.started = stage + 1;
+    if (stage < this.filters.length) return this.filters[stage].onNewConnection();
+    this.ends.startTerminal();
+    return "Continue";
+  }
+
+  /** A filter continued (proxy_continue_stream): the stages after it start, with the bytes held for them. */
+  private continueAfter(index: number): void {
+    if (this.closing) return;
+    const held = this.held;
+    if (held !== null && held.index === index) {
+      this.held = null;
+      this.passDownstream(index + 1, held.data, held.endOfStream);
+    } else if (this.started === index + 1) {
+      this.startFrom(index + 1);
+    }
+  }
+
   private passDownstream(index: number, data: Uint8Array, endOfStream: boolean): void {
     if (this.closing) return;
+    // Data from a filter that continued: the next stage's new connection comes first (Envoy's loop).
+    if (index === this.started && this.startStage(index) !== "Continue") {
+      if (!this.closing) this.hold(index, data, endOfStream);
+      return;
+    }
+    if (this.closing) return;
+    if (this.held !== null && this.held.index === index) {
+      data = concat(this.held.data, data);
+      this.held = null;
+    }
     if (index < this.filters.length) this.filters[index].onDownstreamData(data, endOfStream);
     else this.ends.toUpstream(data, endOfStream);
+  }
+
+  private hold(index: number, data: Uint8Array, endOfStream: boolean): void {
+    const earlier = this.held !== null && this.held.index === index ? this.held.data : new Uint8Array(0);
+    this.held = { index, data: concat(earlier, data), endOfStream };
   }
 
   private passUpstream(index: number, data: Uint8Array, endOfStream: boolean): void {
@@ -92,4 +153,13 @@ export class FilterChain {
     if (index >= 0) this.filters[index].onUpstreamData(data, endOfStream);
     else this.ends.toClient(data, endOfStream);
   }
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  if (a.length === 0) return b;
+  if (b.length === 0) return a;
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
 }

@@ -1,10 +1,12 @@
 // One downstream connection through its filter chain to an upstream host, driven the way
 // Envoy's tcp_proxy drives it (docs/envoy-host.md §3, §13): the filters see the new connection,
-// then the cluster; nothing is read from the client until the upstream is connected (tcp_proxy
-// disables downstream reads while it connects); each direction ends once with a 0-byte end of
-// stream; the downstream closes when both directions are done, on a reset, or when the idle
-// timeout fires, and that ends the filters. Along the way it counts tcp_proxy's and the
-// cluster's Envoy stats.
+// then tcp_proxy's own new connection picks the cluster and connects, unless a filter holds it
+// (StopIteration) or closed the connection; nothing is read from the client until the upstream is
+// connected (tcp_proxy disables downstream reads from its creation); each direction ends once with
+// a 0-byte end of stream; the downstream closes when both directions are done, on a reset, when
+// a filter closes it (after flushing what was written to the client), or when the idle timeout
+// fires, and that ends the filters. Along the way it counts tcp_proxy's and the cluster's Envoy
+// stats.
 
 import { connect, type Socket } from "node:net";
 import type { ConnectionInfo, FilterFactory, UpstreamHostInfo } from "../wasm/api.ts";
@@ -25,6 +27,8 @@ export interface TcpProxyConnectionOptions {
   idleTimeoutMs: number;
   /** both sockets are closed: the connection holds nothing any more */
   onReleased(connection: TcpProxyConnection): void;
+  /** the addresses the filters see; the socket's own when absent (a listener filter may change them) */
+  info?: ConnectionInfo;
 }
 
 export class TcpProxyConnection {
@@ -37,6 +41,8 @@ export class TcpProxyConnection {
   private clientEnded = false;
   /** our FIN to the client has been flushed */
   private clientWriteDone = false;
+  /** a filter closed the connection: what was written to the client is being flushed */
+  private closingForFilter = false;
   private ended = false;
   private openSockets = 1;
 
@@ -44,11 +50,12 @@ export class TcpProxyConnection {
     private readonly downstream: Socket,
     private readonly options: TcpProxyConnectionOptions,
   ) {
-    this.chain = new FilterChain(options.factories, connectionInfo(downstream, options.listenerName), {
+    this.chain = new FilterChain(options.factories, options.info ?? connectionInfo(downstream, options.listenerName), {
+      startTerminal: () => this.onTcpProxyNewConnection(),
       toUpstream: (data, endOfStream) => this.writeUpstream(data, endOfStream),
       toClient: (data, endOfStream) => this.writeClient(data, endOfStream),
-      // a filter may ask from inside one of its callbacks: end it once that callback has returned
-      closeDownstream: () => queueMicrotask(() => this.end("local")),
+      // a filter may ask from inside one of its callbacks: close once that callback has returned
+      closeDownstream: () => queueMicrotask(() => this.closeForFilter()),
     });
   }
 
@@ -69,10 +76,16 @@ export class TcpProxyConnection {
       this.onClientData(data);
     });
     this.downstream.on("end", () => this.onClientEnd());
-    // tcp_proxy is the last filter: a filter that closed the connection (a failed VM under
-    // FAIL_CLOSED, proxy_close_stream) keeps it from ever connecting upstream (§8).
-    if (!this.chain.onNewConnection()) return;
-    // from tcp_proxy's new connection on, so that an upstream that never answers times out too
+    // tcp_proxy is the last stage: a filter that closed the connection (a failed VM under
+    // FAIL_CLOSED, proxy_close_stream) keeps it from ever connecting upstream (§8), and one that
+    // answered StopIteration holds it until the filter continues (§3).
+    this.chain.start();
+  }
+
+  /** tcp_proxy's onNewConnection: the idle timer starts, the cluster is picked, the upstream connects. */
+  private onTcpProxyNewConnection(): void {
+    if (this.ended) return;
+    // from here on, so that an upstream that never answers times out too
     this.resetIdleTimer();
     this.connectUpstream();
   }
@@ -199,6 +212,27 @@ export class TcpProxyConnection {
     if (this.ended && !upstreamOpen) return;
     this.options.stats.idleTimeout.add(1);
     this.abort();
+  }
+
+  /**
+   * A filter closed the connection: Envoy's FlushWrite sends what was written to the client, then
+   * closes the socket; its LocalClose then closes the upstream without flushing
+   * (TcpUpstream::onDownstreamEvent, docs/envoy-host.md §3, §13).
+   */
+  private closeForFilter(): void {
+    if (this.ended || this.closingForFilter) return;
+    this.closingForFilter = true;
+    clearTimeout(this.connectTimer);
+    const closed = () => {
+      this.upstream?.destroy();
+      this.end("local");
+    };
+    const downstream = this.downstream;
+    // a closing connection reads no more (Envoy disables reads while it flushes)
+    downstream.pause();
+    if (downstream.writableFinished || downstream.destroyed) return closed();
+    downstream.once("finish", closed);
+    downstream.end();
   }
 
   /** End the filters exactly once, close the client, and let the upstream flush what it was given. */

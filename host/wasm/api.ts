@@ -8,6 +8,7 @@ export type {
   Endpoint,
   FilterCallbacks,
   FilterFactory,
+  FilterStatus,
   NetworkFilter,
   PropertyNames,
   UpstreamHostInfo,

@@ -31,7 +31,10 @@ export interface VmServices {
   done(context: ContextBase): boolean;
 }
 
-/** What a connection context may ask of its connection (proxy_continue_stream / proxy_close_stream). */
+/**
+ * What a connection context may ask of its connection (proxy_continue_stream / proxy_close_stream);
+ * the connection acts once the VM call has returned (docs/envoy-host.md §3).
+ */
 export interface StreamControl {
   continueDownstream(): void;
   closeDownstream(): void;
@@ -128,8 +131,9 @@ export abstract class ContextBase {
   // ---------------------------------------------------------------- streams (§3)
 
   /**
-   * proxy_continue_stream: Downstream passes on what StopIteration held; there is nothing to
-   * resume on the HTTP streams of a TCP connection; Upstream is not implemented.
+   * proxy_continue_stream: Downstream resumes the chain after the filter (tcp_proxy's connect
+   * after a StopIteration on the new connection) and passes on what StopIteration held; there is
+   * nothing to resume on the HTTP streams of a TCP connection; Upstream is not implemented.
    */
   continueStream(type: StreamType): WasmResult {
     if (StreamType[type] === undefined) return WasmResult.BadArgument;
@@ -138,7 +142,10 @@ export abstract class ContextBase {
     return WasmResult.Ok;
   }
 
-  /** proxy_close_stream: Downstream and Upstream both close the one connection a network filter has. */
+  /**
+   * proxy_close_stream: Downstream and Upstream both close the one connection a network filter
+   * has (FlushWrite, once).
+   */
   closeStream(type: StreamType): WasmResult {
     if (StreamType[type] === undefined) return WasmResult.BadArgument;
     if (type === StreamType.Downstream || type === StreamType.Upstream) this.stream?.closeDownstream();

@@ -15,10 +15,10 @@ export interface Endpoint {
 
 /** What is known of a downstream connection when it is accepted. */
 export interface ConnectionInfo {
-  /** the client's address (property source.*) */
-  source: Endpoint;
-  /** the listener's local address the client reached (property destination.*) */
-  destination: Endpoint;
+  /** the client's address (property source.*); absent, the properties are NotFound */
+  source?: Endpoint;
+  /** the listener's local address the client reached (property destination.*); absent, NotFound */
+  destination?: Endpoint;
   listenerName: string;
 }
 
@@ -41,9 +41,27 @@ export interface FilterCallbacks {
   forwardDownstream(data: Uint8Array, endOfStream: boolean): void;
   /** pass upstream bytes on towards the client */
   forwardUpstream(data: Uint8Array, endOfStream: boolean): void;
-  /** close the downstream connection: the filter asked for it, or its VM failed (FAIL_CLOSED) */
+  /**
+   * Resume the chain after this filter (Envoy's ReadFilterCallbacks::continueReading): the
+   * filters after it that have not had their new connection get it now, so a filter that
+   * returned StopIteration from onNewConnection lets tcp_proxy connect (docs/envoy-host.md §3).
+   */
+  continueReading(): void;
+  /**
+   * Close the downstream connection with Envoy's FlushWrite: what was already written to the
+   * client goes out first. The filter asked for it (proxy_close_stream, once however often), or
+   * its VM failed (FAIL_CLOSED). Nothing more passes along the chain afterwards.
+   */
   closeDownstream(): void;
 }
+
+/**
+ * What a filter answers for a new connection or a chunk (Envoy's Network::FilterStatus).
+ * StopIteration on a new connection holds the filters after it (tcp_proxy does not connect)
+ * until the filter continues; on downstream data it holds the bytes, which the filter forwards
+ * later. Upstream, the host forwards the bytes whatever the answer (docs/envoy-host.md §3).
+ */
+export type FilterStatus = "Continue" | "StopIteration";
 
 /**
  * One filter instance per connection. The network side calls these in Envoy's order
@@ -55,11 +73,13 @@ export interface FilterCallbacks {
  * forwards it later; it never throws.
  */
 export interface NetworkFilter {
-  onNewConnection(): void;
+  /** the proxy-wasm context id of the connection, for tests and logs; absent for a filter without one */
+  readonly contextId?: number;
+  onNewConnection(): FilterStatus;
   onClusterSelected(cluster: ClusterInfo): void;
   onUpstreamConnected(host: UpstreamHostInfo): void;
-  onDownstreamData(data: Uint8Array, endOfStream: boolean): void;
-  onUpstreamData(data: Uint8Array, endOfStream: boolean): void;
+  onDownstreamData(data: Uint8Array, endOfStream: boolean): FilterStatus;
+  onUpstreamData(data: Uint8Array, endOfStream: boolean): FilterStatus;
   onUpstreamClose(): void;
   /** local: this side closed it; remote: the client did. Ends the filter (done/log/delete). */
   onDownstreamClose(peer: "local" | "remote"): void;

@@ -2,7 +2,7 @@
 // (docs/envoy-host.md §3), and the stand-in for a failed VM that follows the failure policy (§8).
 
 import { PeerType } from "./abi.ts";
-import type { ClusterInfo, FilterCallbacks, NetworkFilter, UpstreamHostInfo } from "./contract.ts";
+import type { ClusterInfo, FilterCallbacks, FilterStatus, NetworkFilter, UpstreamHostInfo } from "./contract.ts";
 import { concatBytes, EMPTY_BYTES } from "./bytes.ts";
 import type { ConnectionContext, StreamControl } from "./contexts.ts";
 import type { ConnectionFacts } from "./properties.ts";
@@ -15,12 +15,22 @@ export interface FilterHooks {
   onUpstreamStopIteration(vm: WasmVm): void;
 }
 
+/** What proxy_continue_stream(Downstream) and proxy_close_stream ask of the connection. */
+type StreamAction = "continue" | "close";
+
 export class WasmNetworkFilter implements NetworkFilter, StreamControl {
+  readonly contextId: number;
   private readonly context: ConnectionContext;
   private downstreamEndOfStream = false;
-  /** proxy_continue_stream(Downstream) came during proxy_on_downstream_data itself */
-  private continueRequested = false;
-  private inDownstreamCallback = false;
+  /**
+   * Stream calls made during one of this filter's callbacks, applied once the VM call has
+   * returned (Envoy's addAfterVmCallAction, docs/envoy-host.md §3); null outside its callbacks.
+   */
+  private deferred: StreamAction[] | null = null;
+  /** the filter resumed the chain during its last downstream data callback */
+  private resumed = false;
+  /** the connection is being closed for the filter: the close is asked of the network side once */
+  private closeRequested = false;
   /** the failure policy has acted on this connection */
   private streamFailed = false;
   private ended = false;
@@ -38,15 +48,18 @@ export class WasmNetworkFilter implements NetworkFilter, StreamControl {
     private readonly hooks: FilterHooks,
   ) {
     this.context = vm.createConnection(facts, this);
+    this.contextId = this.context.id;
   }
 
-  onNewConnection(): void {
+  onNewConnection(): FilterStatus {
     // Envoy's onCreate then onNetworkNewConnection; a failed VM is called no more (vm.invoke).
-    this.vm.contextCreate(this.context);
-    // StopIteration here would hold back tcp_proxy's connect; the network side drives that itself.
-    this.vm.newConnection(this.context);
+    this.call(() => this.vm.contextCreate(this.context));
+    // StopIteration holds the filters after this one (tcp_proxy's connect) until the filter
+    // continues; a close asked for here is applied before the status is seen (§3).
+    const status = this.call(() => this.vm.newConnection(this.context));
     // A failure, earlier or in these calls, closes the connection before tcp_proxy sees it (§8).
-    if (this.vm.failed) this.continuesAfterFailure();
+    if (this.vm.failed) return this.continuesAfterFailure() ? "Continue" : "StopIteration";
+    return filterStatus(status);
   }
 
   onClusterSelected(cluster: ClusterInfo): void {
@@ -57,47 +70,52 @@ export class WasmNetworkFilter implements NetworkFilter, StreamControl {
     this.facts.upstream = host;
   }
 
-  onDownstreamData(data: Uint8Array, endOfStream: boolean): void {
+  onDownstreamData(data: Uint8Array, endOfStream: boolean): FilterStatus {
     const context = this.context;
     // After StopIteration the read buffer still holds the earlier bytes: they are reported again.
     context.downstreamData = context.downstreamData === null ? data : concatBytes(context.downstreamData, data);
     this.downstreamEndOfStream = endOfStream;
     if (!this.vm.failed) {
-      this.continueRequested = false;
-      this.inDownstreamCallback = true;
-      const status = this.vm.downstreamData(context, context.downstreamData.length, endOfStream);
-      this.inDownstreamCallback = false;
+      this.resumed = false;
+      const status = this.call(() => this.vm.downstreamData(context, context.downstreamData!.length, endOfStream));
       if (!this.vm.failed) {
-        if (status === 0 || this.continueRequested) this.forwardRetained();
-        return;
+        // proxy_continue_stream during the call has passed the bytes on already
+        if (status === 0 && !this.resumed) this.forwardRetained();
+        return filterStatus(status);
       }
     }
     // The VM failed, earlier or in this call (§8): the whole read buffer goes on, or none of it.
-    if (this.continuesAfterFailure()) this.forwardRetained();
-    else context.downstreamData = null;
+    if (this.continuesAfterFailure()) {
+      this.forwardRetained();
+      return "Continue";
+    }
+    context.downstreamData = null;
+    return "StopIteration";
   }
 
-  onUpstreamData(data: Uint8Array, endOfStream: boolean): void {
+  onUpstreamData(data: Uint8Array, endOfStream: boolean): FilterStatus {
     const context = this.context;
     let out = data;
     if (!this.vm.failed) {
       context.upstreamData = data;
-      const status = this.vm.upstreamData(context, data.length, endOfStream);
+      const status = this.call(() => this.vm.upstreamData(context, data.length, endOfStream));
       out = context.upstreamData;
       context.upstreamData = null;
       if (!this.vm.failed) {
         if (status !== 0) this.hooks.onUpstreamStopIteration(this.vm);
         this.callbacks.forwardUpstream(out, endOfStream);
-        return;
+        return filterStatus(status);
       }
     }
     // The VM failed, earlier or in this call (§8): the data goes on to the client, or not at all.
-    if (this.continuesAfterFailure()) this.callbacks.forwardUpstream(out, endOfStream);
+    if (!this.continuesAfterFailure()) return "StopIteration";
+    this.callbacks.forwardUpstream(out, endOfStream);
+    return "Continue";
   }
 
   onUpstreamClose(): void {
     // Envoy reports an upstream close to a network filter without knowing which side ended it.
-    this.vm.upstreamConnectionClose(this.context, PeerType.Unknown);
+    this.call(() => this.vm.upstreamConnectionClose(this.context, PeerType.Unknown));
   }
 
   onDownstreamClose(peer: "local" | "remote"): void {
@@ -108,14 +126,55 @@ export class WasmNetworkFilter implements NetworkFilter, StreamControl {
     this.hooks.onEnd();
   }
 
-  /** proxy_continue_stream(Downstream): pass on what StopIteration held. */
+  /** proxy_continue_stream(Downstream) */
   continueDownstream(): void {
-    if (this.inDownstreamCallback) this.continueRequested = true;
-    else if (this.context.downstreamData !== null) this.forwardRetained();
+    this.request("continue");
   }
 
-  /** proxy_close_stream */
+  /** proxy_close_stream(Downstream or Upstream): both close the one downstream connection */
   closeDownstream(): void {
+    this.request("close");
+  }
+
+  /**
+   * A stream call waits for the VM call it came in to return: this filter's own callback, or
+   * another context's (proxy_set_effective_context), whose end is awaited as a microtask.
+   */
+  private request(action: StreamAction): void {
+    if (this.deferred !== null) this.deferred.push(action);
+    else queueMicrotask(() => this.apply(action));
+  }
+
+  /** One call into the VM for this connection, then the stream calls it made, in order. */
+  private call<T>(vmCall: () => T): T {
+    this.deferred = [];
+    const result = vmCall();
+    const actions = this.deferred;
+    this.deferred = null;
+    for (const action of actions) this.apply(action);
+    return result;
+  }
+
+  private apply(action: StreamAction): void {
+    if (this.ended) return;
+    if (action === "close") this.closeOnce();
+    else this.resume();
+  }
+
+  /**
+   * Envoy's continueReading: the chain goes on after this filter (tcp_proxy connects if it has
+   * not yet), and what StopIteration held goes on with it.
+   */
+  private resume(): void {
+    this.resumed = true;
+    this.callbacks.continueReading();
+    if (this.context.downstreamData !== null) this.forwardRetained();
+  }
+
+  /** Envoy closes a closing connection once: the second proxy_close_stream changes nothing. */
+  private closeOnce(): void {
+    if (this.closeRequested) return;
+    this.closeRequested = true;
     this.callbacks.closeDownstream();
   }
 
@@ -134,10 +193,15 @@ export class WasmNetworkFilter implements NetworkFilter, StreamControl {
     if (this.failOpen) return true;
     if (!this.streamFailed) {
       this.streamFailed = true;
-      this.callbacks.closeDownstream();
+      this.closeOnce();
     }
     return false;
   }
+}
+
+/** The ABI's status word: 0 Continue, any other StopIteration. */
+function filterStatus(word: number): FilterStatus {
+  return word === 0 ? "Continue" : "StopIteration";
 }
 
 /** The filter of a connection accepted while its VM is failed: closed at once, or passing traffic (FAIL_OPEN). */
@@ -150,16 +214,22 @@ export class FailedVmFilter implements NetworkFilter {
     private readonly hooks: Pick<FilterHooks, "onEnd">,
   ) {}
 
-  onNewConnection(): void {
-    if (!this.failOpen) this.callbacks.closeDownstream();
+  onNewConnection(): FilterStatus {
+    if (this.failOpen) return "Continue";
+    this.callbacks.closeDownstream();
+    return "StopIteration";
   }
   onClusterSelected(): void {}
   onUpstreamConnected(): void {}
-  onDownstreamData(data: Uint8Array, endOfStream: boolean): void {
-    if (this.failOpen) this.callbacks.forwardDownstream(data, endOfStream);
+  onDownstreamData(data: Uint8Array, endOfStream: boolean): FilterStatus {
+    if (!this.failOpen) return "StopIteration";
+    this.callbacks.forwardDownstream(data, endOfStream);
+    return "Continue";
   }
-  onUpstreamData(data: Uint8Array, endOfStream: boolean): void {
-    if (this.failOpen) this.callbacks.forwardUpstream(data, endOfStream);
+  onUpstreamData(data: Uint8Array, endOfStream: boolean): FilterStatus {
+    if (!this.failOpen) return "StopIteration";
+    this.callbacks.forwardUpstream(data, endOfStream);
+    return "Continue";
   }
   onUpstreamClose(): void {}
   onDownstreamClose(): void {

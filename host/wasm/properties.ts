@@ -93,9 +93,9 @@ function topLevel(scope: PropertyScope, name: string): PropertyValue | undefined
   const { info, connectionId, cluster, upstream } = connection;
   switch (name) {
     case "source":
-      return endpoint(info.source);
+      return info.source && endpoint(info.source);
     case "destination":
-      return endpoint(info.destination);
+      return info.destination && endpoint(info.destination);
     case "connection":
       return { id: connectionId };
     case "connection_id":

@@ -14,26 +14,31 @@ import { createStatsStore, type StatsStore } from "../../host/stats.ts";
 import type { FilterCallbacks, FilterFactory, NetworkFilter } from "../../host/wasm/api.ts";
 import { NEEDS_CURL, curl, exchange, parseHttpResponse, postRequest } from "../helpers/e2e-clients.ts";
 import { ENVOY_YAML } from "../helpers/e2e-paths.ts";
-import { startTestPlugin } from "../helpers/wasm-host.ts";
+import { startTestPlugin } from "../helpers/wat-filters.ts";
 import { pluginModule } from "../helpers/wat.ts";
 
 /** A pass-through filter that writes down each call as one line. */
 function recordingFactory(events: string[][]): FilterFactory {
   return {
     createFilter(info, callbacks: FilterCallbacks): NetworkFilter {
-      const calls: string[] = [`new ${info.listenerName} ${info.destination.address}`];
+      const calls: string[] = [`new ${info.listenerName} ${info.destination?.address}`];
       events.push(calls);
       return {
-        onNewConnection: () => calls.push("onNewConnection"),
+        onNewConnection() {
+          calls.push("onNewConnection");
+          return "Continue";
+        },
         onClusterSelected: (cluster) => calls.push(`onClusterSelected ${cluster.name} ${JSON.stringify(cluster.metadata)}`),
         onUpstreamConnected: (host) => calls.push(`onUpstreamConnected ${host.address.address}`),
         onDownstreamData(data, endOfStream) {
           calls.push(`onDownstreamData ${data.length} ${endOfStream}`);
           callbacks.forwardDownstream(data, endOfStream);
+          return "Continue";
         },
         onUpstreamData(data, endOfStream) {
           calls.push(`onUpstreamData ${data.length} ${endOfStream}`);
           callbacks.forwardUpstream(data, endOfStream);
+          return "Continue";
         },
         onUpstreamClose: () => calls.push("onUpstreamClose"),
         onDownstreamClose: (peer) => calls.push(`onDownstreamClose ${peer}`),
@@ -365,6 +370,105 @@ describe("a filter that closes the connection in its new connection: tcp_proxy n
       assert.equal(accepted, 0);
     } finally {
       plugin.close();
+    }
+  });
+});
+
+/**
+ * Holds every new connection (StopIteration) and continues connection 2 of its VM from its root
+ * context's tick (proxy_set_effective_context): on the 4th tick at which that connection exists,
+ * so at least 3 tick periods after it was accepted.
+ */
+const HOLDS_UNTIL_TICKS = (tickMs: number) =>
+  pluginModule(
+    `
+    (global $seen (mut i32) (i32.const 0))
+    (func (export "proxy_on_configure") (param i32 i32) (result i32)
+      (drop (call $set_tick_period (i32.const ${tickMs})))
+      (i32.const 1))
+    (func (export "proxy_on_new_connection") (param i32) (result i32) (i32.const 1))
+    (func (export "proxy_on_tick") (param i32)
+      (if (i32.eqz (call $set_effective_context (i32.const 2)))
+        (then
+          (global.set $seen (i32.add (global.get $seen) (i32.const 1)))
+          (if (i32.eq (global.get $seen) (i32.const 4)) (then (drop (call $continue_stream (i32.const ${DOWNSTREAM_STREAM}))))))))`,
+    { imports: `(import "env" "proxy_set_tick_period_milliseconds" (func $set_tick_period (param i32) (result i32)))` },
+  );
+
+describe("a filter that answers StopIteration to the new connection", () => {
+  test("holds tcp_proxy: no upstream connection and nothing read from the client until the filter continues", async () => {
+    const TICK_MS = 150;
+    const { plugin } = startTestPlugin(HOLDS_UNTIL_TICKS(TICK_MS));
+    const stats = createStatsStore();
+    const listeners = await start(loadEnvoyConfig(ENVOY_YAML), [plugin], stats);
+    try {
+      const started = performance.now();
+      const reply = exchange(portOf(listeners, "main"), postRequest("localhost"));
+      await new Promise((resolve) => setTimeout(resolve, TICK_MS));
+      assert.deepEqual(
+        [...statsUnder(stats, "cluster.web_service.upstream_cx_total"), ...statsUnder(stats, "tcp.main_tcp.downstream_cx_rx_bytes_total")],
+        ["cluster.web_service.upstream_cx_total: 0", "tcp.main_tcp.downstream_cx_rx_bytes_total: 0"],
+      );
+      const response = parseHttpResponse(await within(5000, "the held connection to be answered", reply));
+      assert.ok(performance.now() - started >= 3 * TICK_MS, "answered before the filter continued");
+      assert.deepEqual([response.status, response.body], [200, "example body\n"]);
+      assert.deepEqual(statsUnder(stats, "cluster.web_service.upstream_cx_total"), ["cluster.web_service.upstream_cx_total: 1"]);
+    } finally {
+      await listeners.close();
+      plugin.close();
+    }
+  });
+});
+
+/** Closes the connection (proxy_close_stream) on its second downstream chunk, which it holds. */
+const CLOSES_ON_SECOND_CHUNK = pluginModule(`
+  (global $chunks (mut i32) (i32.const 0))
+  (func (export "proxy_on_downstream_data") (param i32 i32 i32) (result i32)
+    (global.set $chunks (i32.add (global.get $chunks) (i32.const 1)))
+    (if (result i32) (i32.eq (global.get $chunks) (i32.const 2))
+      (then (drop (call $close_stream (i32.const ${DOWNSTREAM_STREAM}))) (i32.const 1))
+      (else (i32.const 0))))`);
+
+describe("a filter that closes the connection (proxy_close_stream)", () => {
+  test("what was written to the client reaches it before the close (FlushWrite), then an orderly end", async () => {
+    const REPLY_BYTES = 8 * 1024 * 1024;
+    const big = createServer((socket) => {
+      socket.on("error", () => {});
+      socket.once("data", () => socket.write(Buffer.alloc(REPLY_BYTES, 0x61)));
+    });
+    const bigPort = await listenOnFreePort(big);
+    const { plugin } = startTestPlugin(CLOSES_ON_SECOND_CHUNK);
+    const stats = createStatsStore();
+    const listeners = await start(withCluster(loadEnvoyConfig(ENVOY_YAML), bigPort), [plugin], stats);
+    try {
+      const socket = connect({ host: "127.0.0.1", port: portOf(listeners, "main") });
+      let received = 0;
+      let reset = false;
+      socket.on("error", () => (reset = true));
+      const ended = new Promise<void>((resolve) => socket.on("end", () => resolve()));
+      const closed = new Promise<void>((resolve) => socket.on("close", () => resolve()));
+      socket.write("request");
+      // read a first chunk, then stop reading so that the host holds what it writes in its buffers
+      await new Promise<void>((resolve) => socket.once("data", (chunk: Buffer) => ((received += chunk.length), resolve())));
+      socket.pause();
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      socket.write("x"); // the filter closes the connection
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      socket.on("data", (chunk: Buffer) => (received += chunk.length));
+      socket.resume();
+      await within(5000, "the client to read to the end", ended);
+      await closed;
+      await listeners.whenIdle();
+      const written = Number(statsUnder(stats, "tcp.main_tcp.downstream_cx_tx_bytes_total")[0].split(": ")[1]);
+      assert.equal(reset, false);
+      assert.equal(received, written);
+      // more than the kernel's socket buffers hold: some of it waited in the host's own
+      assert.ok(written > 1024 * 1024 && written <= REPLY_BYTES, `${written} bytes written`);
+      assert.equal(plugin.activeConnections, 0);
+    } finally {
+      await listeners.close();
+      plugin.close();
+      await new Promise((resolve) => big.close(resolve));
     }
   });
 });

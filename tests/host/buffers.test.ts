@@ -2,7 +2,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { pluginModule } from "../helpers/wat.ts";
-import { bytes, host, hostCalls, startTestPlugin, TestConnection, type TestPlugin } from "../helpers/wasm-host.ts";
+import { TestConnection } from "../../host/testing/index.ts";
+import { bytes, host, hostCalls, startTestPlugin, type TestPlugin } from "../helpers/wat-filters.ts";
 
 /**
  * `$read` calls proxy_get_buffer_bytes with out-pointers 100 and 104 (primed with 0xffffffff);
@@ -27,7 +28,7 @@ function downstreamDataTest(body: string, data = "hello"): { run: TestPlugin; co
   );
   run.trace.length = 0;
   const connection = new TestConnection(run.plugin);
-  connection.filter.onDownstreamData(bytes(data), false);
+  connection.downstream(bytes(data), false);
   return { run, connection };
 }
 

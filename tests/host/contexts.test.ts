@@ -3,7 +3,8 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { pluginModule } from "../helpers/wat.ts";
 import { traceLine, type TraceEvent } from "../../host/wasm/api.ts";
-import { bytes, callbacks, enter, host, leave, startTestPlugin, TestConnection, traced } from "../helpers/wasm-host.ts";
+import { TestConnection } from "../../host/testing/index.ts";
+import { bytes, callbacks, enter, host, leave, startTestPlugin, traced } from "../helpers/wat-filters.ts";
 
 /** Every callback of a network filter, each answering Continue (or true). */
 const ALL_CALLBACKS = `
@@ -21,14 +22,13 @@ const ALL_CALLBACKS = `
 
 /** What Envoy does for `curl localhost:18000 --data ...`, as the network side reports it. */
 function curl(connection: TestConnection): void {
-  const filter = connection.filter;
-  filter.onNewConnection();
-  filter.onDownstreamData(bytes("POST / HTTP/1.1\r\n\r\n[initial body]"), false);
-  filter.onUpstreamData(bytes("HTTP/1.1 200 OK\r\n\r\nexample body\n"), false);
-  filter.onDownstreamData(bytes(""), true);
-  filter.onUpstreamData(bytes(""), true);
-  filter.onUpstreamClose();
-  filter.onDownstreamClose("remote");
+  connection.newConnection();
+  connection.downstream(bytes("POST / HTTP/1.1\r\n\r\n[initial body]"), false);
+  connection.upstream(bytes("HTTP/1.1 200 OK\r\n\r\nexample body\n"), false);
+  connection.downstream(bytes(""), true);
+  connection.upstream(bytes(""), true);
+  connection.upstreamClose();
+  connection.close("remote");
 }
 
 const callbacksIn = (trace: TraceEvent[]) => callbacks(trace).filter((call) => call.name.startsWith("proxy_on"));
@@ -78,8 +78,8 @@ test("a curl-like connection: Envoy's callback order, size-0 end of stream, upst
 test("a close this side started is peer type 1 (local)", () => {
   const { plugin, trace } = startTestPlugin(pluginModule(ALL_CALLBACKS));
   const connection = new TestConnection(plugin);
-  connection.filter.onNewConnection();
-  connection.filter.onDownstreamClose("local");
+  connection.newConnection();
+  connection.close("local");
   assert.deepEqual(
     callbacks(trace).find((call) => call.name === "proxy_on_downstream_connection_close"),
     enter("proxy_on_downstream_connection_close", [2, 1], { peer: "local" }),
@@ -94,9 +94,9 @@ test("proxy_on_done's return value is ignored for TCP: 0 still gets log and dele
   );
   const { plugin, trace } = startTestPlugin(pluginModule(doneReturns0));
   const connection = new TestConnection(plugin);
-  connection.filter.onNewConnection();
+  connection.newConnection();
   trace.length = 0;
-  connection.filter.onDownstreamClose("remote");
+  connection.close("remote");
   assert.deepEqual(traced(trace), [
     enter("proxy_on_downstream_connection_close", [2, 2], { peer: "remote" }),
     leave("proxy_on_downstream_connection_close"),
@@ -115,13 +115,13 @@ test("connection ids count on from 2 per VM and are never reused", () => {
   const { plugin, trace } = startTestPlugin(pluginModule(ALL_CALLBACKS));
   trace.length = 0;
   const first = new TestConnection(plugin);
-  first.filter.onNewConnection();
+  first.newConnection();
   const second = new TestConnection(plugin);
-  second.filter.onNewConnection();
+  second.newConnection();
   assert.equal(plugin.activeConnections, 2);
-  first.filter.onDownstreamClose("remote");
+  first.close("remote");
   const third = new TestConnection(plugin);
-  third.filter.onNewConnection();
+  third.newConnection();
   assert.deepEqual(
     callbacks(trace).filter((call) => call.name === "proxy_on_new_connection"),
     [enter("proxy_on_new_connection", [2]), enter("proxy_on_new_connection", [3]), enter("proxy_on_new_connection", [4])],
@@ -138,7 +138,7 @@ test("the --trace text: callbacks in and out, host calls with their words, resul
   const { plugin, trace } = startTestPlugin(wat);
   trace.length = 0;
   const connection = new TestConnection(plugin);
-  connection.filter.onDownstreamData(bytes("hello"), false);
+  connection.downstream(bytes("hello"), false);
   assert.deepEqual(trace.map(traceLine), [
     "[2] → proxy_on_downstream_data(2, 5, 0)  5 bytes",
     "[2]   proxy_get_buffer_bytes(2, 0, 256, 100, 104) → Ok  NetworkDownstreamData[0..5] 5 bytes",
@@ -201,7 +201,7 @@ test("shutdown: proxy_on_done(root) returning 0 defers proxy_on_delete(root) unt
   ]);
   assert.deepEqual(trace.map((event) => event.thread), [1, 1, 1, 2, 2, 2]);
   trace.length = 0;
-  connection.filter.onDownstreamData(bytes("hi"), false);
+  connection.downstream(bytes("hi"), false);
   // the delete comes after the callback proxy_done was called in, once
   assert.deepEqual(traced(trace), [
     enter("proxy_on_downstream_data", [2, 2, 0], { bytes: 2, endOfStream: false }),

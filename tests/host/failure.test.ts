@@ -3,7 +3,8 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { WasmFilterConfig } from "../../host/config/model.ts";
 import { pluginModule } from "../helpers/wat.ts";
-import { bytes, callbacks, enter, host, leave, startTestPlugin, TestConnection, TIMESTAMP, traced } from "../helpers/wasm-host.ts";
+import { TestConnection } from "../../host/testing/index.ts";
+import { bytes, callbacks, enter, host, leave, startTestPlugin, TIMESTAMP, traced } from "../helpers/wat-filters.ts";
 
 test("on_configure returning 0 rejects the configuration", () => {
   const wat = pluginModule(`(func (export "proxy_on_configure") (param i32 i32) (result i32) (i32.const 0))`);
@@ -36,11 +37,11 @@ const TRAPS_ON_BOOM = pluginModule(TRAP_ON_BOOM);
 test("a trap fails the VM: an error line, its connection closed at once, the others at their next callback, no done/log/delete", () => {
   const { plugin, lines, trace } = startTestPlugin(TRAPS_ON_BOOM, { level: "trace" });
   const open = new TestConnection(plugin);
-  open.filter.onNewConnection();
+  open.newConnection();
   const trapping = new TestConnection(plugin);
-  trapping.filter.onNewConnection();
+  trapping.newConnection();
   trace.length = 0;
-  trapping.filter.onDownstreamData(bytes("boom"), false);
+  trapping.downstream(bytes("boom"), false);
   assert.deepEqual(lines.slice(-2), [
     `${TIMESTAMP}[2][trace][wasm] [source/extensions/common/wasm/context.cc:1195] wasi_snapshot_preview1 proc_exit`,
     `${TIMESTAMP}[2][error][wasm] [source/extensions/common/wasm/wasm_vm.cc:38] Function: proxy_on_downstream_data failed: Uncaught RuntimeError: unreachable`,
@@ -49,11 +50,11 @@ test("a trap fails the VM: an error line, its connection closed at once, the oth
   // Closed inside the trapping callback; the chunk is not forwarded.
   assert.deepEqual(trapping.events, ["close downstream"]);
   assert.deepEqual(open.events, []);
-  open.filter.onUpstreamData(bytes("reply"), false);
-  open.filter.onUpstreamData(bytes("more"), false);
+  open.upstream(bytes("reply"), false);
+  open.upstream(bytes("more"), false);
   assert.deepEqual(open.events, ["close downstream"]);
-  open.filter.onDownstreamClose("local");
-  trapping.filter.onDownstreamClose("local");
+  open.close("local");
+  trapping.close("local");
   assert.deepEqual(trapping.events, ["close downstream"]);
   assert.equal(plugin.activeConnections, 0);
   plugin.close();
@@ -90,12 +91,12 @@ test("a trap in proxy_on_downstream_data: the read buffer, retained bytes includ
   const closed = startTestPlugin(HOLDS_THEN_TRAPS);
   const connection = new TestConnection(closed.plugin);
   closed.trace.length = 0;
-  connection.filter.onDownstreamData(bytes("ab"), false);
-  connection.filter.onDownstreamData(bytes("cd"), false);
+  connection.downstream(bytes("ab"), false);
+  connection.downstream(bytes("cd"), false);
   assert.deepEqual(connection.events, ["close downstream"]);
   // closed once; later data is not forwarded and the VM is not called
-  connection.filter.onDownstreamData(bytes("ef"), true);
-  connection.filter.onDownstreamClose("local");
+  connection.downstream(bytes("ef"), true);
+  connection.close("local");
   assert.deepEqual(connection.events, ["close downstream"]);
   assert.deepEqual(traced(closed.trace), held);
   closed.plugin.close();
@@ -103,11 +104,11 @@ test("a trap in proxy_on_downstream_data: the read buffer, retained bytes includ
   const open = startTestPlugin(HOLDS_THEN_TRAPS, { plugin: LEGACY_FAIL_OPEN });
   const passing = new TestConnection(open.plugin);
   open.trace.length = 0;
-  passing.filter.onDownstreamData(bytes("ab"), false);
-  passing.filter.onDownstreamData(bytes("cd"), false);
+  passing.downstream(bytes("ab"), false);
+  passing.downstream(bytes("cd"), false);
   assert.deepEqual(passing.events, ['to upstream "abcd"']);
-  passing.filter.onDownstreamData(bytes("ef"), true);
-  passing.filter.onDownstreamClose("remote");
+  passing.downstream(bytes("ef"), true);
+  passing.close("remote");
   assert.deepEqual(passing.events, ['to upstream "abcd"', 'to upstream "ef" eos']);
   assert.deepEqual(traced(open.trace), held);
   open.plugin.close();
@@ -121,10 +122,10 @@ test("a trap in proxy_on_upstream_data: not forwarded to the client and the conn
     const run = startTestPlugin(HOLDS_THEN_TRAPS, { plugin });
     const connection = new TestConnection(run.plugin);
     run.trace.length = 0;
-    connection.filter.onUpstreamData(bytes("ok"), false);
-    connection.filter.onUpstreamData(bytes("boom"), false);
-    connection.filter.onUpstreamData(bytes("bye"), true);
-    connection.filter.onDownstreamClose("local");
+    connection.upstream(bytes("ok"), false);
+    connection.upstream(bytes("boom"), false);
+    connection.upstream(bytes("bye"), true);
+    connection.close("local");
     assert.deepEqual(connection.events, expected);
     assert.deepEqual(traced(run.trace), [
       enter("proxy_on_upstream_data", [2, 2, 0], { bytes: 2, endOfStream: false }),
@@ -162,10 +163,10 @@ test("a trap in proxy_on_context_create or proxy_on_new_connection closes the co
       const run = startTestPlugin(modules[callback], { plugin });
       const connection = new TestConnection(run.plugin);
       run.trace.length = 0;
-      connection.filter.onNewConnection();
+      connection.newConnection();
       assert.deepEqual(connection.events, atNewConnection, callback);
-      connection.filter.onDownstreamData(bytes("hi"), false);
-      connection.filter.onDownstreamClose("local");
+      connection.downstream(bytes("hi"), false);
+      connection.close("local");
       assert.deepEqual(connection.events, atEnd, callback);
       assert.deepEqual(traced(run.trace), traces[callback], callback);
       run.plugin.close();
@@ -180,12 +181,12 @@ test("other connections on a failed VM: closed once at their next callback, or w
   ] as const) {
     const run = startTestPlugin(HOLDS_THEN_TRAPS, { plugin });
     const open = new TestConnection(run.plugin);
-    open.filter.onNewConnection();
-    open.filter.onDownstreamData(bytes("ab"), false);
-    new TestConnection(run.plugin).filter.onDownstreamData(bytes("boom"), false);
+    open.newConnection();
+    open.downstream(bytes("ab"), false);
+    new TestConnection(run.plugin).downstream(bytes("boom"), false);
     assert.deepEqual(open.events, []);
-    open.filter.onDownstreamData(bytes("c"), false);
-    open.filter.onDownstreamData(bytes("d"), false);
+    open.downstream(bytes("c"), false);
+    open.downstream(bytes("d"), false);
     assert.deepEqual(open.events, expected);
     run.plugin.close();
   }
@@ -199,8 +200,8 @@ test("proc_exit alone only logs at trace and returns: the callback goes on and t
   const { plugin, lines, trace } = startTestPlugin(wat, { level: "trace" });
   const connection = new TestConnection(plugin);
   trace.length = 0;
-  connection.filter.onNewConnection();
-  connection.filter.onDownstreamData(bytes("hi"), false);
+  connection.newConnection();
+  connection.downstream(bytes("hi"), false);
   assert.deepEqual(lines.slice(-1), [
     `${TIMESTAMP}[2][trace][wasm] [source/extensions/common/wasm/context.cc:1195] wasi_snapshot_preview1 proc_exit`,
   ]);
@@ -217,12 +218,12 @@ test("proc_exit alone only logs at trace and returns: the callback goes on and t
 test("failure_policy FAIL_OPEN without the legacy fail_open: open connections on a failed VM are closed", () => {
   const { plugin } = startTestPlugin(TRAPS_ON_BOOM, { plugin: { failurePolicy: "FAIL_OPEN", legacyFailOpen: false } });
   const open = new TestConnection(plugin);
-  open.filter.onNewConnection();
+  open.newConnection();
   const trapping = new TestConnection(plugin);
-  trapping.filter.onNewConnection();
-  trapping.filter.onDownstreamData(bytes("boom"), false);
-  open.filter.onDownstreamData(bytes("hi"), false);
-  open.filter.onDownstreamClose("local");
+  trapping.newConnection();
+  trapping.downstream(bytes("boom"), false);
+  open.downstream(bytes("hi"), false);
+  open.close("local");
   assert.deepEqual(open.events, ["close downstream"]);
   plugin.close();
 });
@@ -230,16 +231,16 @@ test("failure_policy FAIL_OPEN without the legacy fail_open: open connections on
 test("legacy fail_open: open connections on a failed VM pass traffic, unfiltered", () => {
   const { plugin, trace } = startTestPlugin(TRAPS_ON_BOOM, { plugin: { failurePolicy: "FAIL_OPEN", legacyFailOpen: true } });
   const open = new TestConnection(plugin);
-  open.filter.onNewConnection();
+  open.newConnection();
   const trapping = new TestConnection(plugin);
-  trapping.filter.onNewConnection();
-  trapping.filter.onDownstreamData(bytes("boom"), false);
+  trapping.newConnection();
+  trapping.downstream(bytes("boom"), false);
   // the chunk that trapped goes on too
   assert.deepEqual(trapping.events, ['to upstream "boom"']);
   trace.length = 0;
-  open.filter.onDownstreamData(bytes("hi"), false);
-  open.filter.onUpstreamData(bytes("ok"), true);
-  open.filter.onDownstreamClose("remote");
+  open.downstream(bytes("hi"), false);
+  open.upstream(bytes("ok"), true);
+  open.close("remote");
   assert.deepEqual(open.events, ['to upstream "hi"', 'to client "ok" eos']);
   // no callback reaches the failed VM: no data, no done/log/delete
   assert.deepEqual(trace, []);
@@ -249,14 +250,14 @@ test("legacy fail_open: open connections on a failed VM pass traffic, unfiltered
 function failWorker(policy: "FAIL_CLOSED" | "FAIL_OPEN" | "FAIL_RELOAD", reloadBackoffMs = 1000) {
   const run = startTestPlugin(TRAPS_ON_BOOM, { plugin: { failurePolicy: policy, reloadBackoffMs } });
   const trapping = new TestConnection(run.plugin);
-  trapping.filter.onNewConnection();
-  trapping.filter.onDownstreamData(bytes("boom"), false);
-  trapping.filter.onDownstreamClose("remote");
+  trapping.newConnection();
+  trapping.downstream(bytes("boom"), false);
+  trapping.close("remote");
   const next = new TestConnection(run.plugin);
-  next.filter.onNewConnection();
-  next.filter.onDownstreamData(bytes("hi"), false);
-  next.filter.onUpstreamData(bytes("ok"), true);
-  next.filter.onDownstreamClose("remote");
+  next.newConnection();
+  next.downstream(bytes("hi"), false);
+  next.upstream(bytes("ok"), true);
+  next.close("remote");
   run.plugin.close();
   return { ...run, events: next.events };
 }
@@ -297,12 +298,12 @@ test("FAIL_RELOAD: the back-off runs from the worker's last load attempt, not fr
   const { plugin, lines } = startTestPlugin(wat, { plugin: { failurePolicy: "FAIL_RELOAD", reloadBackoffMs: 1000 } });
   const connect = () => {
     const connection = new TestConnection(plugin);
-    connection.filter.onNewConnection();
-    connection.filter.onDownstreamData(bytes("hi"), false);
+    connection.newConnection();
+    connection.downstream(bytes("hi"), false);
     return connection.events;
   };
   now = 1500;
-  new TestConnection(plugin).filter.onDownstreamData(bytes("boom"), false);
+  new TestConnection(plugin).downstream(bytes("boom"), false);
   // 1500 ms since the worker's VM was loaded: a reload at once, though the failure is fresh
   assert.deepEqual(connect(), ["close downstream"]);
   assert.deepEqual(lines.slice(-2), [

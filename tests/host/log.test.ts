@@ -6,7 +6,8 @@ import type { LogLevelName } from "../../host/loggers.ts";
 import { createStatsStore } from "../../host/stats.ts";
 import { startWasmPlugin } from "../../host/wasm/api.ts";
 import { pluginModule, writeWat } from "../helpers/wat.ts";
-import { host, hostCalls, NOW, pluginConfig, startTestPlugin, TestConnection, TIMESTAMP, traced } from "../helpers/wasm-host.ts";
+import { TestConnection } from "../../host/testing/index.ts";
+import { host, hostCalls, NOW, pluginConfig, startTestPlugin, TIMESTAMP, traced } from "../helpers/wat-filters.ts";
 
 test("Envoy's line format, in local time, with spdlog's level names", () => {
   const lines: string[] = [];
@@ -41,7 +42,7 @@ const LOGGING = pluginModule(`
 
 test("proxy_log: a root context leaves out the plugin name, a connection context has it; vm_id empty is left out", () => {
   const { plugin, lines, trace } = startTestPlugin(LOGGING, { plugin: { name: "my_plugin" } });
-  new TestConnection(plugin).filter.onNewConnection();
+  new TestConnection(plugin).newConnection();
   const source = "[source/extensions/common/wasm/context.cc:1195]";
   assert.deepEqual(lines, [
     // canary, main thread, worker
@@ -56,7 +57,7 @@ test("proxy_log: a root context leaves out the plugin name, a connection context
 
 test("the vm_id joins the prefix when set; debug lines print when the wasm level allows", () => {
   const { plugin, lines } = startTestPlugin(LOGGING, { plugin: { vmId: "vm1" }, level: "debug" });
-  new TestConnection(plugin).filter.onNewConnection();
+  new TestConnection(plugin).newConnection();
   assert.deepEqual(
     lines.slice(-2).map((line) => line.split("] ").at(-1)),
     [
@@ -79,7 +80,7 @@ test("proxy_log levels 0..5 print as trace, debug, info, warning, error, critica
         (br_if $levels (i32.le_u (local.get $level) (i32.const 7))))
       (i32.const 0))`);
   const { plugin, lines, trace } = startTestPlugin(wat, { level: "trace" });
-  new TestConnection(plugin).filter.onNewConnection();
+  new TestConnection(plugin).newConnection();
   assert.deepEqual(
     lines.map((line) => line.match(/\]\[(\w+)\]\[wasm\] /)![1]),
     ["trace", "debug", "info", "warning", "error", "critical"],
@@ -107,7 +108,7 @@ test("proxy_get_log_level (ABI 0.2.1): the wasm logger's level, trace 0 .. criti
   const levels: LogLevelName[] = ["trace", "debug", "info", "warn", "error", "critical", "off"];
   levels.forEach((level, rank) => {
     const { plugin, stats, trace } = startTestPlugin(LEVEL_PROBE, { level });
-    new TestConnection(plugin).filter.onNewConnection();
+    new TestConnection(plugin).newConnection();
     assert.deepEqual(
       hostCalls(trace).find((call) => call.name === "proxy_get_log_level"),
       host("proxy_get_log_level", [2048], "Ok", { level }),
@@ -127,7 +128,7 @@ test("proxy_get_log_level follows the wasm component's own level, not the defaul
     stats,
     propertyNames: "current",
   });
-  new TestConnection(plugin).filter.onNewConnection();
+  new TestConnection(plugin).newConnection();
   assert.equal(stats.get("wasmcustom.log_level"), 5n);
   plugin.close();
 });

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { test } from "node:test";
-import { startTestPlugin } from "../helpers/wasm-host.ts";
+import { startTestPlugin } from "../helpers/wat-filters.ts";
 
 const MAIN_WASM = "build/main.wasm";
 

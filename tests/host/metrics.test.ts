@@ -4,7 +4,8 @@ import { test } from "node:test";
 import { isDeepStrictEqual } from "node:util";
 import { createStatsStore } from "../../host/stats.ts";
 import { pluginModule } from "../helpers/wat.ts";
-import { host, hostCalls, startTestPlugin, TestConnection, traced } from "../helpers/wasm-host.ts";
+import { TestConnection } from "../../host/testing/index.ts";
+import { host, hostCalls, startTestPlugin, traced } from "../helpers/wat-filters.ts";
 
 /** Configure defines the metrics (ids stored from 200); each new connection updates them. */
 const METRICS = pluginModule(`
@@ -55,7 +56,7 @@ test("ids are per VM, count by 4 with the type in the low bits; a second define 
 test("counter increments must be positive; gauges go both ways; unknown ids are NotFound", () => {
   const { plugin, trace } = startTestPlugin(METRICS);
   trace.length = 0;
-  new TestConnection(plugin).filter.onNewConnection();
+  new TestConnection(plugin).newConnection();
   assert.deepEqual(
     hostCalls(trace),
     [
@@ -74,7 +75,7 @@ test("counter increments must be positive; gauges go both ways; unknown ids are 
 
 test("the stats are shared: connections on two workers add up in one Envoy stat", () => {
   const { plugin, stats } = startTestPlugin(METRICS, { concurrency: 2 });
-  for (let i = 0; i < 3; i++) new TestConnection(plugin).filter.onNewConnection();
+  for (let i = 0; i < 3; i++) new TestConnection(plugin).newConnection();
   assert.equal(stats.get("wasmcustom.connection_counter"), 3n);
   assert.equal(
     stats.renderText(),
@@ -111,7 +112,7 @@ test("record_metric on a counter adds; both ids of a name count in the one stat;
       (i32.const 0))`);
   const { plugin, stats, trace } = startTestPlugin(wat);
   trace.length = 0;
-  new TestConnection(plugin).filter.onNewConnection();
+  new TestConnection(plugin).newConnection();
   assert.deepEqual(hostCalls(trace), [
     host("proxy_increment_metric", [4, 2n], "Ok", { metric: "tcp-conn/total:x", delta: 2n }),
     host("proxy_record_metric", [8, 5n], "Ok", { metric: "tcp-conn/total:x", type: "counter", value: 5n }),

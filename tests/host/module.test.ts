@@ -4,7 +4,8 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { PluginStartError } from "../../host/wasm/api.ts";
 import { pluginModule } from "../helpers/wat.ts";
-import { bytes, callbacks, enter, host, hostCalls, startTestPlugin, TestConnection, TIMESTAMP, traced, type TestPluginOptions, type Traced } from "../helpers/wasm-host.ts";
+import { TestConnection } from "../../host/testing/index.ts";
+import { bytes, callbacks, enter, host, hostCalls, startTestPlugin, TIMESTAMP, traced, type TestPluginOptions, type Traced } from "../helpers/wat-filters.ts";
 
 function startError(wat: string | null, options: TestPluginOptions = {}): string {
   try {
@@ -167,7 +168,7 @@ test("fd_write to fd 1 is logged at info, to fd 2 at error, in the context's was
       (call $write (i32.const 2) (i32.const 1040))
       (i32.const 0))`);
   const { plugin, lines, trace } = startTestPlugin(wat);
-  new TestConnection(plugin).filter.onNewConnection();
+  new TestConnection(plugin).newConnection();
   const source = "[source/extensions/common/wasm/context.cc:1195]";
   assert.deepEqual(lines, [
     `${TIMESTAMP}[2][info][wasm] ${source} wasm log tcp_connection_logger tcp_connection_logger: to stdout`,
@@ -189,7 +190,7 @@ test("the host allocates with malloc when exported, else with proxy_on_memory_al
       (i32.const 0))`;
   const blockOf = (wat: string): Traced[] => {
     const { plugin, trace } = startTestPlugin(wat);
-    new TestConnection(plugin).filter.onDownstreamData(bytes("hello"), false);
+    new TestConnection(plugin).downstream(bytes("hello"), false);
     plugin.close();
     return hostCalls(trace).filter((call) => call.name === "proxy_log" && call.args[0] === 0);
   };

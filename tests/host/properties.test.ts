@@ -3,7 +3,8 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { PropertyNames, UpstreamHostInfo } from "../../host/wasm/api.ts";
 import { pluginModule } from "../helpers/wat.ts";
-import { bytes, hostCalls, startTestPlugin, TestConnection } from "../helpers/wasm-host.ts";
+import { TestConnection } from "../../host/testing/index.ts";
+import { bytes, hostCalls, startTestPlugin } from "../helpers/wat-filters.ts";
 
 const CLUSTER = {
   name: "web_service",
@@ -62,13 +63,13 @@ function readProperties(
   const connection = new TestConnection(run.plugin);
   let trace = run.trace.length;
   let logs = run.lines.length;
-  connection.filter.onNewConnection();
+  connection.newConnection();
   const atNewConnection = readings(trace, logs);
-  connection.filter.onClusterSelected(CLUSTER);
-  connection.filter.onUpstreamConnected(upstream);
+  connection.clusterSelected(CLUSTER);
+  connection.upstreamConnected(upstream);
   trace = run.trace.length;
   logs = run.lines.length;
-  connection.filter.onDownstreamData(bytes("GET / HTTP/1.1\r\n\r\n"), false);
+  connection.downstream(bytes("GET / HTTP/1.1\r\n\r\n"), false);
   const atData = readings(trace, logs);
   run.plugin.close();
   return { root, connection: atNewConnection, data: atData };

@@ -5,7 +5,8 @@ import { createLogger } from "../../host/log.ts";
 import { createStatsStore } from "../../host/stats.ts";
 import { startWasmPlugin, traceLine, traceLines } from "../../host/wasm/api.ts";
 import { pluginModule, writeWat } from "../helpers/wat.ts";
-import { bytes, host, hostCalls, NOW, pluginConfig, startTestPlugin, TestConnection, TIMESTAMP } from "../helpers/wasm-host.ts";
+import { TestConnection } from "../../host/testing/index.ts";
+import { bytes, host, hostCalls, NOW, pluginConfig, startTestPlugin, TIMESTAMP } from "../helpers/wat-filters.ts";
 
 const CLUSTER = {
   name: "web_service",
@@ -41,9 +42,9 @@ test("a property read shows its path with dots, then the value: text quoted, num
   ];
   const { plugin, trace } = startTestPlugin(readsProperties(paths));
   const connection = new TestConnection(plugin);
-  connection.filter.onClusterSelected(CLUSTER);
+  connection.clusterSelected(CLUSTER);
   trace.length = 0;
-  connection.filter.onDownstreamData(bytes("hello"), false);
+  connection.downstream(bytes("hello"), false);
   assert.deepEqual(hostCalls(trace), [
     host("proxy_get_property", [2048, 14, 100, 104], "Ok", { path: "source.address", value: '"127.0.0.1:4660"' }),
     host("proxy_get_property", [2176, 11, 100, 104], "Ok", { path: "source.port", value: "4660" }),
@@ -74,7 +75,7 @@ test("names and values are escaped and cut after 60 characters; a value with oth
   );
   const { plugin, trace } = startTestPlugin(wat);
   trace.length = 0;
-  new TestConnection(plugin).filter.onNewConnection();
+  new TestConnection(plugin).newConnection();
   const shown = String.raw`\"red\"\\\t\n\x9b31m\u{202e}` + "x".repeat(47) + "…(+13)";
   assert.deepEqual(hostCalls(trace), [
     host("proxy_set_property", [1024, 8, 1040, 76], "Ok", { path: "note\\x1b[2J", value: `"${shown}"` }),
@@ -107,7 +108,7 @@ test("a host call's trace line comes before the log line it printed; proxy_log n
     trace: traceLines((line) => output.push(line)),
   });
   output.length = 0;
-  new TestConnection(plugin).filter.onNewConnection();
+  new TestConnection(plugin).newConnection();
   assert.deepEqual(output, [
     "[2] → proxy_on_new_connection(2)",
     "[2]   proxy_get_log_level(300) → Ok  info",
@@ -124,7 +125,7 @@ test("a callback's return value is named for the network callbacks: 0 Continue, 
     (func (export "proxy_on_downstream_data") (param i32 i32 i32) (result i32) (i32.const 7))`);
   const { plugin, trace } = startTestPlugin(wat);
   trace.length = 0;
-  new TestConnection(plugin).filter.onDownstreamData(bytes("abc"), true);
+  new TestConnection(plugin).downstream(bytes("abc"), true);
   assert.deepEqual(trace.map(traceLine), [
     "[2] → proxy_on_downstream_data(2, 3, 1)  3 bytes, end of stream",
     "[2] ← proxy_on_downstream_data = 7  StopIteration",

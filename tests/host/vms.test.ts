@@ -2,7 +2,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { pluginModule } from "../helpers/wat.ts";
-import { enter, host, on, startTestPlugin, TestConnection, tracedOnThreads } from "../helpers/wasm-host.ts";
+import { TestConnection } from "../../host/testing/index.ts";
+import { enter, host, on, startTestPlugin, tracedOnThreads } from "../helpers/wat-filters.ts";
 
 /** Counts connections in a module global and shows the count as a proxy_log argument. */
 const COUNTS_CONNECTIONS = pluginModule(`
@@ -28,7 +29,7 @@ test("concurrency 2: a canary, then the main thread's VM and two workers, each w
 test("connections go round robin over the workers; module globals are per VM", () => {
   const { plugin, trace } = startTestPlugin(COUNTS_CONNECTIONS, { concurrency: 2 });
   trace.length = 0;
-  for (let i = 0; i < 4; i++) new TestConnection(plugin).filter.onNewConnection();
+  for (let i = 0; i < 4; i++) new TestConnection(plugin).newConnection();
   const count = (n: number) => host("proxy_log", [0, 0, n], "Ok", { level: "trace", printed: false });
   assert.deepEqual(
     tracedOnThreads(trace).filter((event) => event.name === "proxy_log"),
@@ -40,7 +41,7 @@ test("connections go round robin over the workers; module globals are per VM", (
 
 test("context ids are per VM: the first connection on each worker is 2", () => {
   const { plugin, trace } = startTestPlugin(COUNTS_CONNECTIONS, { concurrency: 2 });
-  for (let i = 0; i < 3; i++) new TestConnection(plugin).filter.onNewConnection();
+  for (let i = 0; i < 3; i++) new TestConnection(plugin).newConnection();
   assert.deepEqual(
     tracedOnThreads(trace).filter((event) => event.kind === "enter" && event.name === "proxy_on_new_connection"),
     [on(2, enter("proxy_on_new_connection", [2])), on(3, enter("proxy_on_new_connection", [2])), on(2, enter("proxy_on_new_connection", [3]))],

@@ -6,20 +6,21 @@
 
 import assert from "node:assert/strict";
 import { it } from "node:test";
-import { bytes, leave, startTestPlugin, TestConnection, traced } from "../helpers/wasm-host.ts";
+import { TestConnection } from "../../host/testing/index.ts";
+import { bytes, leave, startTestPlugin, traced } from "../helpers/wat-filters.ts";
 
 const WASM_PATH = new URL("../../build/dispatch-probe.wasm", import.meta.url).pathname;
 
 it("calls each callback on the filter's class, with its status, in a release build", () => {
   const probe = startTestPlugin(null, { wasmPath: WASM_PATH, plugin: { name: "probe", rootId: "probe" } });
   const connection = new TestConnection(probe.plugin);
-  connection.filter.onNewConnection();
-  connection.filter.onDownstreamData(bytes("hello"), false);
+  connection.newConnection();
+  connection.downstream(bytes("hello"), false);
   // StopIteration held "hello": Envoy reports it again with the new byte (docs/envoy-host.md §3).
-  connection.filter.onDownstreamData(bytes("!"), false);
-  connection.filter.onUpstreamData(bytes("reply"), false);
-  connection.filter.onUpstreamClose();
-  connection.filter.onDownstreamClose("remote");
+  connection.downstream(bytes("!"), false);
+  connection.upstream(bytes("reply"), false);
+  connection.upstreamClose();
+  connection.close("remote");
 
   const messages = probe.lines.map((line) => line.slice(line.indexOf(": ") + 2)).filter((m) => m.startsWith("Probe"));
   assert.deepEqual(messages, [

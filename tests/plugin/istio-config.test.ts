@@ -12,7 +12,8 @@ import { createStatsStore } from "../../host/stats.ts";
 import { PluginStartError, startWasmPlugin } from "../../host/wasm/api.ts";
 import { ROOT } from "../helpers/e2e-paths.ts";
 import { istioPluginConfigJson } from "../helpers/istio-plugin-config.ts";
-import { bytes, pluginConfig, TestConnection } from "../helpers/wasm-host.ts";
+import { TestConnection } from "../../host/testing/index.ts";
+import { bytes, pluginConfig } from "../helpers/wat-filters.ts";
 
 const MAIN_WASM = `${ROOT}/build/main.wasm`;
 const WASMPLUGIN = parse(readFileSync(`${ROOT}/deploy/istio/wasmplugin.yaml`, "utf8"));
@@ -62,9 +63,9 @@ describe("the release plugin with Istio's JSON", () => {
       configured.join("\n"),
     );
     const connection = new TestConnection(plugin);
-    connection.filter.onNewConnection();
-    connection.filter.onDownstreamData(bytes("hello"), false);
-    connection.filter.onDownstreamClose("remote");
+    connection.newConnection();
+    connection.downstream(bytes("hello"), false);
+    connection.close("remote");
     assert.deepEqual(connection.events, ['to upstream "hello"']);
     // Connection lines name the plugin as Istio does, <namespace>.<name>; Istio sets no vm id.
     assert.ok(lines.some((line) => line.endsWith("] wasm log default.tcp-connection-logger tcp_connection_logger: connection 2: downstream data: 5 bytes: hello")), lines.join("\n"));

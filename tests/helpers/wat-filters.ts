@@ -1,21 +1,11 @@
-// Running test modules in the local host's proxy-wasm host: a plugin with captured log lines,
-// trace lines and stats, and connections that record what the filter passes on.
+// Test modules (WAT) as filters under test: started through the testing API (host/testing) with
+// a fixed clock and the trace kept, and the trace's events as the tests compare them.
 
 import type { WasmFilterConfig } from "../../host/config/model.ts";
-import { createLogger } from "../../host/log.ts";
 import type { LogLevelName } from "../../host/loggers.ts";
-import { createStatsStore, type StatsStore } from "../../host/stats.ts";
-import {
-  startWasmPlugin,
-  type ConnectionInfo,
-  type FilterCallbacks,
-  type Meaning,
-  type NetworkFilter,
-  type PropertyNames,
-  type TraceEvent,
-  type WasmPlugin,
-  type Word,
-} from "../../host/wasm/api.ts";
+import type { StatsStore } from "../../host/stats.ts";
+import { startFilter, type FilterUnderTest } from "../../host/testing/index.ts";
+import type { Meaning, PropertyNames, TraceEvent, Word } from "../../host/wasm/api.ts";
 import { writeWat } from "./wat.ts";
 
 // Log lines carry local time: tests pin the zone and the clock.
@@ -23,6 +13,7 @@ process.env.TZ = "UTC";
 export const NOW = Date.UTC(2026, 10, 25, 10, 0, 0);
 export const TIMESTAMP = "[2026-11-25 10:00:00.000]";
 
+/** The plugin configuration of envoy/envoy.yaml's logger, for tests that start a plugin with startWasmPlugin. */
 export function pluginConfig(overrides: Partial<WasmFilterConfig> = {}): WasmFilterConfig {
   return {
     kind: "wasm",
@@ -42,7 +33,7 @@ export function pluginConfig(overrides: Partial<WasmFilterConfig> = {}): WasmFil
 }
 
 export interface TestPluginOptions {
-  plugin?: Partial<WasmFilterConfig>;
+  plugin?: Partial<Pick<WasmFilterConfig, "name" | "rootId" | "vmId" | "configuration" | "vmConfiguration" | "failurePolicy" | "legacyFailOpen" | "reloadBackoffMs">>;
   concurrency?: number;
   propertyNames?: PropertyNames;
   level?: LogLevelName;
@@ -51,7 +42,7 @@ export interface TestPluginOptions {
 }
 
 export interface TestPlugin {
-  plugin: WasmPlugin;
+  plugin: FilterUnderTest;
   /** log lines as printed */
   lines: string[];
   /** every call across the ABI, as events (traceLine renders one as the CLI prints it) */
@@ -59,46 +50,26 @@ export interface TestPlugin {
   stats: StatsStore;
 }
 
+/** A WAT module (or a built one) under test as envoy/envoy.yaml's plugin, on the fixed clock, traced. */
 export function startTestPlugin(wat: string | null, options: TestPluginOptions = {}): TestPlugin {
-  const lines: string[] = [];
-  const trace: TraceEvent[] = [];
-  const stats = createStatsStore();
-  const plugin = startWasmPlugin({
-    plugin: pluginConfig(options.plugin),
-    wasmPath: options.wasmPath ?? writeWat(wat!),
-    concurrency: options.concurrency ?? 1,
-    logger: createLogger({ level: options.level ?? "info", componentLevels: {}, write: (l) => lines.push(l), now: () => NOW }),
-    stats,
-    propertyNames: options.propertyNames ?? "current",
-    trace: (event) => trace.push(event),
+  const config = pluginConfig(options.plugin);
+  const plugin = startFilter({
+    wasm: options.wasmPath ?? writeWat(wat!),
+    name: config.name,
+    rootId: config.rootId,
+    vmId: config.vmId,
+    configuration: config.configuration,
+    vmConfiguration: config.vmConfiguration,
+    failurePolicy: config.failurePolicy,
+    failOpen: config.legacyFailOpen,
+    reloadBackoffMs: config.reloadBackoffMs,
+    concurrency: options.concurrency,
+    propertyNames: options.propertyNames,
+    logLevel: options.level ?? "info",
+    trace: true,
+    now: () => NOW,
   });
-  return { plugin, lines, trace, stats };
-}
-
-const CONNECTION: ConnectionInfo = {
-  source: { address: "127.0.0.1", port: 4660 },
-  destination: { address: "127.0.0.1", port: 18000 },
-  listenerName: "tcp_listener",
-};
-
-/** A downstream connection as the network side sees it: what the filter forwarded, and closes. */
-export class TestConnection implements FilterCallbacks {
-  readonly events: string[] = [];
-  readonly filter: NetworkFilter;
-
-  constructor(plugin: WasmPlugin, info: ConnectionInfo = CONNECTION) {
-    this.filter = plugin.createFilter(info, this);
-  }
-
-  forwardDownstream(data: Uint8Array, endOfStream: boolean): void {
-    this.events.push(`to upstream "${Buffer.from(data).toString()}"${endOfStream ? " eos" : ""}`);
-  }
-  forwardUpstream(data: Uint8Array, endOfStream: boolean): void {
-    this.events.push(`to client "${Buffer.from(data).toString()}"${endOfStream ? " eos" : ""}`);
-  }
-  closeDownstream(): void {
-    this.events.push("close downstream");
-  }
+  return { plugin, lines: plugin.lines, trace: plugin.trace, stats: plugin.stats };
 }
 
 export function bytes(text: string): Uint8Array {
