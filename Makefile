@@ -17,7 +17,7 @@ READABLE_BY_ENVOY = scripts/readable-by-envoy.sh envoy/envoy.yaml build "$(FOLDE
 NODE_TEST := node --import tsx --test \
 	--test-reporter=spec --test-reporter-destination=stdout \
 	--test-reporter=./tests/helpers/summary-reporter.mjs --test-reporter-destination=stdout
-NODE_TESTS := $(wildcard tests/config/*.test.ts tests/host/*.test.ts tests/plugin/*.test.ts \
+NODE_TESTS := $(wildcard tests/config/*.test.ts tests/host/*.test.ts tests/testing/*.test.ts tests/plugin/*.test.ts \
 	tests/fuzz/*.test.ts tests/e2e/*.test.ts tests/oci/*.test.ts)
 PLUGIN_SOURCES := $(wildcard assembly/*/*.ts) asconfig.json package-lock.json
 # make oci packs one module; another filter: make oci OCI_MODULE=build/tcp_guard.wasm OCI_ROOT_ID=tcp_guard

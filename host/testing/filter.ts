@@ -181,7 +181,8 @@ export class FilterUnderTest implements FilterFactory {
   }
 }
 
-const WASM_LOG_LINE = /^\[[^\]]*\]\[\d+\]\[(\w+)\]\[wasm\] \[[^\]]*\] wasm log [^:]*: (.*)$/s;
+/** A line a filter logged (proxy_log): `wasm log <name> <root id> <vm id>: `, empty parts left out, then its text. */
+const WASM_LOG_LINE = /^\[[^\]]*\]\[\d+\]\[(\w+)\]\[wasm\] \[[^\]]*\] wasm log(?: [^:]*)?: (.*)$/s;
 
 function filterMessages(lines: readonly string[]): string[] {
   return lines.flatMap((line) => {

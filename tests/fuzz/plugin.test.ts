@@ -13,7 +13,7 @@ import { PluginStartError, startWasmPlugin, type PropertyNames, type WasmPlugin 
 import { FuzzLogger, runTraffic, type Totals } from "../helpers/fuzz-connection.ts";
 import { clusters, escapeText, invalidConfiguration, PayloadSource, upstreamHosts, validConfiguration } from "../helpers/fuzz-inputs.ts";
 import { fuzzSettings, Random } from "../helpers/fuzz-random.ts";
-import { pluginConfig } from "../helpers/wasm-host.ts";
+import { pluginConfig } from "../helpers/wat-filters.ts";
 
 const WASM_PATH = new URL("../../build/main.wasm", import.meta.url).pathname;
 const { seed, count } = fuzzSettings({ seed: 0x2b7e1516, count: 12_000 });

@@ -3,7 +3,8 @@
 // unescaped character in a log line, the data and done lines the plugin owes.
 
 import type { Logger } from "../../host/log.ts";
-import type { ClusterInfo, ConnectionInfo, FilterCallbacks, NetworkFilter, UpstreamHostInfo, WasmPlugin } from "../../host/wasm/api.ts";
+import { TestConnection, type ClusterInfo, type UpstreamHostInfo } from "../../host/testing/index.ts";
+import type { WasmPlugin } from "../../host/wasm/api.ts";
 import { escapeBytes, type PayloadSource } from "./fuzz-inputs.ts";
 import type { Random } from "./fuzz-random.ts";
 
@@ -54,10 +55,11 @@ type Peer = "local" | "remote";
 const SOURCES = ["127.0.0.1", "10.0.0.7", "::1", "2001:db8::1"];
 
 /** One connection whose next event is chosen at random among those Envoy can produce next. */
-class ScriptedConnection implements FilterCallbacks {
+class ScriptedConnection {
   /** the events so far, for a failure report */
   private readonly script: string[] = [];
-  private readonly filter: NetworkFilter;
+  /** the testing API's connection, counting what the filter passes on (its chunks are not kept) */
+  private readonly connection: TestConnection;
   /** the plugin's `connection <id>: ` prefix */
   private prefix = "";
   private phase: Phase = "accepted";
@@ -65,17 +67,12 @@ class ScriptedConnection implements FilterCallbacks {
   private upstreamClosed = false;
   private downstreamBytes = 0;
   private upstreamBytes = 0;
-  private closedByFilter = false;
 
   constructor(private readonly traffic: Traffic) {
     const { random } = traffic;
-    const info: ConnectionInfo = {
-      source: { address: random.pick(SOURCES), port: random.int(1, 65535) },
-      destination: { address: "127.0.0.1", port: 18000 },
-      listenerName: "main",
-    };
-    this.filter = traffic.plugin.createFilter(info, this);
-    this.call(`new connection from ${info.source.address} port ${info.source.port}`, () => this.filter.onNewConnection());
+    const source = { address: random.pick(SOURCES), port: random.int(1, 65535) };
+    this.connection = new TestConnection(traffic.plugin, { source, destination: { address: "127.0.0.1", port: 18000 }, listenerName: "main", record: false });
+    this.call(`new connection from ${source.address} port ${source.port}`, () => this.connection.newConnection());
     const opened = traffic.logger.recent.map((line) => /^(connection \d+: )new connection from /.exec(line)).find((m) => m !== null);
     if (!opened) this.fail(`no line "connection <id>: new connection from ..."`);
     this.prefix = opened[1];
@@ -84,14 +81,14 @@ class ScriptedConnection implements FilterCallbacks {
   /** Plays the next event; false once the connection has closed. */
   step(): boolean {
     const random = this.traffic.random;
-    const filter = this.filter;
+    const connection = this.connection;
     switch (this.phase) {
       case "accepted": {
         // tcp_proxy picks the cluster right after the filter's onNewConnection; with no such cluster it closes the connection.
         if (random.chance(0.03)) return this.close("local");
         const cluster = random.pick(this.traffic.clusters);
         this.script.push(`cluster ${cluster.name}`);
-        filter.onClusterSelected(cluster);
+        connection.clusterSelected(cluster);
         this.phase = "clusterSelected";
         return true;
       }
@@ -100,7 +97,7 @@ class ScriptedConnection implements FilterCallbacks {
         if (random.chance(0.05)) return this.close(random.pick<Peer>(["local", "remote"]));
         const host = random.pick(this.traffic.hosts);
         this.script.push(`upstream host ${this.traffic.hosts.indexOf(host)}`);
-        filter.onUpstreamConnected(host);
+        connection.upstreamConnected(host);
         this.phase = "connected";
         return true;
       }
@@ -146,27 +143,30 @@ class ScriptedConnection implements FilterCallbacks {
     this.downstreamEnded = endOfStream;
     this.downstreamBytes += data.length;
     this.traffic.totals.downstreamBytes += data.length;
-    this.call(`downstream data ${describe(data)}${endOfStream ? " eos" : ""}`, () => this.filter.onDownstreamData(data, endOfStream));
+    this.call(`downstream data ${describe(data)}${endOfStream ? " eos" : ""}`, () => this.connection.downstream(data, endOfStream));
     if (data.length > 0) this.expectLine(this.dataLine("downstream", data));
   }
 
   private upstream(data: Uint8Array, endOfStream: boolean): void {
     this.upstreamBytes += data.length;
     this.traffic.totals.upstreamBytes += data.length;
-    this.call(`upstream data ${describe(data)}${endOfStream ? " eos" : ""}`, () => this.filter.onUpstreamData(data, endOfStream));
+    this.call(`upstream data ${describe(data)}${endOfStream ? " eos" : ""}`, () => this.connection.upstream(data, endOfStream));
     if (data.length > 0) this.expectLine(this.dataLine("upstream", data));
     if (!endOfStream) return;
     this.upstreamClosed = true;
-    this.call("upstream close", () => this.filter.onUpstreamClose());
+    this.call("upstream close", () => this.connection.upstreamClose());
   }
 
   private close(peer: Peer): false {
-    this.call(`downstream close ${peer}`, () => this.filter.onDownstreamClose(peer));
+    this.call(`downstream close ${peer}`, () => this.connection.close(peer));
     const done = new RegExp(`^${this.prefix}done: ${this.downstreamBytes} bytes from downstream, ${this.upstreamBytes} bytes from upstream, \\d+ ms$`);
     if (!this.traffic.logger.recent.some((line) => done.test(line))) {
       this.fail(`no line "${this.prefix}done: ${this.downstreamBytes} bytes from downstream, ${this.upstreamBytes} bytes from upstream, <ms> ms"`);
     }
-    this.traffic.totals.completed++;
+    const { totals } = this.traffic;
+    totals.completed++;
+    totals.forwardedDownstream += this.connection.bytesForwarded.upstream;
+    totals.forwardedUpstream += this.connection.bytesForwarded.client;
     return false;
   }
 
@@ -191,23 +191,12 @@ class ScriptedConnection implements FilterCallbacks {
     callback();
     if (logger.errors.length > 0) this.fail(`error line: ${logger.errors[0]}`);
     if (logger.unsafe.length > 0) this.fail(`line with a raw control character or unescaped byte: ${logger.unsafe[0]}`);
-    if (this.closedByFilter) this.fail("the filter closed the downstream connection");
+    if (this.connection.closed) this.fail("the filter closed the downstream connection");
   }
 
   private fail(problem: string): never {
     const shown = this.script.length > 40 ? [...this.script.slice(0, 20), "...", ...this.script.slice(-19)] : this.script;
     throw new Error(`${problem}\nafter the connection events:\n  ${shown.join("\n  ")}`);
-  }
-
-  // FilterCallbacks: what the filter passes on, counted to check that it holds nothing back.
-  forwardDownstream(data: Uint8Array): void {
-    this.traffic.totals.forwardedDownstream += data.length;
-  }
-  forwardUpstream(data: Uint8Array): void {
-    this.traffic.totals.forwardedUpstream += data.length;
-  }
-  closeDownstream(): void {
-    this.closedByFilter = true;
   }
 }
 

@@ -5,12 +5,13 @@
 import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { createLogger, type Logger } from "../../host/log.ts";
+import { createLogger } from "../../host/log.ts";
 import type { LogLevelName } from "../../host/loggers.ts";
-import { PluginStartError, startWasmPlugin, traceLines, type ClusterInfo, type ConnectionInfo, type FilterCallbacks, type PropertyNames, type TraceEvent, type UpstreamHostInfo, type WasmPlugin } from "../../host/wasm/api.ts";
 import { createStatsStore } from "../../host/stats.ts";
+import { FilterStartError, startFilter, TestConnection, traceLines, type ClusterInfo, type FilterUnderTest, type TraceEvent, type UpstreamHostInfo } from "../../host/testing/index.ts";
+import { startWasmPlugin, type PropertyNames } from "../../host/wasm/api.ts";
 import { assertEnvoyModule } from "../helpers/envoy-module.ts";
-import { pluginConfig } from "../helpers/wasm-host.ts";
+import { pluginConfig } from "../helpers/wat-filters.ts";
 
 const WASM_PATH = new URL("../../build/main.wasm", import.meta.url).pathname;
 const README = new URL("../../README.md", import.meta.url).pathname;
@@ -18,7 +19,7 @@ const README = new URL("../../README.md", import.meta.url).pathname;
 const LOCATION = { cloud_provider: "aws", region: "ap-northeast-1", az: "ap-northeast-1a" };
 const WEB_SERVICE: ClusterInfo = { name: "web_service", metadata: { filter_metadata: { location: LOCATION } } };
 const UPSTREAM_HOST: UpstreamHostInfo = { address: { address: "127.0.0.1", port: 8099 }, metadata: {} };
-const CLIENT: ConnectionInfo = {
+const CLIENT = {
   source: { address: "127.0.0.1", port: 51234 },
   destination: { address: "127.0.0.1", port: 18000 },
   listenerName: "listener_tcp",
@@ -26,60 +27,24 @@ const CLIENT: ConnectionInfo = {
 const REQUEST = "POST / HTTP/1.1\r\nHost: localhost:18000\r\nContent-Length: 14\r\n\r\n[initial body]";
 const REPLY = "HTTP/1.1 200 OK\r\ncontent-length: 13\r\n\r\nexample body\n";
 
-const LEVELS: LogLevelName[] = ["trace", "debug", "info", "warn", "error", "critical", "off"];
-
-/** Keeps `<level> <message>` of every wasm log line it prints, without Envoy's `wasm log ...: ` prefix. */
-class CapturingLogger implements Logger {
-  lines: string[] = [];
-  /** the lowest level printed; may change between callbacks, as with Envoy's admin /logging */
-  level: LogLevelName = "trace";
-  enabled(_component: string, level: LogLevelName): boolean {
-    return level !== "off" && LEVELS.indexOf(level) >= LEVELS.indexOf(this.level);
-  }
-  log(component: string, level: LogLevelName, _source: string, message: string): void {
-    if (component !== "wasm" || !message.startsWith("wasm log") || !this.enabled(component, level)) return;
-    this.lines.push(`${level} ${message.slice(message.indexOf(": ") + 2)}`);
-  }
-}
-
-const forwarding: FilterCallbacks = {
-  forwardDownstream() {},
-  forwardUpstream() {},
-  closeDownstream() {
-    throw new Error("the plugin must never close the connection");
-  },
-};
-
-interface Harness {
-  plugin: WasmPlugin;
-  logger: CapturingLogger;
-  stats: ReturnType<typeof createStatsStore>;
-  /** the host's trace (every call in and out of the module) when started `traced`, else empty */
-  trace: TraceEvent[];
-}
-
 interface StartOptions {
   configuration?: string;
   propertyNames?: PropertyNames;
+  /** the wasm logger's level, trace by default; filter.setLogLevel changes it between callbacks */
   level?: LogLevelName;
   traced?: boolean;
 }
 
-function start(options: StartOptions = {}): Harness {
-  const logger = new CapturingLogger();
-  logger.level = options.level ?? "trace";
-  const stats = createStatsStore();
-  const trace: TraceEvent[] = [];
-  const plugin = startWasmPlugin({
-    plugin: pluginConfig({ configuration: options.configuration ?? "" }),
-    wasmPath: WASM_PATH,
-    concurrency: 1,
-    logger,
-    stats,
+function start(options: StartOptions = {}): FilterUnderTest {
+  return startFilter({
+    wasm: WASM_PATH,
+    name: "tcp_connection_logger",
+    rootId: "tcp_connection_logger",
+    configuration: options.configuration ?? "",
     propertyNames: options.propertyNames ?? "current",
-    trace: options.traced ? (event) => trace.push(event) : undefined,
+    logLevel: options.level ?? "trace",
+    trace: options.traced ?? false,
   });
-  return { plugin, logger, stats, trace };
 }
 
 /** How many host calls named `name` the trace has: what the module asked, printed or not. */
@@ -87,35 +52,43 @@ function hostCalls(trace: TraceEvent[], name: string): number {
   return trace.filter((event) => event.kind === "host" && event.name === name).length;
 }
 
-/** One curl-like connection: request, reply, both ends of stream, upstream then downstream close. */
-function runConnection(plugin: WasmPlugin, request: Uint8Array, reply: Uint8Array, cluster = WEB_SERVICE): void {
-  const filter = plugin.createFilter(CLIENT, forwarding);
-  filter.onNewConnection();
-  filter.onClusterSelected(cluster);
-  filter.onUpstreamConnected(UPSTREAM_HOST);
-  filter.onDownstreamData(request, false);
-  filter.onUpstreamData(reply, false);
-  filter.onDownstreamData(new Uint8Array(0), true);
-  filter.onUpstreamData(new Uint8Array(0), true);
-  filter.onUpstreamClose();
-  filter.onDownstreamClose("remote");
+/** A connection from CLIENT that the logger has been told of: the plugin never closes one. */
+function open(logger: FilterUnderTest): TestConnection {
+  const connection = logger.accept(CLIENT);
+  connection.newConnection();
+  connection.clusterSelected(WEB_SERVICE);
+  connection.upstreamConnected(UPSTREAM_HOST);
+  return connection;
 }
 
-function connectionLines(logger: CapturingLogger, id: number): string[] {
-  return logger.lines
+/** One curl-like connection: request, reply, both ends of stream, upstream then downstream close. */
+function runConnection(logger: FilterUnderTest, request: Uint8Array, reply: Uint8Array, cluster = WEB_SERVICE): TestConnection {
+  const connection = logger.accept(CLIENT);
+  connection.newConnection();
+  connection.clusterSelected(cluster);
+  connection.upstreamConnected(UPSTREAM_HOST);
+  connection.downstream(request);
+  connection.upstream(reply);
+  connection.downstreamEnd();
+  connection.upstreamEnd();
+  connection.upstreamClose();
+  connection.close("remote");
+  assert.equal(connection.closed, false, "the plugin must never close the connection");
+  return connection;
+}
+
+/** The plugin's lines of connection `id`, `<level> <message>`, the duration of `done` as `<ms>`. */
+function connectionLines(logger: FilterUnderTest, id: number | undefined): string[] {
+  return logger
+    .messages()
     .filter((line) => line.includes(`connection ${id}: `))
     .map((line) => line.replace(/, \d+ ms$/, ", <ms> ms"));
 }
 
 const bytes = (text: string) => Buffer.from(text, "latin1");
 
-/** The id of the connection whose `new connection` line is the n-th logged. */
-function connectionId(logger: CapturingLogger, n = 0): number {
-  return logger.lines.filter((l) => l.includes("new connection")).map((l) => Number(/connection (\d+):/.exec(l)![1]))[n];
-}
-
 /** What runConnection(REQUEST, REPLY) logs at trace, in order. */
-function oneConnectionLines(id: number): string[] {
+function oneConnectionLines(id: number | undefined): string[] {
   return [
     `info connection ${id}: new connection from 127.0.0.1:51234`,
     `info connection ${id}: downstream data: 76 bytes: POST / HTTP/1.1\\r\\nHost: localhost:18000\\r\\nContent-Length: 14\\r\\n\\r\\n[initial body]`,
@@ -134,11 +107,11 @@ function oneConnectionLines(id: number): string[] {
 }
 
 /** The counters after `connections` runs of runConnection(REQUEST, REPLY). */
-function assertCounted(stats: Harness["stats"], connections: bigint): void {
-  assert.equal(stats.get("wasmcustom.connection_counter"), connections);
-  assert.equal(stats.get("wasmcustom.connection_active"), 0n);
-  assert.equal(stats.get("wasmcustom.connection_downstream_bytes"), 76n * connections);
-  assert.equal(stats.get("wasmcustom.connection_upstream_bytes"), 52n * connections);
+function assertCounted(logger: FilterUnderTest, connections: bigint): void {
+  assert.equal(logger.metric("connection_counter"), connections);
+  assert.equal(logger.metric("connection_active"), 0n);
+  assert.equal(logger.metric("connection_downstream_bytes"), 76n * connections);
+  assert.equal(logger.metric("connection_upstream_bytes"), 52n * connections);
 }
 
 describe("release build/main.wasm", () => {
@@ -147,139 +120,138 @@ describe("release build/main.wasm", () => {
   });
 
   it("logs one connection in Envoy's order and counts it once (xds.* property names)", () => {
-    const { plugin, logger, stats } = start();
-    assert.ok(logger.lines.includes("info configured: metadata_namespace=location payload_preview_bytes=256"));
-    runConnection(plugin, bytes(REQUEST), bytes(REPLY));
-    const id = connectionId(logger);
-    assert.deepEqual(connectionLines(logger, id), oneConnectionLines(id));
-    assertCounted(stats, 1n);
-    plugin.close();
+    const logger = start();
+    assert.ok(logger.messages().includes("info configured: metadata_namespace=location payload_preview_bytes=256"));
+    const { contextId } = runConnection(logger, bytes(REQUEST), bytes(REPLY));
+    assert.deepEqual(connectionLines(logger, contextId), oneConnectionLines(contextId));
+    assertCounted(logger, 1n);
+    logger.close();
   });
 
   it("at info, logs the same info lines and asks for no debug line", () => {
-    const { plugin, logger, stats, trace } = start({ level: "info", traced: true });
-    trace.length = 0;
-    runConnection(plugin, bytes(REQUEST), bytes(REPLY));
-    const id = connectionId(logger);
-    const infoLines = oneConnectionLines(id).filter((l) => !l.startsWith("debug"));
-    assert.deepEqual(connectionLines(logger, id), infoLines);
-    assert.equal(hostCalls(trace, "proxy_log"), infoLines.length);
-    assertCounted(stats, 1n);
-    plugin.close();
+    const logger = start({ level: "info", traced: true });
+    logger.trace.length = 0;
+    const { contextId } = runConnection(logger, bytes(REQUEST), bytes(REPLY));
+    const infoLines = oneConnectionLines(contextId).filter((l) => !l.startsWith("debug"));
+    assert.deepEqual(connectionLines(logger, contextId), infoLines);
+    assert.equal(hostCalls(logger.trace, "proxy_log"), infoLines.length);
+    assertCounted(logger, 1n);
+    logger.close();
   });
 
   it("at warn, builds no info line and reads only what a warning needs; the counters stay exact", () => {
-    const { plugin, logger, stats, trace } = start({ level: "warn", traced: true });
-    trace.length = 0;
-    runConnection(plugin, bytes(REQUEST), bytes(REPLY));
-    runConnection(plugin, bytes(REQUEST), bytes(REPLY), { name: "bare", metadata: {} });
+    const logger = start({ level: "warn", traced: true });
+    logger.trace.length = 0;
+    runConnection(logger, bytes(REQUEST), bytes(REPLY));
+    runConnection(logger, bytes(REQUEST), bytes(REPLY), { name: "bare", metadata: {} });
     // Only the second connection's cluster lacks the namespace: its warning is the only line.
-    assert.equal(logger.lines.length, 1);
-    assert.match(logger.lines[0], /^warn connection \d+: no upstream cluster metadata "location" \(xds\.cluster_metadata: NotFound, cluster_metadata: NotFound\)$/);
-    assert.equal(hostCalls(trace, "proxy_log"), 1);
+    const lines = logger.messages().filter((line) => !line.includes(" configured: "));
+    assert.equal(lines.length, 1);
+    assert.match(lines[0], /^warning connection \d+: no upstream cluster metadata "location" \(xds\.cluster_metadata: NotFound, cluster_metadata: NotFound\)$/);
+    assert.equal(hostCalls(logger.trace, "proxy_log"), 1);
     // The upstream address and both kinds of metadata, under the legacy name too where the
     // current one is NotFound (the host's twice, the bare cluster's); no client address, no preview.
-    assert.equal(hostCalls(trace, "proxy_get_property"), 4 + 5);
-    assert.equal(hostCalls(trace, "proxy_get_buffer_bytes"), 0);
-    assertCounted(stats, 2n);
-    plugin.close();
+    assert.equal(hostCalls(logger.trace, "proxy_get_property"), 4 + 5);
+    assert.equal(hostCalls(logger.trace, "proxy_get_buffer_bytes"), 0);
+    assertCounted(logger, 2n);
+    logger.close();
   });
 
   it("with logging off, makes no call for logging at all; the counters stay exact", () => {
-    const { plugin, logger, stats, trace } = start({ level: "off", traced: true });
-    trace.length = 0;
-    runConnection(plugin, bytes(REQUEST), bytes(REPLY));
-    assert.deepEqual(logger.lines, []);
-    for (const name of ["proxy_log", "proxy_get_property", "proxy_get_buffer_bytes"]) assert.equal(hostCalls(trace, name), 0, name);
-    assertCounted(stats, 1n);
-    plugin.close();
+    const logger = start({ level: "off", traced: true });
+    logger.trace.length = 0;
+    runConnection(logger, bytes(REQUEST), bytes(REPLY));
+    assert.deepEqual(logger.messages(), []);
+    for (const name of ["proxy_log", "proxy_get_property", "proxy_get_buffer_bytes"]) assert.equal(hostCalls(logger.trace, name), 0, name);
+    assertCounted(logger, 1n);
+    logger.close();
   });
 
   it("honours a level change between two callbacks of one connection", () => {
-    const { plugin, logger, stats } = start({ level: "off" });
-    const filter = plugin.createFilter(CLIENT, forwarding);
-    filter.onNewConnection();
-    filter.onClusterSelected(WEB_SERVICE);
-    filter.onUpstreamConnected(UPSTREAM_HOST);
-    filter.onDownstreamData(bytes(REQUEST), false);
-    logger.level = "info";
-    filter.onUpstreamData(bytes(REPLY), false);
-    logger.level = "warn";
-    filter.onDownstreamData(new Uint8Array(0), true);
-    filter.onUpstreamData(new Uint8Array(0), true);
-    filter.onUpstreamClose();
-    logger.level = "info";
-    filter.onDownstreamClose("remote");
-    const id = Number(/connection (\d+):/.exec(logger.lines[0])![1]);
-    const lines = oneConnectionLines(id);
-    assert.deepEqual(connectionLines(logger, id), [...lines.slice(2, 6), lines[7], ...lines.slice(11)]);
-    assertCounted(stats, 1n);
-    plugin.close();
+    const logger = start({ level: "off" });
+    const connection = open(logger);
+    connection.downstream(bytes(REQUEST));
+    logger.setLogLevel("info");
+    connection.upstream(bytes(REPLY));
+    logger.setLogLevel("warn");
+    connection.downstreamEnd();
+    connection.upstreamEnd();
+    connection.upstreamClose();
+    logger.setLogLevel("info");
+    connection.close("remote");
+    const lines = oneConnectionLines(connection.contextId);
+    assert.deepEqual(connectionLines(logger, connection.contextId), [...lines.slice(2, 6), lines[7], ...lines.slice(11)]);
+    assertCounted(logger, 1n);
+    logger.close();
   });
 
   it("reads cluster metadata through the legacy names of Envoy <= 1.24", () => {
-    const { plugin, logger } = start({ propertyNames: "legacy" });
-    runConnection(plugin, bytes("x"), bytes("y"));
-    const metadata = logger.lines.filter((l) => l.includes(" metadata "));
+    const logger = start({ propertyNames: "legacy" });
+    runConnection(logger, bytes("x"), bytes("y"));
+    const metadata = logger.messages().filter((l) => l.includes(" metadata "));
     assert.deepEqual(metadata.map((l) => l.replace(/connection \d+: /, "")), [
       "info upstream cluster metadata location.az: ap-northeast-1a",
       "info upstream cluster metadata location.cloud_provider: aws",
       "info upstream cluster metadata location.region: ap-northeast-1",
       "debug no upstream host metadata \"location\" (xds.upstream_host_metadata: NotFound, upstream_host_metadata: NotFound)",
     ]);
-    plugin.close();
+    logger.close();
   });
 
   it("warns, and carries on, when the cluster has no metadata in the namespace", () => {
-    const { plugin, logger, stats } = start();
-    runConnection(plugin, bytes("x"), bytes("y"), { name: "bare", metadata: {} });
-    assert.ok(logger.lines.some((l) => /^warn connection \d+: no upstream cluster metadata "location" \(xds\.cluster_metadata: NotFound, cluster_metadata: NotFound\)$/.test(l)));
-    assert.ok(logger.lines.some((l) => /^info connection \d+: upstream data: 1 bytes: y$/.test(l)));
-    assert.equal(stats.get("wasmcustom.connection_counter"), 1n);
-    plugin.close();
+    const logger = start();
+    runConnection(logger, bytes("x"), bytes("y"), { name: "bare", metadata: {} });
+    assert.ok(logger.messages().some((l) => /^warning connection \d+: no upstream cluster metadata "location" \(xds\.cluster_metadata: NotFound, cluster_metadata: NotFound\)$/.test(l)));
+    assert.ok(logger.messages().some((l) => /^info connection \d+: upstream data: 1 bytes: y$/.test(l)));
+    assert.equal(logger.metric("connection_counter"), 1n);
+    logger.close();
+  });
+
+  it("passes every byte on unchanged, each way", () => {
+    const logger = start();
+    const connection = runConnection(logger, bytes(REQUEST), bytes(REPLY));
+    assert.deepEqual([connection.upstreamBytes.toString("latin1"), connection.clientBytes.toString("latin1")], [REQUEST, REPLY]);
+    assert.equal(connection.upstreamStarted, true);
+    logger.close();
   });
 
   it("escapes binary and hostile payloads: no raw control character reaches a log line", () => {
-    const { plugin, logger } = start();
-    runConnection(plugin, bytes("\x1b[2J\x1b]0;owned\x07\r\nhi\xff\xfe!\\"), bytes("\x00\x7f\x9b"));
-    assert.ok(logger.lines.some((l) => l.endsWith("downstream data: 22 bytes: \\x1b[2J\\x1b]0;owned\\x07\\r\\nhi\\xff\\xfe!\\\\")));
-    assert.ok(logger.lines.some((l) => l.endsWith("upstream data: 3 bytes: \\x00\\x7f\\x9b")));
-    for (const line of logger.lines) assert.doesNotMatch(line, /[\x00-\x1f\x7f-\uffff]/);
-    plugin.close();
+    const logger = start();
+    runConnection(logger, bytes("\x1b[2J\x1b]0;owned\x07\r\nhi\xff\xfe!\\"), bytes("\x00\x7f\x9b"));
+    const lines = logger.messages();
+    assert.ok(lines.some((l) => l.endsWith("downstream data: 22 bytes: \\x1b[2J\\x1b]0;owned\\x07\\r\\nhi\\xff\\xfe!\\\\")));
+    assert.ok(lines.some((l) => l.endsWith("upstream data: 3 bytes: \\x00\\x7f\\x9b")));
+    for (const line of lines) assert.doesNotMatch(line, /[\x00-\x1f\x7f-\uffff]/);
+    logger.close();
   });
 
   it("copies only the preview budget of a 1 MiB chunk into wasm memory", () => {
-    const { plugin, logger } = start({ configuration: "{\"payload_preview_bytes\": 16}" });
-    const worker = () => plugin.diagnostics().find((d) => d.role.startsWith("worker"))!;
-    const filter = plugin.createFilter(CLIENT, forwarding);
-    filter.onNewConnection();
+    const logger = start({ configuration: "{\"payload_preview_bytes\": 16}" });
+    const worker = () => logger.diagnostics().find((d) => d.role.startsWith("worker"))!;
+    const connection = logger.accept(CLIENT);
+    connection.newConnection();
     const copiedBefore = worker().bytesCopiedIn;
-    filter.onDownstreamData(new Uint8Array(1024 * 1024).fill(0x41), false);
+    connection.downstream(new Uint8Array(1024 * 1024).fill(0x41));
     const copied = worker().bytesCopiedIn - copiedBefore;
     assert.ok(copied <= 16 + 64, `copied ${copied} bytes`);
-    assert.ok(logger.lines.some((l) => l.endsWith(`downstream data: 1048576 bytes: ${"A".repeat(16)} ... (+1048560 bytes)`)));
-    filter.onDownstreamClose("remote");
-    plugin.close();
+    assert.ok(logger.messages().some((l) => l.endsWith(`downstream data: 1048576 bytes: ${"A".repeat(16)} ... (+1048560 bytes)`)));
+    connection.close("remote");
+    logger.close();
   });
 
   it("keeps every line exact when connections interleave and one line is far longer than the rest", () => {
     // Lines are built in one buffer that grows to the longest line: nothing of one line may leak
     // into the next, whichever connection logs it.
-    const { plugin, logger } = start({ configuration: "{\"payload_preview_bytes\": 4096}" });
-    const [a, b] = [plugin.createFilter(CLIENT, forwarding), plugin.createFilter(CLIENT, forwarding)];
-    for (const filter of [a, b]) {
-      filter.onNewConnection();
-      filter.onClusterSelected(WEB_SERVICE);
-      filter.onUpstreamConnected(UPSTREAM_HOST);
-    }
-    a.onDownstreamData(new Uint8Array(5000), false); // 4096 NULs shown: a line of 16 KiB
-    b.onDownstreamData(bytes("hi"), false);
-    b.onUpstreamData(bytes("ok"), false);
-    a.onUpstreamData(bytes("\r\n"), false);
-    b.onDownstreamClose("local");
-    a.onDownstreamClose("remote");
-    const [idA, idB] = logger.lines.filter((l) => l.includes("new connection")).map((l) => Number(/connection (\d+):/.exec(l)![1]));
-    const metadata = (id: number) => [
+    const logger = start({ configuration: "{\"payload_preview_bytes\": 4096}" });
+    const [a, b] = [open(logger), open(logger)];
+    a.downstream(new Uint8Array(5000)); // 4096 NULs shown: a line of 16 KiB
+    b.downstream(bytes("hi"));
+    b.upstream(bytes("ok"));
+    a.upstream(bytes("\r\n"));
+    b.close("local");
+    a.close("remote");
+    const [idA, idB] = [a.contextId, b.contextId];
+    const metadata = (id: number | undefined) => [
       `info connection ${id}: upstream address: 127.0.0.1:8099`,
       `info connection ${id}: upstream cluster metadata location.az: ap-northeast-1a`,
       `info connection ${id}: upstream cluster metadata location.cloud_provider: aws`,
@@ -302,7 +274,7 @@ describe("release build/main.wasm", () => {
       `info connection ${idB}: downstream connection closed (peer: local)`,
       `info connection ${idB}: done: 2 bytes from downstream, 2 bytes from upstream, <ms> ms`,
     ]);
-    plugin.close();
+    logger.close();
   });
 
   it("prints the README's lifecycle trace of one curl request, byte for byte", (t) => {
@@ -316,6 +288,7 @@ describe("release build/main.wasm", () => {
     let now = Date.UTC(2026, 10, 25, 15, 53, 6);
     t.mock.method(Date, "now", () => now);
     const output: string[] = [];
+    // the CLI's own logger and trace lines, as `make local ARGS=--trace` prints them
     const logger = createLogger({ level: "info", componentLevels: {}, write: (line) => output.push(line) });
     const plugin = startWasmPlugin({
       plugin: pluginConfig({ configuration: '{"metadata_namespace": "location", "payload_preview_bytes": 256}' }),
@@ -327,18 +300,17 @@ describe("release build/main.wasm", () => {
       trace: traceLines((line) => output.push(line)),
     });
     output.length = 0;
-    const curl: ConnectionInfo = { ...CLIENT, source: { address: "127.0.0.1", port: clientPort }, listenerName: "main" };
-    const filter = plugin.createFilter(curl, forwarding);
-    filter.onNewConnection();
-    filter.onClusterSelected(WEB_SERVICE);
-    filter.onUpstreamConnected(UPSTREAM_HOST);
-    filter.onDownstreamData(bytes("POST / HTTP/1.1\r\nHost: localhost:18000\r\nUser-Agent: curl/7.88.1\r\nAccept: */*\r\nContent-Length: 14\r\nContent-Type: application/x-www-form-urlencoded\r\n\r\n[initial body]"), false);
-    filter.onUpstreamData(bytes("HTTP/1.1 200 OK\r\ncontent-length: 13\r\ncontent-type: text/plain\r\ndate: Wed, 25 Nov 2026 15:53:06 GMT\r\nserver: envoy\r\n\r\nexample body\n"), false);
-    filter.onDownstreamData(new Uint8Array(0), true);
-    filter.onUpstreamData(new Uint8Array(0), true);
-    filter.onUpstreamClose();
+    const connection = new TestConnection(plugin, { ...CLIENT, source: { address: "127.0.0.1", port: clientPort }, listenerName: "main" });
+    connection.newConnection();
+    connection.clusterSelected(WEB_SERVICE);
+    connection.upstreamConnected(UPSTREAM_HOST);
+    connection.downstream(bytes("POST / HTTP/1.1\r\nHost: localhost:18000\r\nUser-Agent: curl/7.88.1\r\nAccept: */*\r\nContent-Length: 14\r\nContent-Type: application/x-www-form-urlencoded\r\n\r\n[initial body]"));
+    connection.upstream(bytes("HTTP/1.1 200 OK\r\ncontent-length: 13\r\ncontent-type: text/plain\r\ndate: Wed, 25 Nov 2026 15:53:06 GMT\r\nserver: envoy\r\n\r\nexample body\n"));
+    connection.downstreamEnd();
+    connection.upstreamEnd();
+    connection.upstreamClose();
     now += durationMs;
-    filter.onDownstreamClose("local");
+    connection.close("local");
     const shown = output.map((line) => {
       const log = /\]\[wasm\] \[[^\]]+\] wasm log [^:]+: (.*)$/.exec(line);
       return log === null ? line : `    (log) ${log[1].slice(0, 100)}`;
@@ -347,52 +319,47 @@ describe("release build/main.wasm", () => {
     plugin.close();
   });
 
-  it("refuses a bad configuration: PluginStartError, and an error line naming the key", () => {
-    const logger = new CapturingLogger();
+  it("refuses a bad configuration: the start fails, and an error line names the key", () => {
     assert.throws(
-      () => startWasmPlugin({ plugin: pluginConfig({ configuration: "{\"foo\": 1}" }), wasmPath: WASM_PATH, concurrency: 1, logger, stats: createStatsStore(), propertyNames: "current" }),
-      PluginStartError,
+      () => start({ configuration: "{\"foo\": 1}" }),
+      (error) => error instanceof FilterStartError && error.messages.includes("error invalid plugin configuration: unknown key \"foo\""),
     );
-    assert.ok(logger.lines.includes("error invalid plugin configuration: unknown key \"foo\""));
   });
 
   it("keeps memory flat over 100,000 connection lifecycles", () => {
-    const { plugin, stats } = start();
-    const memory = () => plugin.diagnostics().reduce((sum, d) => sum + d.memoryBytes, 0);
+    const logger = start();
+    const memory = () => logger.diagnostics().reduce((sum, d) => sum + d.memoryBytes, 0);
     const request = bytes(REQUEST);
     const reply = bytes(REPLY);
-    for (let i = 0; i < 1000; i++) runConnection(plugin, request, reply);
+    for (let i = 0; i < 1000; i++) runConnection(logger, request, reply);
     const after1000 = memory();
-    for (let i = 0; i < 99000; i++) runConnection(plugin, request, reply);
+    for (let i = 0; i < 99000; i++) runConnection(logger, request, reply);
     assert.equal(memory(), after1000);
-    assert.equal(stats.get("wasmcustom.connection_counter"), 100000n);
-    assert.equal(plugin.activeConnections, 0);
-    plugin.close();
+    assert.equal(logger.metric("connection_counter"), 100000n);
+    assert.equal(logger.activeConnections, 0);
+    logger.close();
   });
 
   it("holds 10,000 open connections, then frees them all", () => {
-    const { plugin, stats } = start();
-    const memory = () => plugin.diagnostics().reduce((sum, d) => sum + d.memoryBytes, 0);
+    const logger = start();
+    const memory = () => logger.diagnostics().reduce((sum, d) => sum + d.memoryBytes, 0);
     const openAndClose = () => {
-      const filters = Array.from({ length: 10000 }, () => {
-        const filter = plugin.createFilter(CLIENT, forwarding);
-        filter.onNewConnection();
-        filter.onClusterSelected(WEB_SERVICE);
-        filter.onUpstreamConnected(UPSTREAM_HOST);
-        filter.onDownstreamData(bytes("ping"), false);
-        return filter;
+      const connections = Array.from({ length: 10000 }, () => {
+        const connection = open(logger);
+        connection.downstream(bytes("ping"));
+        return connection;
       });
-      assert.equal(plugin.activeConnections, 10000);
-      assert.equal(stats.get("wasmcustom.connection_active"), 10000n);
-      for (const filter of filters) filter.onDownstreamClose("local");
+      assert.equal(logger.activeConnections, 10000);
+      assert.equal(logger.metric("connection_active"), 10000n);
+      for (const connection of connections) connection.close("local");
     };
     openAndClose();
     const afterFirstRound = memory();
     openAndClose();
     assert.equal(memory(), afterFirstRound);
-    assert.equal(plugin.activeConnections, 0);
-    assert.equal(stats.get("wasmcustom.connection_active"), 0n);
-    assert.equal(stats.get("wasmcustom.connection_counter"), 20000n);
-    plugin.close();
+    assert.equal(logger.activeConnections, 0);
+    assert.equal(logger.metric("connection_active"), 0n);
+    assert.equal(logger.metric("connection_counter"), 20000n);
+    logger.close();
   });
 });

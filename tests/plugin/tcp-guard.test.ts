@@ -5,57 +5,36 @@
 
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { createLogger } from "../../host/log.ts";
 import type { LogLevelName } from "../../host/loggers.ts";
-import { createStatsStore } from "../../host/stats.ts";
-import { PluginStartError, startWasmPlugin, traceLine, type ConnectionInfo, type EnterEvent } from "../../host/wasm/api.ts";
+import { FilterStartError, startFilter, traceLine, type ConnectionOptions, type FilterUnderTest, type TestConnection } from "../../host/testing/index.ts";
 import { assertEnvoyModule } from "../helpers/envoy-module.ts";
-import { bytes, hostCalls, NOW, pluginConfig, startTestPlugin, TestConnection, type TestPlugin } from "../helpers/wasm-host.ts";
 
 const WASM_PATH = new URL("../../build/tcp_guard.wasm", import.meta.url).pathname;
-const PLUGIN = { name: "tcp_guard", rootId: "tcp_guard", code: { kind: "local" as const, filename: "/etc/envoy/plugin/tcp_guard.wasm" } };
 const LISTENER = { address: "127.0.0.1", port: 18000 };
 const LISTENER_V6 = { address: "2001:db8::2", port: 18000 };
 
-function start(configuration: string, level: LogLevelName = "debug"): TestPlugin {
-  return startTestPlugin(null, { wasmPath: WASM_PATH, plugin: { ...PLUGIN, configuration }, level });
+function start(configuration: string, level: LogLevelName = "debug"): FilterUnderTest {
+  return startFilter({ wasm: WASM_PATH, rootId: "tcp_guard", configuration, logLevel: level, trace: true });
 }
 
 /** A client at `address`:`port` on the listener. */
-function client(address: string, port: number, destination = LISTENER): ConnectionInfo {
+function client(address: string, port: number, destination = LISTENER): ConnectionOptions {
   return { source: { address, port }, destination, listenerName: "main" };
 }
 
-/** A connection from `info` that the filter has been told of (proxy_on_new_connection). */
-function open(guard: TestPlugin, info: ConnectionInfo): TestConnection {
-  const connection = new TestConnection(guard.plugin, info);
-  connection.filter.onNewConnection();
-  return connection;
+/** A connection from `options` that the filter has been told of (proxy_on_new_connection). */
+function open(guard: FilterUnderTest, options: ConnectionOptions): TestConnection {
+  return guard.connect(options);
 }
 
 /** The client sends `chunks` one by one; an empty chunk is its end of stream. */
 function send(connection: TestConnection, ...chunks: string[]): void {
-  for (const chunk of chunks) connection.filter.onDownstreamData(bytes(chunk), chunk === "");
+  for (const chunk of chunks) connection.downstream(chunk, chunk === "");
 }
 
-/** The wasm log lines as `<level> <message>`, without Envoy's prefix. */
-function messages(guard: TestPlugin): string[] {
-  return guard.lines.map((line) => {
-    const match = /\]\[(\w+)\]\[wasm\] \[[^\]]*\] wasm log [^:]*: (.*)$/.exec(line);
-    assert.ok(match, `not a wasm log line: ${line}`);
-    return `${match[1]} ${match[2]}`;
-  });
-}
-
-/** The log lines of connections, the `configured:` lines left out. */
-function connectionMessages(guard: TestPlugin): string[] {
-  return messages(guard).filter((line) => !line.includes(" configured: "));
-}
-
-/** The id the host gave the connection created last. */
-function lastConnectionId(guard: TestPlugin): number {
-  const created = guard.trace.filter((event) => event.kind === "enter" && event.name === "proxy_on_context_create" && event.args[1] !== 0);
-  return (created[created.length - 1] as EnterEvent).args[0];
+/** The filter's log lines of connections, the `configured:` lines left out. */
+function connectionMessages(guard: FilterUnderTest): string[] {
+  return guard.messages().filter((line) => !line.includes(" configured: "));
 }
 
 /**
@@ -63,7 +42,7 @@ function lastConnectionId(guard: TestPlugin): number {
  * Calls that pass addresses in wasm memory show `…` for their arguments; the log level queries
  * are left out.
  */
-function callbackTrace(guard: TestPlugin, callback: string, id: number, n = 0): string[] {
+function callbackTrace(guard: FilterUnderTest, callback: string, id: number | undefined, n = 0): string[] {
   const lines = guard.trace.map((event) => traceLine(event).replace(/^\[\d+\] /, ""));
   const starts = lines.flatMap((line, i) => (line.startsWith(`→ ${callback}(${id}`) ? [i] : []));
   const start = starts[n];
@@ -75,8 +54,13 @@ function callbackTrace(guard: TestPlugin, callback: string, id: number, n = 0): 
     .map((line) => line.replace(/^ {2}(proxy_(?:get_property|log|get_buffer_bytes))\([^)]*\)/, "  $1(…)"));
 }
 
-function counters(guard: TestPlugin): bigint[] {
-  return ["connections", "denied", "over_limit"].map((name) => guard.stats.get(`wasmcustom.tcp_guard_${name}`) ?? -1n);
+function counters(guard: FilterUnderTest): bigint[] {
+  return ["connections", "denied", "over_limit"].map((name) => guard.metric(`tcp_guard_${name}`) ?? -1n);
+}
+
+/** The host calls named `name` the filter made. */
+function hostCallsNamed(guard: FilterUnderTest, name: string): number {
+  return guard.trace.filter((event) => event.kind === "host" && event.name === name).length;
 }
 
 describe("release build/tcp_guard.wasm", () => {
@@ -87,16 +71,16 @@ describe("release build/tcp_guard.wasm", () => {
   it("logs its configuration, CIDRs in canonical form", () => {
     const guard = start('{"deny_sources": ["10.1.2.3/8", "2001:DB8:0:0::/32", "::1/128"], "max_downstream_bytes": 4096, "proxy_protocol": true}');
     // The canary, the main thread's VM, the worker: one line each.
-    assert.deepEqual(messages(guard), Array(3).fill(
+    assert.deepEqual(guard.messages(), Array(3).fill(
       "info configured: deny_sources=[10.0.0.0/8, 2001:db8::/32, ::1/128] max_downstream_bytes=4096 proxy_protocol=true",
     ));
-    guard.plugin.close();
+    guard.close();
   });
 
-  it("refuses a denied IPv4 source: closes it and stops in proxy_on_new_connection, counts it, logs why", () => {
+  it("refuses a denied IPv4 source: closes it and stops in proxy_on_new_connection, no upstream connection, counts it, logs why", () => {
     const guard = start('{"deny_sources": ["10.0.0.0/8", "2001:db8::/32"]}');
     const connection = open(guard, client("10.1.2.3", 40000));
-    const id = lastConnectionId(guard);
+    const id = connection.contextId;
     assert.deepEqual(callbackTrace(guard, "proxy_on_new_connection", id), [
       "  proxy_increment_metric(4, 1) → Ok  tcp_guard_connections += 1",
       '  proxy_get_property(…) → Ok  source.address = "10.1.2.3:40000"',
@@ -105,78 +89,94 @@ describe("release build/tcp_guard.wasm", () => {
       "  proxy_close_stream(2) → Ok  Downstream",
       "← proxy_on_new_connection = 1  StopIteration",
     ]);
+    assert.deepEqual([connection.newConnectionStatus, connection.closed, connection.upstreamStarted], ["StopIteration", true, false]);
     // Whatever the host delivers afterwards, nothing of the client's passes.
     send(connection, "GET / HTTP/1.1\r\n\r\n", "");
     for (const n of [0, 1]) assert.deepEqual(callbackTrace(guard, "proxy_on_downstream_data", id, n), ["← proxy_on_downstream_data = 1  StopIteration"]);
-    connection.filter.onDownstreamClose("local");
+    connection.close("local");
     assert.deepEqual(connection.events, ["close downstream"]);
+    assert.deepEqual([connection.bytesForwarded, connection.upstreamStarted], [{ upstream: 0, client: 0 }, false]);
     assert.deepEqual(connectionMessages(guard), [`info connection ${id}: refused: source 10.1.2.3:40000 is in deny_sources 10.0.0.0/8`]);
     assert.deepEqual(counters(guard), [1n, 1n, 0n]);
-    guard.plugin.close();
+    guard.close();
   });
 
-  it("refuses a denied IPv6 source, [ip]:port as Envoy writes it", () => {
+  it("refuses a denied IPv6 source, [ip]:port as Envoy writes it: closed, no upstream connection", () => {
     const guard = start('{"deny_sources": ["10.0.0.0/8", "2001:db8::/32", "::1/128"]}');
-    const ids: number[] = [];
+    const ids: Array<number | undefined> = [];
     for (const address of ["2001:db8:0:ffff::7", "::1"]) {
       const connection = open(guard, client(address, 40000, LISTENER_V6));
-      ids.push(lastConnectionId(guard));
-      assert.equal(callbackTrace(guard, "proxy_on_new_connection", ids[ids.length - 1]).at(-1), "← proxy_on_new_connection = 1  StopIteration");
-      assert.deepEqual(connection.events, ["close downstream"]);
-      connection.filter.onDownstreamClose("local");
+      ids.push(connection.contextId);
+      assert.equal(callbackTrace(guard, "proxy_on_new_connection", connection.contextId).at(-1), "← proxy_on_new_connection = 1  StopIteration");
+      assert.deepEqual([connection.events, connection.upstreamStarted], [["close downstream"], false]);
+      connection.close("local");
     }
     assert.deepEqual(connectionMessages(guard), [
       `info connection ${ids[0]}: refused: source [2001:db8:0:ffff::7]:40000 is in deny_sources 2001:db8::/32`,
       `info connection ${ids[1]}: refused: source [::1]:40000 is in deny_sources ::1/128`,
     ]);
     assert.deepEqual(counters(guard), [2n, 2n, 0n]);
-    guard.plugin.close();
+    guard.close();
   });
 
   it("lets every other source through untouched, IPv4 and IPv6, at the edges of the ranges", () => {
     const guard = start('{"deny_sources": ["10.0.0.0/8", "2001:db8::/32", "::1/128"]}');
     for (const address of ["9.255.255.255", "11.0.0.0", "127.0.0.1", "2001:db9::", "2001:db7:ffff:ffff:ffff:ffff:ffff:ffff", "::2"]) {
       const connection = open(guard, client(address, 40000, address.includes(":") ? LISTENER_V6 : LISTENER));
-      assert.equal(callbackTrace(guard, "proxy_on_new_connection", lastConnectionId(guard)).at(-1), "← proxy_on_new_connection = 0  Continue", address);
+      assert.equal(callbackTrace(guard, "proxy_on_new_connection", connection.contextId).at(-1), "← proxy_on_new_connection = 0  Continue", address);
+      assert.equal(connection.upstreamStarted, true, address);
       send(connection, "hello", "");
-      connection.filter.onDownstreamClose("remote");
+      connection.close("remote");
       assert.deepEqual(connection.events, ['to upstream "hello"', 'to upstream "" eos'], address);
+      assert.equal(connection.closed, false, address);
     }
     assert.deepEqual(connectionMessages(guard), []);
     assert.deepEqual(counters(guard), [6n, 0n, 0n]);
-    guard.plugin.close();
+    guard.close();
   });
 
   it("warns, and lets the connection through, when the source is not an IP address", () => {
     const guard = start('{"deny_sources": ["0.0.0.0/0", "::/0"]}');
     const connection = open(guard, client("@envoy-pipe", 0));
-    const id = lastConnectionId(guard);
+    const id = connection.contextId;
     assert.equal(callbackTrace(guard, "proxy_on_new_connection", id).at(-1), "← proxy_on_new_connection = 0  Continue");
     send(connection, "hello");
-    connection.filter.onDownstreamClose("remote");
+    connection.close("remote");
     assert.deepEqual(connection.events, ['to upstream "hello"']);
     assert.deepEqual(connectionMessages(guard), [`warning connection ${id}: source address @envoy-pipe:0 is not an IP address: deny_sources not applied`]);
     assert.deepEqual(counters(guard), [1n, 0n, 0n]);
-    guard.plugin.close();
+    guard.close();
+  });
+
+  it("warns, and lets the connection through, when the source address is unavailable (NotFound)", () => {
+    const guard = start('{"deny_sources": ["0.0.0.0/0", "::/0"]}');
+    const connection = open(guard, { source: null });
+    const id = connection.contextId;
+    assert.deepEqual(callbackTrace(guard, "proxy_on_new_connection", id).slice(1, 2), ["  proxy_get_property(…) → NotFound  source.address"]);
+    assert.deepEqual([connection.newConnectionStatus, connection.upstreamStarted], ["Continue", true]);
+    connection.close("remote");
+    assert.deepEqual(connectionMessages(guard), [`warning connection ${id}: source address unavailable: NotFound: deny_sources not applied`]);
+    guard.close();
   });
 
   it("prepends the PROXY line to the first downstream chunk only, with proxy_set_buffer_bytes(start 0, length 0): TCP4", () => {
     const guard = start('{"proxy_protocol": true}');
     const connection = open(guard, client("192.0.2.10", 51234));
     send(connection, "GET / HTTP/1.1\r\n", "Host: x\r\n\r\n", "");
-    const id = lastConnectionId(guard);
+    const id = connection.contextId;
     assert.deepEqual(connection.events, [
       'to upstream "PROXY TCP4 192.0.2.10 127.0.0.1 51234 18000\r\nGET / HTTP/1.1\r\n"',
       'to upstream "Host: x\r\n\r\n"',
       'to upstream "" eos',
     ]);
+    assert.equal(connection.upstreamBytes.toString(), "PROXY TCP4 192.0.2.10 127.0.0.1 51234 18000\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n");
     assert.ok(
       callbackTrace(guard, "proxy_on_downstream_data", id).some((l) => /^ {2}proxy_set_buffer_bytes\(2, 0, 0, \d+, 45\) → Ok {2}NetworkDownstreamData\[0\.\.0\] replaced with 45 bytes$/.test(l)),
     );
-    assert.equal(hostCalls(guard.trace).filter((call) => call.name === "proxy_set_buffer_bytes").length, 1);
+    assert.equal(hostCallsNamed(guard, "proxy_set_buffer_bytes"), 1);
     assert.deepEqual(connectionMessages(guard), [`debug connection ${id}: prepended PROXY TCP4 192.0.2.10 127.0.0.1 51234 18000\\r\\n`]);
-    connection.filter.onDownstreamClose("remote");
-    guard.plugin.close();
+    connection.close("remote");
+    guard.close();
   });
 
   it("writes TCP6 with the IPv6 addresses unbracketed", () => {
@@ -184,19 +184,20 @@ describe("release build/tcp_guard.wasm", () => {
     const connection = open(guard, client("2001:db8::1", 40000, LISTENER_V6));
     send(connection, "ping");
     assert.deepEqual(connection.events, ['to upstream "PROXY TCP6 2001:db8::1 2001:db8::2 40000 18000\r\nping"']);
-    connection.filter.onDownstreamClose("remote");
-    guard.plugin.close();
+    connection.close("remote");
+    guard.close();
   });
 
-  it("writes PROXY UNKNOWN when the addresses cannot fill the line: not an IP address, or two families", () => {
+  it("writes PROXY UNKNOWN when the addresses cannot fill the line: not an IP address, two families, or unavailable", () => {
     const guard = start('{"proxy_protocol": true}');
-    for (const info of [client("127.0.0.1", 40000, LISTENER_V6), client("2001:db8::1", 40000), client("@envoy-pipe", 0)]) {
+    const infos = [client("127.0.0.1", 40000, LISTENER_V6), client("2001:db8::1", 40000), client("@envoy-pipe", 0), { source: null }, { destination: null }];
+    for (const info of infos) {
       const connection = open(guard, info);
       send(connection, "ping", "pong");
-      assert.deepEqual(connection.events, ['to upstream "PROXY UNKNOWN\r\nping"', 'to upstream "pong"']);
-      connection.filter.onDownstreamClose("remote");
+      assert.deepEqual(connection.events, ['to upstream "PROXY UNKNOWN\r\nping"', 'to upstream "pong"'], JSON.stringify(info));
+      connection.close("remote");
     }
-    guard.plugin.close();
+    guard.close();
   });
 
   it("sends the PROXY line even when the client's first news is its end of stream", () => {
@@ -204,15 +205,15 @@ describe("release build/tcp_guard.wasm", () => {
     const connection = open(guard, client("192.0.2.10", 51234));
     send(connection, "");
     assert.deepEqual(connection.events, ['to upstream "PROXY TCP4 192.0.2.10 127.0.0.1 51234 18000\r\n" eos']);
-    connection.filter.onDownstreamClose("remote");
-    guard.plugin.close();
+    connection.close("remote");
+    guard.close();
   });
 
   it("closes a connection on the chunk that takes it past max_downstream_bytes, and holds that chunk and all after it", () => {
     const guard = start('{"max_downstream_bytes": 10}');
     const connection = open(guard, client("192.0.2.10", 51234));
-    const id = lastConnectionId(guard);
-    send(connection, "12345", "6789012"); // 12 bytes in all
+    const id = connection.contextId;
+    send(connection, "12345", "6789012"); // 12 bytes in all: the limit is crossed inside the second chunk
     assert.deepEqual(callbackTrace(guard, "proxy_on_downstream_data", id, 1), [
       "  proxy_increment_metric(12, 1) → Ok  tcp_guard_over_limit += 1",
       "  proxy_log(…) → Ok  info",
@@ -220,44 +221,47 @@ describe("release build/tcp_guard.wasm", () => {
       "  proxy_close_stream(3) → Ok  Upstream",
       "← proxy_on_downstream_data = 1  StopIteration",
     ]);
+    assert.deepEqual([connection.closed, connection.holdingDownstream], [true, true]);
     // Envoy reports the held bytes again with any new ones; they stay held, and are not counted again.
     send(connection, "x", "");
     assert.deepEqual(callbackTrace(guard, "proxy_on_downstream_data", id, 2), ["← proxy_on_downstream_data = 1  StopIteration"]);
     assert.deepEqual(callbackTrace(guard, "proxy_on_downstream_data", id, 3), ["← proxy_on_downstream_data = 1  StopIteration"]);
-    // The upstream's bytes are not the guard's to hold.
-    connection.filter.onUpstreamData(bytes("late reply"), false);
-    connection.filter.onDownstreamClose("local");
-    assert.deepEqual(connection.events, ['to upstream "12345"', "close downstream", "close downstream", 'to client "late reply"']);
+    // The upstream's bytes are not the guard's to hold (but the connection is closed: they go nowhere).
+    assert.equal(connection.upstream("late reply"), "Continue");
+    connection.close("local");
+    // Both streams closed, the connection closed once.
+    assert.deepEqual(connection.events, ['to upstream "12345"', "close downstream"]);
     assert.deepEqual(connectionMessages(guard), [`info connection ${id}: closed: 12 bytes from downstream exceed max_downstream_bytes 10`]);
     assert.deepEqual(counters(guard), [1n, 0n, 1n]);
-    guard.plugin.close();
+    guard.close();
   });
 
   it("lets a client send exactly max_downstream_bytes, and closes it on the byte after", () => {
     const guard = start('{"max_downstream_bytes": 10}');
     const exact = open(guard, client("192.0.2.10", 51234));
     send(exact, "12345", "67890", "");
-    exact.filter.onDownstreamClose("remote");
+    exact.close("remote");
     assert.deepEqual(exact.events, ['to upstream "12345"', 'to upstream "67890"', 'to upstream "" eos']);
+    assert.equal(exact.closed, false);
 
     const over = open(guard, client("192.0.2.10", 51235));
-    const id = lastConnectionId(guard);
+    const id = over.contextId;
     send(over, "1234567890", "1");
-    over.filter.onDownstreamClose("local");
-    assert.deepEqual(over.events, ['to upstream "1234567890"', "close downstream", "close downstream"]);
+    over.close("local");
+    assert.deepEqual(over.events, ['to upstream "1234567890"', "close downstream"]);
     assert.deepEqual(connectionMessages(guard), [`info connection ${id}: closed: 11 bytes from downstream exceed max_downstream_bytes 10`]);
     assert.deepEqual(counters(guard), [2n, 0n, 1n]);
-    guard.plugin.close();
+    guard.close();
   });
 
   it("counts the client's bytes against the limit, not the PROXY line's", () => {
     const guard = start('{"max_downstream_bytes": 4, "proxy_protocol": true}');
     const connection = open(guard, client("192.0.2.10", 51234));
     send(connection, "ping");
-    connection.filter.onDownstreamClose("remote");
+    connection.close("remote");
     assert.deepEqual(connection.events, ['to upstream "PROXY TCP4 192.0.2.10 127.0.0.1 51234 18000\r\nping"']);
     assert.deepEqual(counters(guard), [1n, 0n, 0n]);
-    guard.plugin.close();
+    guard.close();
   });
 
   it("below info builds no line, and still refuses, closes and counts", () => {
@@ -266,30 +270,34 @@ describe("release build/tcp_guard.wasm", () => {
     const over = open(guard, client("192.0.2.10", 40000));
     send(over, "ab");
     assert.deepEqual(denied.events, ["close downstream"]);
-    assert.deepEqual(over.events, ["close downstream", "close downstream"]);
-    assert.deepEqual(messages(guard), []);
-    assert.equal(hostCalls(guard.trace).filter((call) => call.name === "proxy_log").length, 0);
+    assert.deepEqual(over.events, ["close downstream"]);
+    assert.deepEqual(guard.messages(), []);
+    assert.equal(hostCallsNamed(guard, "proxy_log"), 0);
     assert.deepEqual(counters(guard), [2n, 1n, 1n]);
-    guard.plugin.close();
+    guard.close();
   });
 
   it("keeps memory flat over 20,000 connections, refused, over the limit and passed", () => {
-    const guard = start('{"deny_sources": ["10.0.0.0/8"], "max_downstream_bytes": 8, "proxy_protocol": true}', "info");
-    const memory = () => guard.plugin.diagnostics().reduce((sum, d) => sum + d.memoryBytes, 0);
+    const guard = startFilter({
+      wasm: WASM_PATH,
+      rootId: "tcp_guard",
+      configuration: '{"deny_sources": ["10.0.0.0/8"], "max_downstream_bytes": 8, "proxy_protocol": true}',
+    });
+    const memory = () => guard.diagnostics().reduce((sum, d) => sum + d.memoryBytes, 0);
     const round = (count: number) => {
       for (let i = 0; i < count; i++) {
         const connection = open(guard, client(i % 3 === 0 ? "10.0.0.1" : "192.0.2.10", 40000));
         send(connection, i % 3 === 1 ? "too many bytes" : "ok");
-        connection.filter.onDownstreamClose("remote");
+        connection.close("remote");
       }
     };
     round(2000);
     const warm = memory();
     round(18000);
     assert.equal(memory(), warm);
-    assert.equal(guard.plugin.activeConnections, 0);
+    assert.equal(guard.activeConnections, 0);
     assert.deepEqual(counters(guard), [20000n, 6667n, 6667n]);
-    guard.plugin.close();
+    guard.close();
   });
 
   describe("refuses a malformed configuration with one error line naming it", () => {
@@ -321,13 +329,14 @@ describe("release build/tcp_guard.wasm", () => {
     ];
     for (const [configuration, error] of cases) {
       it(configuration, () => {
-        const lines: string[] = [];
-        const logger = createLogger({ level: "info", componentLevels: {}, write: (line) => lines.push(line), now: () => NOW });
-        assert.throws(
-          () => startWasmPlugin({ plugin: pluginConfig({ ...PLUGIN, configuration }), wasmPath: WASM_PATH, concurrency: 1, logger, stats: createStatsStore(), propertyNames: "current" }),
-          PluginStartError,
-        );
-        const wasmLines = lines.filter((line) => line.includes("[wasm]"));
+        let refused: FilterStartError | undefined;
+        try {
+          startFilter({ wasm: WASM_PATH, name: "tcp_guard", rootId: "tcp_guard", configuration });
+        } catch (error) {
+          if (error instanceof FilterStartError) refused = error;
+        }
+        assert.ok(refused, "the configuration was taken");
+        const wasmLines = refused.lines.filter((line) => line.includes("[wasm]"));
         assert.equal(wasmLines.length, 1, wasmLines.join("\n"));
         assert.ok(wasmLines[0].endsWith(`[error][wasm] [source/extensions/common/wasm/context.cc:1195] wasm log tcp_guard: invalid plugin configuration: ${error}`), wasmLines[0]);
       });
