@@ -35,7 +35,12 @@ node_modules/.package-lock.json: package-lock.json
 	npm ci --no-audit --no-fund
 	@touch $@
 
-build: build/main.wasm build/debug.wasm build/tcp_guard.wasm ## compile the filters: build/main.wasm (the logger, release), build/debug.wasm, build/tcp_guard.wasm
+# Every folder assembly/<name>/ with an index.ts is a filter, built to build/<name>.wasm; the
+# logger's is build/main.wasm, the file envoy/envoy.yaml names. assembly/kit/ has no index.ts.
+FILTERS := $(patsubst assembly/%/index.ts,%,$(wildcard assembly/*/index.ts))
+FILTER_MODULES := build/main.wasm $(patsubst %,build/%.wasm,$(filter-out logger,$(FILTERS)))
+
+build: $(FILTER_MODULES) build/debug.wasm ## compile every filter (release): build/main.wasm (the logger), build/<name>.wasm for assembly/<name>/; and build/debug.wasm
 
 build/main.wasm: node_modules/.package-lock.json $(PLUGIN_SOURCES)
 	npx asc assembly/logger/index.ts --target release
@@ -45,9 +50,9 @@ build/debug.wasm: node_modules/.package-lock.json $(PLUGIN_SOURCES)
 	npx asc assembly/logger/index.ts --target debug
 	@$(READABLE_BY_ENVOY)
 
-# The release options of asconfig.json, written to another file.
-build/tcp_guard.wasm: node_modules/.package-lock.json $(PLUGIN_SOURCES)
-	npx asc assembly/tcp_guard/index.ts --target release -b build/tcp_guard.wasm
+# Any other filter: the release options of asconfig.json, written to its own file.
+build/%.wasm: assembly/%/index.ts node_modules/.package-lock.json $(PLUGIN_SOURCES)
+	npx asc $< --target release -b $@
 	@$(READABLE_BY_ENVOY)
 
 readable: ## make envoy/envoy.yaml and the plugin folder readable by Envoy's uid 101 (done by build and up)

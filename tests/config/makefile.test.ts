@@ -71,3 +71,23 @@ test("make up without a Docker engine is one line, and docker-compose is never s
   );
   assert.equal(fs.existsSync(marker), false);
 });
+
+test("make build builds every assembly/<name>/index.ts to build/<name>.wasm with the release options, the logger to build/main.wasm", () => {
+  const clone = path.join(scratch, "filters");
+  for (const folder of ["assembly/kit", "assembly/logger", "assembly/alpha", "assembly/beta_2", "node_modules", "scripts"]) {
+    fs.mkdirSync(path.join(clone, folder), { recursive: true });
+  }
+  fs.copyFileSync("Makefile", path.join(clone, "Makefile"));
+  for (const file of ["assembly/kit/filter.ts", "assembly/logger/index.ts", "assembly/alpha/index.ts", "assembly/beta_2/index.ts", "asconfig.json", "package-lock.json"]) {
+    fs.writeFileSync(path.join(clone, file), "");
+  }
+  // installed after the lock file: nothing to install
+  fs.writeFileSync(path.join(clone, "node_modules/.package-lock.json"), "");
+  const compiles = make(["-n", "build"], { cwd: clone }).split("\n").filter((line) => line.startsWith("npx asc"));
+  assert.deepEqual(compiles.sort(), [
+    "npx asc assembly/alpha/index.ts --target release -b build/alpha.wasm",
+    "npx asc assembly/beta_2/index.ts --target release -b build/beta_2.wasm",
+    "npx asc assembly/logger/index.ts --target debug",
+    "npx asc assembly/logger/index.ts --target release",
+  ]);
+});
