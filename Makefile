@@ -9,10 +9,13 @@ FOLDER_PLUGIN := $(or $(FOLDER_PLUGIN),./build)
 ENVOY_CONCURRENCY := $(or $(ENVOY_CONCURRENCY),1)
 # the wasm logger's level, which docker-compose.yml passes to Envoy as --component-log-level wasm:...
 WASM_LOG_LEVEL := $(or $(WASM_LOG_LEVEL),info)
-export FOLDER_PLUGIN ENVOY_CONCURRENCY WASM_LOG_LEVEL
+# the Envoy configuration of make local and make up, a path inside the project:
+# make local CONFIG=envoy/tcp-guard.yaml (docker-compose.yml reads it as ENVOY_CONFIG)
+ENVOY_CONFIG := $(or $(CONFIG),$(ENVOY_CONFIG),envoy/envoy.yaml)
+export FOLDER_PLUGIN ENVOY_CONCURRENCY WASM_LOG_LEVEL ENVOY_CONFIG
 
 # what docker-compose.yml mounts, made readable by Envoy's uid 101
-READABLE_BY_ENVOY = scripts/readable-by-envoy.sh envoy/envoy.yaml build "$(FOLDER_PLUGIN)"
+READABLE_BY_ENVOY = scripts/readable-by-envoy.sh envoy build "$(FOLDER_PLUGIN)"
 
 NODE_TEST := node --import tsx --test \
 	--test-reporter=spec --test-reporter-destination=stdout \
@@ -55,7 +58,7 @@ build/%.wasm: assembly/%/index.ts node_modules/.package-lock.json $(PLUGIN_SOURC
 	npx asc $< --target release -b $@
 	@$(READABLE_BY_ENVOY)
 
-readable: ## make envoy/envoy.yaml and the plugin folder readable by Envoy's uid 101 (done by build and up)
+readable: ## make envoy/ and the plugin folder readable by Envoy's uid 101 (done by build and up)
 	@$(READABLE_BY_ENVOY)
 
 oci: install $(OCI_MODULE) ## Istio Wasm image layout of a module in build/oci/ROOT_ID (OCI_MODULE, OCI_ROOT_ID)
@@ -75,18 +78,18 @@ build/dispatch-probe.wasm: node_modules/.package-lock.json $(PLUGIN_SOURCES) tes
 
 lint: install ## type-check the TypeScript; validate the Envoy configs, the Istio WasmPlugin, the CI workflows
 	npx tsc -p .
-	npx tsx host/config/lint.ts envoy/envoy.yaml envoy/envoy-remote.yaml
+	npx tsx host/config/lint.ts envoy/envoy.yaml envoy/envoy-remote.yaml envoy/tcp-guard.yaml
 	npx tsx scripts/lint-istio.ts deploy/istio/wasmplugin.yaml
 	@for workflow in .github/workflows/*.yml; do npx action-validator "$$workflow" || exit 1; echo "$$workflow: OK"; done
 
-local: build ## run the local host with envoy/envoy.yaml (FOLDER_PLUGIN, ENVOY_CONCURRENCY, WASM_LOG_LEVEL, ARGS=--trace ...)
-	@node --import tsx host/cli.ts -c envoy/envoy.yaml --plugin-folder "$(FOLDER_PLUGIN)" --concurrency "$(ENVOY_CONCURRENCY)" \
+local: build ## run the local host on envoy/envoy.yaml, or CONFIG=envoy/tcp-guard.yaml (FOLDER_PLUGIN, ENVOY_CONCURRENCY, WASM_LOG_LEVEL, ARGS=--trace ...)
+	@node --import tsx host/cli.ts -c "$(ENVOY_CONFIG)" --plugin-folder "$(FOLDER_PLUGIN)" --concurrency "$(ENVOY_CONCURRENCY)" \
 		--component-log-level "wasm:$(WASM_LOG_LEVEL)" $(ARGS)
 
 local-remote: build ## the local host on envoy/envoy-remote.yaml: main.wasm fetched over HTTP from build/ (port 8088)
 	scripts/local-remote.sh $(ARGS)
 
-up: build readable ## run Envoy with the plugin in Docker (docker-compose up)
+up: build readable ## run Envoy with the plugin in Docker (docker-compose up), on envoy/envoy.yaml or CONFIG=...
 	scripts/compose.sh up
 
 down: ## stop the Docker set-up

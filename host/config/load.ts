@@ -6,14 +6,14 @@
 import fs from "node:fs";
 import type {
   ClusterConfig, EndpointConfig, EnvoyConfig, FailurePolicy, HttpConnectionManagerConfig, JsonObject,
-  JsonValue, ListenerConfig, Metadata, NetworkFilterConfig, SocketAddress, TcpProxyConfig, WasmFilterConfig,
-  DirectResponseRoute, WasmCode,
+  JsonValue, ListenerConfig, ListenerFilterConfig, Metadata, NetworkFilterConfig, ProxyProtocolVersion, SocketAddress,
+  TcpProxyConfig, WasmFilterConfig, DirectResponseRoute, WasmCode,
 } from "./model.ts";
 import { childPath, ConfigError, type ConfigIssue } from "./issues.ts";
 import { checkEnvoyConfig } from "./validate.ts";
 import { durationMs } from "./duration.ts";
 import { lineNear, list, object } from "./startup-checks.ts";
-import { HTTP_CONNECTION_MANAGER, ROUTER, STRING_VALUE, TCP_PROXY, WASM } from "./type-names.ts";
+import { HTTP_CONNECTION_MANAGER, PROXY_PROTOCOL, ROUTER, STRING_VALUE, TCP_PROXY, WASM } from "./type-names.ts";
 
 export { ConfigError } from "./issues.ts";
 
@@ -25,6 +25,8 @@ const DEFAULT_TCP_IDLE_TIMEOUT_MS = 60 * 60 * 1000;
 /** The HTTP connection manager's stream_idle_timeout and connection idle_timeout when unspecified. */
 const DEFAULT_STREAM_IDLE_TIMEOUT_MS = 5 * 60 * 1000;
 const DEFAULT_HTTP_IDLE_TIMEOUT_MS = 60 * 60 * 1000;
+/** listener_filters_timeout when unspecified (envoy.config.listener.v3.Listener). */
+const DEFAULT_LISTENER_FILTERS_TIMEOUT_MS = 15 * 1000;
 
 // Envoy's defaults for fetching code.remote (source/extensions/common/wasm/remote_async_datasource.cc).
 const DEFAULT_REMOTE_RETRIES = 1;
@@ -96,7 +98,9 @@ class ModelMapper {
   }
 
   private listener(listener: JsonObject, path: string): ListenerConfig {
-    this.onlyFields(listener, path, ["name", "address", "filter_chains", "stat_prefix"]);
+    this.onlyFields(listener, path, [
+      "name", "address", "filter_chains", "stat_prefix", "listener_filters", "listener_filters_timeout", "continue_on_listener_filters_timeout",
+    ]);
     const chains = list(listener.filter_chains).map(object);
     if (chains.length !== 1) this.refuse(childPath(path, "filter_chains"), "a listener without exactly one filter chain");
     const chainPath = childPath(path, "filter_chains[0]");
@@ -105,7 +109,33 @@ class ModelMapper {
     return {
       name: String(listener.name ?? ""),
       address: this.socketAddress(object(listener.address), childPath(path, "address")),
+      listenerFilters: list(listener.listener_filters).map((filter, index) =>
+        this.listenerFilter(object(filter), `${path}.listener_filters[${index}]`),
+      ),
+      listenerFiltersTimeoutMs: this.timeoutMs(
+        listener.listener_filters_timeout,
+        childPath(path, "listener_filters_timeout"),
+        DEFAULT_LISTENER_FILTERS_TIMEOUT_MS,
+      ),
+      continueOnListenerFiltersTimeout: listener.continue_on_listener_filters_timeout === true,
       filters: list(chain.filters).map((filter, index) => this.networkFilter(object(filter), `${chainPath}.filters[${index}]`)),
+    };
+  }
+
+  /** A listener filter: the local host has envoy.filters.listener.proxy_protocol. */
+  private listenerFilter(filter: JsonObject, path: string): ListenerFilterConfig {
+    this.onlyFields(filter, path, ["name", "typed_config"]);
+    const config = object(filter.typed_config);
+    const configPath = childPath(path, "typed_config");
+    if (typeName(config) !== PROXY_PROTOCOL) this.refuse(childPath(configPath, "@type"), `listener filter ${typeName(config)}`);
+    // rules, pass_through_tlvs: what a v2 header's TLVs become, which the local host does not keep
+    this.onlyFields(config, configPath, ["@type", "allow_requests_without_proxy_protocol", "disallowed_versions", "stat_prefix"]);
+    return {
+      kind: "proxy_protocol",
+      filterName: String(filter.name ?? ""),
+      allowRequestsWithoutProxyProtocol: config.allow_requests_without_proxy_protocol === true,
+      disallowedVersions: list(config.disallowed_versions).map((version) => String(version) as ProxyProtocolVersion),
+      statPrefix: String(config.stat_prefix ?? ""),
     };
   }
 

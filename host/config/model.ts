@@ -112,9 +112,33 @@ export interface HttpConnectionManagerConfig {
 
 export type NetworkFilterConfig = WasmFilterConfig | TcpProxyConfig | HttpConnectionManagerConfig;
 
+/** A PROXY protocol version, as envoy.config.core.v3.ProxyProtocolConfig.Version names it. */
+export type ProxyProtocolVersion = "V1" | "V2";
+
+/** envoy.extensions.filters.listener.proxy_protocol.v3.ProxyProtocol */
+export interface ProxyProtocolListenerFilter {
+  kind: "proxy_protocol";
+  /** the filter's name in listener_filters, e.g. envoy.filters.listener.proxy_protocol */
+  filterName: string;
+  /** let connections without a PROXY header through as they are */
+  allowRequestsWithoutProxyProtocol: boolean;
+  /** versions refused even when well-formed */
+  disallowedVersions: ProxyProtocolVersion[];
+  /** inserted in the stats' names: proxy_proto.<stat_prefix>.*; "" for none */
+  statPrefix: string;
+}
+
+export type ListenerFilterConfig = ProxyProtocolListenerFilter;
+
 export interface ListenerConfig {
   name: string;
   address: SocketAddress;
+  /** listener_filters, in order: they run on each accepted socket before its filter chain */
+  listenerFilters: ListenerFilterConfig[];
+  /** listener_filters_timeout in ms: 15 s when unspecified, 0 (`0s`) for none */
+  listenerFiltersTimeoutMs: number;
+  /** continue_on_listener_filters_timeout: a timed-out socket gets its connection anyway */
+  continueOnListenerFiltersTimeout: boolean;
   /** the single filter chain's filters, in order; the last one is terminal */
   filters: NetworkFilterConfig[];
 }

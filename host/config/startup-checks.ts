@@ -5,11 +5,12 @@
 import { isIP } from "node:net";
 import type { JsonObject, JsonValue } from "./model.ts";
 import { childPath, type ConfigIssue } from "./issues.ts";
-import { HTTP_CONNECTION_MANAGER, ROUTER, TCP_PROXY, WASM } from "./type-names.ts";
+import { HTTP_CONNECTION_MANAGER, PROXY_PROTOCOL, ROUTER, TCP_PROXY, WASM } from "./type-names.ts";
 
 type Report = (path: string, message: string) => void;
 
 const NETWORK_FILTER_PACKAGE = "envoy.extensions.filters.network.";
+const LISTENER_FILTER_PACKAGE = "envoy.extensions.filters.listener.";
 const HTTP_FILTER_PACKAGE = "envoy.extensions.filters.http.";
 /** A typed_config that names its extension by name instead of type: accepted for any kind. */
 const TYPED_STRUCTS = new Set(["udpa.type.v1.TypedStruct", "xds.type.v3.TypedStruct"]);
@@ -40,6 +41,7 @@ export function startupChecks(bootstrap: JsonObject, lines: Map<string, number>,
   listeners.forEach((listener, index) => {
     const path = `static_resources.listeners[${index}]`;
     checkIpAddress(object(listener.address), childPath(path, "address"), report);
+    checkListenerFilters(list(listener.listener_filters).map(object), childPath(path, "listener_filters"), report);
     list(listener.filter_chains).forEach((chain, chainIndex) => {
       checkNetworkFilters(list(object(chain).filters).map(object), `${path}.filter_chains[${chainIndex}].filters`, clusterNames, report);
     });
@@ -64,6 +66,22 @@ function checkNetworkFilters(filters: JsonObject[], path: string, clusters: Set<
     if (type === HTTP_CONNECTION_MANAGER) checkHttpConnectionManager(config, configPath, clusters, report);
     if (type === WASM) checkWasmFailurePolicy(object(config.config), childPath(configPath, "config"), report);
   });
+}
+
+function checkListenerFilters(filters: JsonObject[], path: string, report: Report): void {
+  filters.forEach((filter, index) => {
+    const filterPath = childPath(path, index);
+    const type = filterType(filter, filterPath, LISTENER_FILTER_PACKAGE, "listener", report);
+    if (type === PROXY_PROTOCOL) checkProxyProtocol(object(filter.typed_config), childPath(filterPath, "typed_config"), report);
+  });
+}
+
+/** The proxy_protocol filter's Config constructor refuses a filter that would match no version. */
+function checkProxyProtocol(config: JsonObject, path: string, report: Report): void {
+  const disallowed = new Set(list(config.disallowed_versions).map(String));
+  if (disallowed.has("V1") && disallowed.has("V2")) {
+    report(childPath(path, "disallowed_versions"), "Proxy Protocol filter is misconfigured: all proxy protocol versions are disallowed.");
+  }
 }
 
 /** The filter's typed_config type, reported when it is missing or of another kind of filter. */

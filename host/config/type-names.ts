@@ -6,3 +6,4 @@ export const TCP_PROXY = "envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy
 export const HTTP_CONNECTION_MANAGER = "envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager";
 export const ROUTER = "envoy.extensions.filters.http.router.v3.Router";
 export const STRING_VALUE = "google.protobuf.StringValue";
+export const PROXY_PROTOCOL = "envoy.extensions.filters.listener.proxy_protocol.v3.ProxyProtocol";

@@ -27,11 +27,31 @@ export class Stat {
  * wildcard stays a wildcard), with `:` replaced by `_`, e.g. listener.0.0.0.0_18000.
  */
 export class ListenerStats {
+  /** connections made, after the listener filters (ActiveTcpConnection) */
   readonly downstreamCxTotal: Stat;
+  /** the stats of sockets in the listener filters (ActiveTcpSocket); kept for listeners that have some */
+  readonly listenerFilters: ListenerFilterStats | undefined;
 
-  constructor(store: StatsStore, address: SocketAddress) {
+  constructor(store: StatsStore, address: SocketAddress, hasListenerFilters: boolean) {
     const root = `listener.${formatAddress(address.address, address.port).replaceAll(":", "_")}.`;
     this.downstreamCxTotal = new Stat(store, root + "downstream_cx_total", "counter");
+    this.listenerFilters = hasListenerFilters ? new ListenerFilterStats(store, root) : undefined;
+  }
+}
+
+/** listener.<address>.* of the sockets the listener filters have not finished with (docs/envoy-host.md §17). */
+export class ListenerFilterStats {
+  /** listener_filters_timeout fired */
+  readonly downstreamPreCxTimeout: Stat;
+  /** the client closed before the listener filters had what they wait for */
+  readonly remoteClose: Stat;
+  /** reading the socket failed (a reset) */
+  readonly error: Stat;
+
+  constructor(store: StatsStore, root: string) {
+    this.downstreamPreCxTimeout = new Stat(store, root + "downstream_pre_cx_timeout", "counter");
+    this.remoteClose = new Stat(store, root + "downstream_listener_filter_remote_close", "counter");
+    this.error = new Stat(store, root + "downstream_listener_filter_error", "counter");
   }
 }
 

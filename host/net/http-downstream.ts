@@ -80,7 +80,8 @@ export class HttpDownstream {
     private readonly timeouts: HttpTimeouts,
     private readonly stats: HttpConnectionManagerStats,
   ) {
-    this.bytesSeen = socket.bytesRead;
+    // bytes a listener filter read and handed back are still to come, as a request's first ones
+    this.bytesSeen = socket.bytesRead - socket.readableLength;
     socket.on("close", () => (this.done = true));
   }
 

@@ -1,7 +1,7 @@
 // The static listeners of a config, bound and serving: tcp_proxy chains and direct-response
 // HTTP managers, with the clusters tcp_proxy forwards to, each with its Envoy stats.
 
-import type { Server } from "node:net";
+import { createServer, type Server, type Socket } from "node:net";
 import type { EnvoyConfig, ListenerConfig } from "../config/model.ts";
 import type { StatsStore } from "../stats.ts";
 import type { FilterFactory } from "../wasm/api.ts";
@@ -10,7 +10,9 @@ import { UpstreamCluster } from "./cluster.ts";
 import { createDirectResponseServer } from "./direct-response-listener.ts";
 import { HttpConnectionManagerStats, ListenerStats, TcpProxyStats } from "./envoy-stats.ts";
 import { followListeners, type BoundListener } from "./follow-listeners.ts";
+import { ListenerFilterStage } from "./listener-filters.ts";
 import { closeServer, listen } from "./listen.ts";
+import type { HeaderAddresses } from "./proxy-protocol.ts";
 import { TcpProxyListener } from "./tcp-proxy-listener.ts";
 
 export interface ListenersOptions {
@@ -46,7 +48,10 @@ export interface RunningListeners {
 
 interface Serving {
   config: ListenerConfig;
+  /** what listens */
   server: Server;
+  /** hand the chain a socket the listener filters let through (paused), with the addresses they set */
+  accept(socket: Socket, addresses: HeaderAddresses): void;
   /** reset the connections still open once the server stopped accepting */
   endConnections(): void;
   /** set for tcp_proxy listeners */
@@ -83,16 +88,36 @@ export async function startListeners(options: ListenersOptions): Promise<Running
   };
 }
 
-/** The listener's server for its filter chain, its accepted connections counted as Envoy counts them. */
+/**
+ * The listener's server: its filter chain's, or, when the listener has listener filters, one
+ * that runs them first and hands the chain each socket they let through. A connection is counted
+ * as Envoy counts it, once the listener filters are done with it.
+ */
 function serve(
   config: ListenerConfig,
   options: ListenersOptions,
   findCluster: (name: string) => UpstreamCluster | undefined,
 ): Serving {
-  const serving = serveChain(config, options, findCluster);
-  const listenerStats = new ListenerStats(options.stats, config.address);
-  serving.server.on("connection", () => listenerStats.downstreamCxTotal.add(1));
-  return serving;
+  const chain = serveChain(config, options, findCluster);
+  const listenerStats = new ListenerStats(options.stats, config.address, config.listenerFilters.length > 0);
+  if (listenerStats.listenerFilters === undefined) {
+    chain.server.on("connection", () => listenerStats.downstreamCxTotal.add(1));
+    return chain;
+  }
+  const stage = new ListenerFilterStage(config, options.stats, listenerStats.listenerFilters, (socket, addresses) => {
+    listenerStats.downstreamCxTotal.add(1);
+    chain.accept(socket, addresses);
+  });
+  // paused: the listener filters read the first bytes, the chain the rest
+  const server = createServer({ allowHalfOpen: true, noDelay: true, pauseOnConnect: true }, (socket) => stage.accept(socket));
+  return {
+    ...chain,
+    server,
+    endConnections: () => {
+      stage.abortAll();
+      chain.endConnections();
+    },
+  };
 }
 
 /** The server that runs the listener's filter chain, chosen by its terminal filter. */
@@ -110,11 +135,25 @@ function serveChain(
       findCluster,
       stats: new TcpProxyStats(options.stats, terminal.statPrefix),
     });
-    return { config, server: tcpProxy.server, endConnections: () => tcpProxy.abortConnections(), tcpProxy };
+    return {
+      config,
+      server: tcpProxy.server,
+      accept: (socket, addresses) => tcpProxy.accept(socket, addresses),
+      endConnections: () => tcpProxy.abortConnections(),
+      tcpProxy,
+    };
   }
   if (terminal?.kind === "http_connection_manager") {
     const server = createDirectResponseServer(terminal, new HttpConnectionManagerStats(options.stats, terminal.statPrefix));
-    return { config, server, endConnections: () => server.closeAllConnections() };
+    return {
+      config,
+      server,
+      accept: (socket) => {
+        server.emit("connection", socket);
+        socket.resume();
+      },
+      endConnections: () => server.closeAllConnections(),
+    };
   }
   throw new Error(`listener '${config.name}': the last filter must be tcp_proxy or http_connection_manager`);
 }

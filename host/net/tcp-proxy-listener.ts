@@ -2,6 +2,7 @@
 // chain's filters to tcp_proxy's cluster.
 
 import { createServer, type Server, type Socket } from "node:net";
+import type { HeaderAddresses } from "./proxy-protocol.ts";
 import type { TcpProxyConfig } from "../config/model.ts";
 import type { FilterFactory } from "../wasm/api.ts";
 import type { UpstreamCluster } from "./cluster.ts";
@@ -45,9 +46,14 @@ export class TcpProxyListener {
     for (const connection of this.connections) connection.abort();
   }
 
-  private accept(socket: Socket): void {
+  /**
+   * A client's connection, its socket paused: through the filters to the cluster. `addresses` are
+   * what the listener filters made of it; the socket's own when absent.
+   */
+  accept(socket: Socket, addresses?: HeaderAddresses): void {
     this.options.stats.downstreamCxTotal.add(1);
     const connection = new TcpProxyConnection(socket, {
+      info: addresses && { ...addresses, listenerName: this.options.listenerName },
       listenerName: this.options.listenerName,
       factories: this.options.factories,
       cluster: this.options.findCluster(this.options.tcpProxy.cluster),

@@ -1,4 +1,5 @@
-// docker-compose.yml agrees with envoy.yaml: mounts, config path, ports, health check.
+// docker-compose.yml agrees with envoy.yaml and tcp-guard.yaml: mounts, config path, ports,
+// health check.
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -12,9 +13,9 @@ const compose = parse(composeText) as { version?: unknown; services: Record<stri
 const envoy = compose.services.envoy!;
 const config = loadEnvoyConfig("envoy/envoy.yaml");
 
-/** `${VAR:-default}` replaced by its default, as compose does with VAR unset. */
-function withDefaults(text: string): string {
-  return text.replace(/\$\{[A-Z_]+:-([^}]*)\}/g, "$1");
+/** `${VAR:-default}` replaced by its default, as compose does with VAR unset; or by `values[VAR]`. */
+function withDefaults(text: string, values: Record<string, string> = {}): string {
+  return text.replace(/\$\{([A-Z_]+):-([^}]*)\}/g, (_, name: string, fallback: string) => values[name] ?? fallback);
 }
 
 test("the compose file has no top-level version and one envoy service", () => {
@@ -26,7 +27,7 @@ test("the compose file has no top-level version and one envoy service", () => {
 test("every ${VAR} has a default", () => {
   const variables = [...composeText.matchAll(/\$\{([^}]*)\}/g)].map((match) => match[1]!);
   assert.deepEqual(variables.filter((variable) => !/^[A-Z_]+:-.+$/.test(variable)), []);
-  assert.deepEqual(variables.map((variable) => variable.split(":-")[0]).sort(), ["ENVOY_CONCURRENCY", "ENVOY_IMAGE", "FOLDER_PLUGIN", "WASM_LOG_LEVEL"]);
+  assert.deepEqual(variables.map((variable) => variable.split(":-")[0]).sort(), ["ENVOY_CONCURRENCY", "ENVOY_CONFIG", "ENVOY_IMAGE", "FOLDER_PLUGIN", "WASM_LOG_LEVEL"]);
 });
 
 test("the config is mounted where -c points, the plugin folder where vm_config.code.local.filename points", () => {
@@ -53,3 +54,20 @@ test("the health check asks admin /ready over bash /dev/tcp", () => {
   assert.ok(check[3]!.includes("GET /ready HTTP/1.0"), check[3]);
   assert.ok(check[3]!.includes("grep -q LIVE"), check[3]);
 });
+
+for (const configFile of ["envoy/envoy.yaml", "envoy/tcp-guard.yaml"]) {
+  test(`ENVOY_CONFIG=${configFile}: mounted where -c points, its plugin in the plugin folder, its ports published`, () => {
+    const chosen = loadEnvoyConfig(configFile);
+    const volumes = (envoy.volumes as string[]).map((volume) => withDefaults(volume, { ENVOY_CONFIG: configFile }).split(":"));
+    const command = withDefaults(String(envoy.command)).split(/\s+/);
+    assert.deepEqual(volumes[0], [`./${configFile}`, command[command.indexOf("-c") + 1], "ro"]);
+    const pluginMount = volumes.find(([source]) => source === "./build")![1];
+    for (const listener of chosen.listeners) {
+      for (const filter of listener.filters) {
+        if (filter.kind === "wasm" && filter.code.kind === "local") assert.equal(path.posix.dirname(filter.code.filename), pluginMount);
+      }
+    }
+    const main = chosen.listeners.find((listener) => listener.name === "main")!;
+    assert.deepEqual(envoy.ports, [`${main.address.port}:${main.address.port}`, `${chosen.admin.address.port}:${chosen.admin.address.port}`]);
+  });
+}

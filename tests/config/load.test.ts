@@ -35,6 +35,9 @@ const EXPECTED: EnvoyConfig = {
     {
       name: "main",
       address: { address: "0.0.0.0", port: 18000 },
+      listenerFilters: [],
+      listenerFiltersTimeoutMs: 15_000,
+      continueOnListenerFiltersTimeout: false,
       filters: [
         {
           kind: "wasm",
@@ -62,6 +65,9 @@ const EXPECTED: EnvoyConfig = {
     {
       name: "staticreply",
       address: { address: "127.0.0.1", port: 8099 },
+      listenerFilters: [],
+      listenerFiltersTimeoutMs: 15_000,
+      continueOnListenerFiltersTimeout: false,
       filters: [
         {
           kind: "http_connection_manager",
@@ -194,5 +200,67 @@ test("code.remote: a max_interval below base_interval is refused with Envoy's me
   assert.match(
     loadError(mutate("num_retries: 3", "num_retries: 3\n                          retry_on: 5xx", remoteYaml)),
     /code\.remote\.retry_policy\.retry_on: retry_on is not supported by the local host/,
+  );
+});
+
+const guardYaml = fs.readFileSync("envoy/tcp-guard.yaml", "utf8");
+
+test("tcp-guard.yaml: tcp_guard ahead of tcp_proxy, and the proxy_protocol listener filter on the upstream listener", () => {
+  const config = loadEnvoyConfig("envoy/tcp-guard.yaml");
+  const [main, upstream] = config.listeners;
+  const guard = main!.filters[0]!;
+  assert.deepEqual(guard.kind === "wasm" && [guard.rootId, guard.code, guard.configuration], [
+    "tcp_guard",
+    { kind: "local", filename: "/etc/envoy/plugin/tcp_guard.wasm" },
+    '{"deny_sources": [], "max_downstream_bytes": 1048576, "proxy_protocol": true}',
+  ]);
+  assert.deepEqual(main!.listenerFilters, []);
+  assert.deepEqual(
+    [upstream!.listenerFilters, upstream!.listenerFiltersTimeoutMs, upstream!.continueOnListenerFiltersTimeout],
+    [
+      [{ kind: "proxy_protocol", filterName: "envoy.filters.listener.proxy_protocol", allowRequestsWithoutProxyProtocol: false, disallowedVersions: [], statPrefix: "" }],
+      15_000,
+      false,
+    ],
+  );
+});
+
+test("listener filter settings: the timeout, continuing on it, the proxy_protocol options", () => {
+  const yamlText = guardYaml
+    .replace("      listener_filters:\n", "      listener_filters_timeout: 0.5s\n      continue_on_listener_filters_timeout: true\n      listener_filters:\n")
+    .replace(
+      "ProxyProtocol\n",
+      "ProxyProtocol\n            allow_requests_without_proxy_protocol: true\n            disallowed_versions: [V2]\n            stat_prefix: edge\n",
+    );
+  const upstream = loadText(yamlText).listeners[1]!;
+  assert.deepEqual([upstream.listenerFiltersTimeoutMs, upstream.continueOnListenerFiltersTimeout], [500, true]);
+  assert.deepEqual(upstream.listenerFilters[0], {
+    kind: "proxy_protocol",
+    filterName: "envoy.filters.listener.proxy_protocol",
+    allowRequestsWithoutProxyProtocol: true,
+    disallowedVersions: ["V2"],
+    statPrefix: "edge",
+  });
+  assert.equal(loadText(yamlText.replace("0.5s", "0s")).listeners[1]!.listenerFiltersTimeoutMs, 0);
+});
+
+test("another listener filter, and proxy_protocol's TLV settings, are refused by name", () => {
+  const tls = guardYaml.replace("listener.proxy_protocol.v3.ProxyProtocol", "listener.tls_inspector.v3.TlsInspector");
+  assert.equal(
+    loadError(tls),
+    `envoy.yaml:${lineOf("TlsInspector", tls)}: static_resources.listeners[1].listener_filters[0].typed_config.@type: listener filter envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector is not supported by the local host; run it in Envoy with docker-compose up`,
+  );
+  const rules = guardYaml.replace("ProxyProtocol\n", "ProxyProtocol\n            rules:\n              - tlv_type: 1\n                on_tlv_present: {key: alpn}\n");
+  assert.equal(
+    loadError(rules),
+    `envoy.yaml:${lineOf("rules:", rules)}: static_resources.listeners[1].listener_filters[0].typed_config.rules: rules is not supported by the local host; run it in Envoy with docker-compose up`,
+  );
+});
+
+test("a proxy_protocol filter that disallows every version is refused with Envoy's message", () => {
+  const yamlText = guardYaml.replace("ProxyProtocol\n", "ProxyProtocol\n            disallowed_versions: [V1, V2]\n");
+  assert.equal(
+    loadError(yamlText),
+    `envoy.yaml:${lineOf("disallowed_versions", yamlText)}: static_resources.listeners[1].listener_filters[0].typed_config.disallowed_versions: Proxy Protocol filter is misconfigured: all proxy protocol versions are disallowed.`,
   );
 });

@@ -91,3 +91,29 @@ test("make build builds every assembly/<name>/index.ts to build/<name>.wasm with
     "npx asc assembly/logger/index.ts --target release",
   ]);
 });
+
+test("make up with an ENVOY_CONFIG that is no file is one line, and docker-compose is never started", () => {
+  const bin = path.join(scratch, "bin-engine");
+  fs.mkdirSync(bin);
+  const marker = path.join(scratch, "compose-args");
+  fs.writeFileSync(path.join(bin, "docker-compose"), `#!/bin/sh\necho "$@" > ${marker}\n`, { mode: 0o755 });
+  fs.writeFileSync(path.join(bin, "docker"), "#!/bin/sh\nexit 0\n", { mode: 0o755 });
+  const env = { ...process.env, PATH: `${bin}:/usr/bin:/bin` };
+  const missing = spawnSync("scripts/compose.sh", ["up"], { encoding: "utf8", env: { ...env, ENVOY_CONFIG: "envoy/tcp_guard.yaml" } });
+  assert.deepEqual([missing.status, missing.stdout, missing.stderr], [
+    2,
+    "",
+    "compose: ENVOY_CONFIG=envoy/tcp_guard.yaml is not a file inside the project (e.g. envoy/tcp-guard.yaml)\n",
+  ]);
+  assert.equal(fs.existsSync(marker), false);
+  const found = spawnSync("scripts/compose.sh", ["up"], { encoding: "utf8", env: { ...env, ENVOY_CONFIG: "envoy/tcp-guard.yaml" } });
+  assert.equal(found.status, 0);
+  assert.equal(fs.readFileSync(marker, "utf8"), "up\n");
+});
+
+test("make local runs the host on CONFIG, envoy/envoy.yaml by default; ENVOY_CONFIG is read too", () => {
+  const configOf = (env: NodeJS.ProcessEnv, args: string[] = []) => /-c "([^"]*)"/.exec(make(["-n", "local", ...args], { env }))![1];
+  assert.equal(configOf({ CONFIG: "", ENVOY_CONFIG: "" }), "envoy/envoy.yaml");
+  assert.equal(configOf({ ENVOY_CONFIG: "" }, ["CONFIG=envoy/tcp-guard.yaml"]), "envoy/tcp-guard.yaml");
+  assert.equal(configOf({ CONFIG: "", ENVOY_CONFIG: "envoy/tcp-guard.yaml" }), "envoy/tcp-guard.yaml");
+});

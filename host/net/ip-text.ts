@@ -1,0 +1,72 @@
+// IP addresses as text, read strictly and written as Envoy writes them: IPv4 as inet_pton takes
+// it (four decimal parts, no leading zero) and IPv6 as inet_ntop prints it (lower case, the
+// longest run of zero groups as `::`, an IPv4-mapped or -compatible address with its last 32 bits
+// dotted), which is what an address parsed from a PROXY header becomes in Envoy
+// (Network::Address::Ipv6Instance, docs/envoy-host.md §17).
+
+import { isIPv4, isIPv6 } from "node:net";
+
+/** `a.b.c.d` from 4 bytes. */
+export function ipv4Text(bytes: Uint8Array): string {
+  return Array.from(bytes.subarray(0, 4)).join(".");
+}
+
+/** IPv6 text in inet_ntop's form, from 16 bytes. */
+export function ipv6Text(bytes: Uint8Array): string {
+  const groups = Array.from({ length: 8 }, (_, i) => (bytes[2 * i] << 8) | bytes[2 * i + 1]);
+  // the longest run of two or more zero groups, the first of equal ones
+  let best = { start: -1, length: 0 };
+  for (let i = 0; i < 8; ) {
+    if (groups[i] !== 0) {
+      i++;
+      continue;
+    }
+    let end = i;
+    while (end < 8 && groups[end] === 0) end++;
+    if (end - i > best.length && end - i >= 2) best = { start: i, length: end - i };
+    i = end;
+  }
+  // ::a.b.c.d (compatible) and ::ffff:a.b.c.d (mapped), as glibc's inet_ntop writes them
+  const dottedTail = best.start === 0 && (best.length === 6 || (best.length === 5 && groups[5] === 0xffff));
+  const parts: string[] = [];
+  for (let i = 0; i < 8; i++) {
+    if (i === best.start) {
+      parts.push(i === 0 ? ":" : "");
+      i += best.length - 1;
+      if (i === 7) parts.push("");
+      continue;
+    }
+    if (dottedTail && i === 6) {
+      parts.push(ipv4Text(bytes.subarray(12, 16)));
+      break;
+    }
+    parts.push(groups[i].toString(16));
+  }
+  return parts.join(":");
+}
+
+/** The 4 bytes of a strict dotted IPv4 address, or null. */
+export function parseIpv4(text: string): Uint8Array | null {
+  return isIPv4(text) ? Uint8Array.from(text.split(".").map(Number)) : null;
+}
+
+/** The 16 bytes of an IPv6 address (an embedded IPv4 tail included), or null; zone ids are refused. */
+export function parseIpv6(text: string): Uint8Array | null {
+  if (text.includes("%") || !isIPv6(text)) return null;
+  // a dotted IPv4 tail is two groups
+  const tailStart = text.lastIndexOf(":") + 1;
+  const v4 = text.slice(tailStart).includes(".") ? parseIpv4(text.slice(tailStart)) : undefined;
+  if (v4 === null) return null;
+  const body = v4 === undefined ? text : `${text.slice(0, tailStart)}${((v4[0] << 8) | v4[1]).toString(16)}:${((v4[2] << 8) | v4[3]).toString(16)}`;
+  const halves = body.split("::");
+  const groupsOf = (part: string) => (part === "" ? [] : part.split(":").map((group) => parseInt(group, 16)));
+  const front = groupsOf(halves[0]);
+  const back = halves.length === 2 ? groupsOf(halves[1]) : [];
+  const groups = [...front, ...Array<number>(8 - front.length - back.length).fill(0), ...back];
+  const bytes = new Uint8Array(16);
+  groups.forEach((group, i) => {
+    bytes[2 * i] = group >> 8;
+    bytes[2 * i + 1] = group & 0xff;
+  });
+  return bytes;
+}
