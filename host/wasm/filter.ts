@@ -22,11 +22,13 @@ export class WasmNetworkFilter implements NetworkFilter, StreamControl {
   readonly contextId: number;
   private readonly context: ConnectionContext;
   private downstreamEndOfStream = false;
+  /** one of this filter's callbacks is running */
+  private inCallback = false;
   /**
    * Stream calls made during one of this filter's callbacks, applied once the VM call has
-   * returned (Envoy's addAfterVmCallAction, docs/envoy-host.md §3); null outside its callbacks.
+   * returned (Envoy's addAfterVmCallAction, docs/envoy-host.md §3).
    */
-  private deferred: StreamAction[] | null = null;
+  private readonly deferred: StreamAction[] = [];
   /** the filter resumed the chain during its last downstream data callback */
   private resumed = false;
   /** the connection is being closed for the filter: the close is asked of the network side once */
@@ -53,10 +55,14 @@ export class WasmNetworkFilter implements NetworkFilter, StreamControl {
 
   onNewConnection(): FilterStatus {
     // Envoy's onCreate then onNetworkNewConnection; a failed VM is called no more (vm.invoke).
-    this.call(() => this.vm.contextCreate(this.context));
+    this.enter();
+    this.vm.contextCreate(this.context);
+    this.leave();
     // StopIteration holds the filters after this one (tcp_proxy's connect) until the filter
     // continues; a close asked for here is applied before the status is seen (§3).
-    const status = this.call(() => this.vm.newConnection(this.context));
+    this.enter();
+    const status = this.vm.newConnection(this.context);
+    this.leave();
     // A failure, earlier or in these calls, closes the connection before tcp_proxy sees it (§8).
     if (this.vm.failed) return this.continuesAfterFailure() ? "Continue" : "StopIteration";
     return filterStatus(status);
@@ -77,7 +83,9 @@ export class WasmNetworkFilter implements NetworkFilter, StreamControl {
     this.downstreamEndOfStream = endOfStream;
     if (!this.vm.failed) {
       this.resumed = false;
-      const status = this.call(() => this.vm.downstreamData(context, context.downstreamData!.length, endOfStream));
+      this.enter();
+      const status = this.vm.downstreamData(context, context.downstreamData.length, endOfStream);
+      this.leave();
       if (!this.vm.failed) {
         // proxy_continue_stream during the call has passed the bytes on already
         if (status === 0 && !this.resumed) this.forwardRetained();
@@ -98,7 +106,9 @@ export class WasmNetworkFilter implements NetworkFilter, StreamControl {
     let out = data;
     if (!this.vm.failed) {
       context.upstreamData = data;
-      const status = this.call(() => this.vm.upstreamData(context, data.length, endOfStream));
+      this.enter();
+      const status = this.vm.upstreamData(context, data.length, endOfStream);
+      this.leave();
       out = context.upstreamData;
       context.upstreamData = null;
       if (!this.vm.failed) {
@@ -115,7 +125,9 @@ export class WasmNetworkFilter implements NetworkFilter, StreamControl {
 
   onUpstreamClose(): void {
     // Envoy reports an upstream close to a network filter without knowing which side ended it.
-    this.call(() => this.vm.upstreamConnectionClose(this.context, PeerType.Unknown));
+    this.enter();
+    this.vm.upstreamConnectionClose(this.context, PeerType.Unknown);
+    this.leave();
   }
 
   onDownstreamClose(peer: "local" | "remote"): void {
@@ -141,18 +153,20 @@ export class WasmNetworkFilter implements NetworkFilter, StreamControl {
    * another context's (proxy_set_effective_context), whose end is awaited as a microtask.
    */
   private request(action: StreamAction): void {
-    if (this.deferred !== null) this.deferred.push(action);
+    if (this.inCallback) this.deferred.push(action);
     else queueMicrotask(() => this.apply(action));
   }
 
-  /** One call into the VM for this connection, then the stream calls it made, in order. */
-  private call<T>(vmCall: () => T): T {
-    this.deferred = [];
-    const result = vmCall();
-    const actions = this.deferred;
-    this.deferred = null;
-    for (const action of actions) this.apply(action);
-    return result;
+  /** A call into the VM for this connection begins. */
+  private enter(): void {
+    this.inCallback = true;
+  }
+
+  /** The call has returned: the stream calls it made, in order. */
+  private leave(): void {
+    this.inCallback = false;
+    if (this.deferred.length === 0) return;
+    for (const action of this.deferred.splice(0)) this.apply(action);
   }
 
   private apply(action: StreamAction): void {
