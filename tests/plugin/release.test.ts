@@ -36,7 +36,8 @@ class CapturingLogger implements Logger {
   enabled(_component: string, level: LogLevelName): boolean {
     return level !== "off" && LEVELS.indexOf(level) >= LEVELS.indexOf(this.level);
   }
-  log(component: string, level: LogLevelName, _source: string, message: string): void {
+  log(component: string, level: LogLevelName, _source: string, bytesOrText: string | Uint8Array): void {
+    const message = typeof bytesOrText === "string" ? bytesOrText : Buffer.from(bytesOrText).toString();
     if (component !== "wasm" || !message.startsWith("wasm log") || !this.enabled(component, level)) return;
     this.lines.push(`${level} ${message.slice(message.indexOf(": ") + 2)}`);
   }
