@@ -23,6 +23,8 @@ export interface VmServices {
   readonly shared: SharedData;
   /** the properties of a root context: the plugin's */
   readonly rootProperties: PropertyScope;
+  /** the VmConfiguration buffer, which every context of the VM can read at any time (§4) */
+  readonly vmConfiguration: Uint8Array;
   /** `wasm log <root_id> <vm_id>` and `wasm log <name> <root_id> <vm_id>`, empty parts left out */
   readonly rootLogPrefix: string;
   readonly connectionLogPrefix: string;
@@ -78,8 +80,12 @@ export abstract class ContextBase {
 
   // ---------------------------------------------------------------- buffers (§4)
 
-  /** The buffer a get call reads; null answers NotFound. Network data is empty outside its callback. */
+  /**
+   * The buffer a get call reads; null answers NotFound. Network data is empty outside its
+   * callback; the VM configuration is the VM's, in every context (Envoy `Context::getBuffer`).
+   */
   buffer(type: BufferType): Uint8Array | null {
+    if (type === BufferType.VmConfiguration) return this.vm.vmConfiguration;
     return type === BufferType.NetworkDownstreamData || type === BufferType.NetworkUpstreamData ? EMPTY_BYTES : null;
   }
 
@@ -189,9 +195,7 @@ export abstract class ContextBase {
 /** The VM's own context (id 0) and the plugin's root context: configuration, ticks, shutdown. */
 export class RootContext extends ContextBase {
   readonly kind = "root";
-  /** the VmConfiguration buffer: present only during proxy_on_vm_start */
-  vmConfiguration: Uint8Array | null = null;
-  /** the PluginConfiguration buffer: present only during proxy_on_configure */
+  /** the PluginConfiguration buffer: present only while the VM sets it (§2) */
   pluginConfiguration: Uint8Array | null = null;
 
   protected get logPrefix(): string {
@@ -199,7 +203,6 @@ export class RootContext extends ContextBase {
   }
 
   override buffer(type: BufferType): Uint8Array | null {
-    if (type === BufferType.VmConfiguration) return this.vmConfiguration;
     if (type === BufferType.PluginConfiguration) return this.pluginConfiguration;
     return super.buffer(type);
   }

@@ -75,6 +75,8 @@ export class WasmVm {
   private readonly bound: Array<Export | undefined> = [];
   private readonly memory: WasmMemory;
   private readonly root: RootContext;
+  /** the plugin's configuration, as the PluginConfiguration buffer gives it */
+  private readonly pluginConfiguration: Uint8Array;
   private hasFailed = false;
   /** the failure's message, once failed */
   private failure = "";
@@ -97,6 +99,7 @@ export class WasmVm {
     // Traced, a host call's log lines wait for its event; untraced, lines go straight out.
     this.logger = this.trace === null ? setup.logger : this.trace.holding(setup.logger);
     this.services = this.createServices(setup);
+    this.pluginConfiguration = new TextEncoder().encode(setup.plugin.configuration);
     this.host = new HostState(new RootContext(0, this.services), this.contexts);
 
     this.exports = this.instantiate(setup.code);
@@ -127,6 +130,7 @@ export class WasmVm {
       metrics: new VmMetrics(setup.stats),
       shared: setup.shared,
       rootProperties: { plugin, names: setup.propertyNames } satisfies PropertyScope,
+      vmConfiguration: new TextEncoder().encode(plugin.vmConfiguration),
       rootLogPrefix: ["wasm log", plugin.rootId, plugin.vmId].filter((p) => p !== "").join(" "),
       connectionLogPrefix: ["wasm log", plugin.name, plugin.rootId, plugin.vmId].filter((p) => p !== "").join(" "),
       setTickPeriod: (milliseconds) => vm.setTickPeriod(milliseconds),
@@ -172,16 +176,26 @@ export class WasmVm {
     }
   }
 
-  /** The root context's start: context_create, vm_start, configure (docs/envoy-host.md §2). */
+  /**
+   * The root context's start: context_create then vm_start (docs/envoy-host.md §2), as cpp-host's
+   * `WasmBase::start`. The plugin configuration is readable in context_create (cpp-host
+   * `ContextBase::onStart` sets the plugin around that call only) and in configure.
+   */
   startRoot(): void {
     const root = this.root;
+    root.pluginConfiguration = this.pluginConfiguration;
     this.invoke(ON_CONTEXT_CREATE, root, 0);
-    root.vmConfiguration = new TextEncoder().encode(this.plugin.vmConfiguration);
-    const vmStarted = !this.bound[ON_VM_START.slot] || this.invoke(ON_VM_START, root, root.vmConfiguration.length) !== 0;
-    root.vmConfiguration = null;
+    root.pluginConfiguration = null;
+    const vmConfigurationSize = this.services.vmConfiguration.length;
+    const vmStarted = !this.bound[ON_VM_START.slot] || this.invoke(ON_VM_START, root, vmConfigurationSize) !== 0;
     this.throwIfFailed();
     if (!vmStarted) throw new WasmStartError("Wasm VM failed to start: on_vm_start returned 0");
-    root.pluginConfiguration = new TextEncoder().encode(this.plugin.configuration);
+  }
+
+  /** The root context's configure, after its start (cpp-host `WasmBase::configure`). */
+  configureRoot(): void {
+    const root = this.root;
+    root.pluginConfiguration = this.pluginConfiguration;
     const configured = !this.bound[ON_CONFIGURE.slot] || this.invoke(ON_CONFIGURE, root, root.pluginConfiguration.length) !== 0;
     root.pluginConfiguration = null;
     this.throwIfFailed();
