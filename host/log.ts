@@ -7,6 +7,11 @@ import { ENVOY_LOGGERS, LOG_LEVELS, SPDLOG_NAMES, type LineLevel, type LogLevelN
 /** Envoy's main thread, whose id its log lines print as 1 in its container. */
 export const MAIN_THREAD = 1;
 
+/** The thread number the lines of worker `index` print: the workers come after the main thread. */
+export function workerThread(index: number): number {
+  return MAIN_THREAD + 1 + index;
+}
+
 export interface Logger {
   /** true when a line of this level on this component would be printed */
   enabled(component: string, level: LogLevelName): boolean;

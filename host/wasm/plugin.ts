@@ -2,7 +2,7 @@
 // base VM initialized, a canary VM started and discarded, then one VM for the main thread and one
 // per worker. Each connection gets a filter on the next worker's VM, or the failure policy's stand-in.
 
-import { MAIN_THREAD } from "../log.ts";
+import { MAIN_THREAD, workerThread } from "../log.ts";
 import { PluginStartError, type ConnectionInfo, type FilterCallbacks, type NetworkFilter, type WasmPlugin, type WasmPluginOptions } from "./contract.ts";
 import { ON_UPSTREAM_DATA } from "./callbacks.ts";
 import { FailedVmFilter, WasmNetworkFilter, type FilterHooks } from "./filter.ts";
@@ -30,7 +30,7 @@ export function startWasmPlugin(options: WasmPluginOptions): WasmPlugin {
     };
     startCanary(createVm("canary", MAIN_THREAD), options);
     const main = startVm("main", MAIN_THREAD);
-    const workers = Array.from({ length: Math.max(1, options.concurrency) }, (_, i) => startVm(`worker ${i}`, i + 2));
+    const workers = Array.from({ length: Math.max(1, options.concurrency) }, (_, i) => startVm(`worker ${i}`, workerThread(i)));
     return new LoadedWasmPlugin(options, startVm, main, workers);
   } catch (error) {
     if (error instanceof WasmStartError) {
@@ -74,6 +74,7 @@ function vmCreator(options: WasmPluginOptions, code: WasmCode, shared: SharedDat
       propertyNames: options.propertyNames,
       shared,
       trace,
+      marker: options.callMarker ?? null,
     });
 }
 

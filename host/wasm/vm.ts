@@ -4,11 +4,12 @@
 // (docs/envoy-host.md §8). Host calls see the VM only as a HostContext, contexts only as
 // VmServices: nothing outside this file touches its state.
 
+import { INSTANTIATION, type CallMarker } from "../call-marker.ts";
 import type { WasmFilterConfig } from "../config/model.ts";
 import type { Logger } from "../log.ts";
 import type { StatsStore } from "../stats.ts";
 import type { AbiVersion } from "./abi.ts";
-import { MODULE_FUNCTIONS } from "./abi-table.ts";
+import { MODULE_FUNCTIONS, moduleFunctionNamed } from "./abi-table.ts";
 import {
   INITIALIZE,
   MAIN,
@@ -53,9 +54,18 @@ export interface VmSetup {
   shared: SharedData;
   /** receives the trace's events; null when tracing is off */
   trace: TraceListener | null;
+  /** marks every call into the module for the command line's watchdog; null when none watches */
+  marker: CallMarker | null;
 }
 
 type Export = (...words: number[]) => number | undefined;
+
+/** What the call marks of a VM stand for: a callback's name at its slot in the ABI table. */
+export const MARKED_CALL_NAMES: readonly string[] = (() => {
+  const names: string[] = [];
+  for (const callback of MODULE_FUNCTIONS) names[callback.slot] = callback.name;
+  return names;
+})();
 
 export class WasmVm {
   readonly role: string;
@@ -66,6 +76,10 @@ export class WasmVm {
   /** null when tracing is off */
   private readonly trace: TraceRecorder | null;
   private readonly services: VmServices;
+  /** null when no watchdog reads the marks */
+  private readonly marker: CallMarker | null;
+  /** this VM's id in the marker */
+  private readonly markerVm: number;
   /** what host calls see: the memory, the effective context, the phase */
   private readonly host: HostState;
   private readonly contexts = new Map<number, Context>();
@@ -99,6 +113,8 @@ export class WasmVm {
     // Traced, a host call's log lines wait for its event; untraced, lines go straight out.
     this.logger = this.trace === null ? setup.logger : this.trace.holding(setup.logger);
     this.services = this.createServices(setup);
+    this.marker = setup.marker;
+    this.markerVm = setup.marker?.addVm({ plugin: setup.plugin.name, role: setup.role, thread: setup.thread }) ?? 0;
     this.pluginConfiguration = new TextEncoder().encode(setup.plugin.configuration);
     this.host = new HostState(new RootContext(0, this.services), this.contexts);
 
@@ -106,7 +122,8 @@ export class WasmVm {
     const memory = this.exports.memory;
     if (!(memory instanceof WebAssembly.Memory)) throw new WasmStartError("Wasm module is missing memory export");
     const allocate = this.exports[setup.code.allocator] as Export;
-    this.memory = new WasmMemory(memory, (size) => this.allocate(allocate, size));
+    const allocatorSlot = moduleFunctionNamed(setup.code.allocator)!.slot;
+    this.memory = new WasmMemory(memory, (size) => this.allocate(allocate, allocatorSlot, size));
     this.host.memory = this.memory;
     for (const callback of MODULE_FUNCTIONS) {
       const fn = this.exports[callback.name];
@@ -138,11 +155,15 @@ export class WasmVm {
     };
   }
 
+  /** The module instantiated; its start function, if it has one, runs here. */
   private instantiate(code: WasmCode): WebAssembly.Exports {
+    this.marker?.enter(this.markerVm, INSTANTIATION, 0);
     try {
       return new WebAssembly.Instance(code.module, createImports(this.host, code.abiVersion, this.trace)).exports;
     } catch (error) {
       throw new WasmStartError(`Wasm VM failed to start: ${describe(error)}`);
+    } finally {
+      this.marker?.leave();
     }
   }
 
@@ -155,8 +176,13 @@ export class WasmVm {
         const fn = this.bound[entry.slot];
         if (fn === undefined) continue;
         if (this.trace) this.trace.enter(entry, []);
-        // main(argc 0, argv 0), as cpp-host calls it; the others take nothing
-        fn(0, 0);
+        this.marker?.enter(this.markerVm, entry.slot, 0);
+        try {
+          // main(argc 0, argv 0), as cpp-host calls it; the others take nothing
+          fn(0, 0);
+        } finally {
+          this.marker?.leave();
+        }
       }
     } catch (error) {
       throw new WasmStartError(`Wasm VM failed to start: ${describe(error)}`);
@@ -165,14 +191,17 @@ export class WasmVm {
     }
   }
 
-  private allocate(malloc: Export, size: number): number {
+  private allocate(malloc: Export, slot: number, size: number): number {
     const host = this.host;
     const phase = host.phase;
     host.phase = Phase.Malloc;
+    const marker = this.marker;
+    if (marker !== null) marker.enter(this.markerVm, slot, host.context.id);
     try {
       return (malloc(size) ?? 0) >>> 0;
     } finally {
       host.phase = phase;
+      if (marker !== null) marker.leave();
     }
   }
 
@@ -257,6 +286,8 @@ export class WasmVm {
       const arity = callback.signature(this.abiVersion).params.length;
       this.trace.enter(callback, [context.id, a!, b!, c!, d!].slice(0, arity));
     }
+    const marker = this.marker;
+    if (marker !== null) marker.enter(this.markerVm, callback.slot, context.id);
     let result: number | undefined;
     try {
       result = fn(context.id, a!, b!, c!, d!);
@@ -264,6 +295,7 @@ export class WasmVm {
       this.fail(callback.name, error);
     } finally {
       host.context = previous;
+      if (marker !== null) marker.leave();
     }
     if (this.trace) this.trace.leave(callback, result);
     if (this.rootDeleteDue) {
