@@ -1,8 +1,9 @@
 // One VM: an instance of the module with its own memory, contexts and metric ids. Every call into
-// the module passes through invoke (or, for the entry points, initialize), which sets the
-// context host calls act on, records the trace, and turns a trap into a failed VM
-// (docs/envoy-host.md §8). Host calls see the VM only as a HostContext, contexts only as
-// VmServices: nothing outside this file touches its state.
+// the module passes through invoke (or, for the entry points, initialize; for the allocator,
+// allocate), which sets the context host calls act on, records the trace, marks the call for the
+// command line's watchdog (§17), and turns a trap into a failed VM (docs/envoy-host.md §8). Host
+// calls see the VM only as a HostContext, contexts only as VmServices: nothing outside this file
+// touches its state.
 
 import { INSTANTIATION, type CallMarker } from "../call-marker.ts";
 import type { WasmFilterConfig } from "../config/model.ts";
