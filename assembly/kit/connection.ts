@@ -16,6 +16,9 @@ export class Connection {
   readonly upstream: StreamData = new StreamData(BufferTypeValues.NetworkUpstreamData, StreamTypeValues.Upstream);
   /** proxy_on_done has reached the filter: it is not sent twice */
   finished: bool = false;
+  /** `connection <id>: ` as UTF-8, kept from the second line on and copied into the next ones */
+  private linePrefix: ArrayBuffer | null = null;
+  private linesBegun: u32 = 0;
 
   constructor(id: u32) {
     this.id = id;
@@ -24,9 +27,16 @@ export class Connection {
   /** Begins a log line of this connection: `connection <id>: ` (logline.ts). */
   beginLine(): void {
     line.begin();
+    const prefix = this.linePrefix;
+    if (prefix !== null) {
+      line.bytes(prefix);
+      return;
+    }
     line.text("connection ");
     line.decimal(this.id);
     line.text(": ");
+    // A connection that logs one line does not pay for keeping it.
+    if (this.linesBegun++ > 0) this.linePrefix = line.since(0);
   }
 
   /**
