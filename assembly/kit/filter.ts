@@ -112,8 +112,8 @@ export class NetworkFilter<P, C> {
   data(context_id: u32, size: usize, endOfStream: bool, fromDownstream: bool): FilterStatusValues {
     const connection = this.connection(context_id);
     if (connection === null) return FilterStatusValues.Continue;
-    let stream = connection.upstream;
-    if (fromDownstream) stream = connection.downstream;
+    // Only the side called: a stream is made the first time it has data (connection.ts).
+    const stream = fromDownstream ? connection.downstream : connection.upstream;
     stream.enterCallback(size, endOfStream);
     let status = FilterStatusValues.Continue;
     if (fromDownstream) {

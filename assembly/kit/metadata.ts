@@ -5,7 +5,7 @@
 
 import { WasmResultValues } from "@solo-io/proxy-runtime/runtime";
 import { compareEscaped } from "./escape";
-import { resultName } from "./host";
+import { HostBytes, resultName } from "./host";
 import * as line from "./logline";
 import { decodePairs, isPairs, readProperty } from "./properties";
 
@@ -29,9 +29,12 @@ export class VersionedProperty {
 
 const NO_BYTES = new ArrayBuffer(0);
 
-/** What one read of a VersionedProperty found: the bytes, and each name tried with its result. */
+/**
+ * What one read of a VersionedProperty found: the bytes, and each name tried with its result.
+ * PropertyNaming#read fills one given to it, as HostBytes are filled.
+ */
 export class VersionedRead {
-  property: VersionedProperty;
+  property: VersionedProperty | null = null;
   triedCurrent: bool = false;
   currentResult: WasmResultValues = WasmResultValues.Ok;
   triedLegacy: bool = false;
@@ -40,20 +43,33 @@ export class VersionedRead {
   bytes: ArrayBuffer = NO_BYTES;
   ok: bool = false;
 
-  constructor(property: VersionedProperty) {
+  /** Lets the bytes go, as HostBytes#release. */
+  release(): void {
+    this.bytes = NO_BYTES;
+  }
+
+  /** Starts a read of `property`: nothing tried yet. */
+  begin(property: VersionedProperty): VersionedRead {
     this.property = property;
+    this.triedCurrent = false;
+    this.triedLegacy = false;
+    this.bytes = NO_BYTES;
+    this.ok = false;
+    return this;
   }
 
   /** Appends the names tried and their results, e.g. `xds.cluster_metadata: NotFound, cluster_metadata: NotFound`. */
   appendAttempts(): void {
+    const property = this.property;
+    if (property === null) return;
     if (this.triedCurrent) {
-      line.text(this.property.currentName);
+      line.text(property.currentName);
       line.text(": ");
       line.text(resultName(this.currentResult));
     }
     if (this.triedCurrent && this.triedLegacy) line.text(", ");
     if (this.triedLegacy) {
-      line.text(this.property.legacyName);
+      line.text(property.legacyName);
       line.text(": ");
       line.text(resultName(this.legacyResult));
     }
@@ -74,22 +90,26 @@ const LEGACY = 2;
  */
 export class PropertyNaming {
   private names: i32 = UNKNOWN;
+  /** what the host answered last */
+  private answer: HostBytes = new HostBytes();
 
-  read(property: VersionedProperty): VersionedRead {
-    const found = new VersionedRead(property);
+  /** Reads `property` into `into` (see HostBytes). */
+  read(property: VersionedProperty, into: VersionedRead = new VersionedRead()): VersionedRead {
+    const found = into.begin(property);
     if (this.names != LEGACY) {
-      const current = readProperty(property.currentPath);
+      const current = readProperty(property.currentPath, this.answer);
       found.triedCurrent = true;
       found.currentResult = current.result;
       if (current.ok) {
         this.names = CURRENT;
         found.bytes = current.bytes;
         found.ok = true;
+        current.release();
         return found;
       }
       if (this.names == CURRENT || current.result != WasmResultValues.NotFound) return found;
     }
-    const legacy = readProperty(property.legacyPath);
+    const legacy = readProperty(property.legacyPath, this.answer);
     found.triedLegacy = true;
     found.legacyResult = legacy.result;
     if (legacy.ok) {
@@ -97,6 +117,7 @@ export class PropertyNaming {
       found.bytes = legacy.bytes;
       found.ok = true;
     }
+    legacy.release();
     return found;
   }
 }

@@ -6,10 +6,11 @@ import { getProperty, HostBytes } from "./host";
 /**
  * Reads the property at `path`: UTF-8, segments joined by NUL, e.g.
  * `String.UTF8.encode("xds\0cluster_name")`. Encode paths once, not per read. A property that
- * is absent answers NotFound in `result`.
+ * is absent answers NotFound in `result`. The answer goes into `into` (see HostBytes): a filter
+ * that reads a property on every connection keeps one for it.
  */
-export function readProperty(path: ArrayBuffer): HostBytes {
-  return getProperty(path);
+export function readProperty(path: ArrayBuffer, into: HostBytes = new HostBytes()): HostBytes {
+  return getProperty(path, into);
 }
 
 export class Pair {

@@ -5,7 +5,7 @@
 
 import { FilterStatusValues, LogLevelValues, PeerTypeValues } from "@solo-io/proxy-runtime/runtime";
 import { Connection } from "../kit/connection";
-import { currentTimeNanoseconds } from "../kit/host";
+import { currentTimeNanoseconds, HostBytes } from "../kit/host";
 import { logLevel } from "../kit/log";
 import * as line from "../kit/logline";
 import { readProperty } from "../kit/properties";
@@ -13,6 +13,9 @@ import { StreamData } from "../kit/stream";
 import { LoggerPlugin } from "./plugin";
 
 const SOURCE_ADDRESS = String.UTF8.encode("source\0address");
+// What the host answers, filled in place: a VM runs one callback at a time.
+const source = new HostBytes();
+const preview = new HostBytes();
 
 /** `<peer>)`, the end of a close line. */
 function peerEnd(peer: PeerTypeValues): string {
@@ -44,23 +47,25 @@ export class LoggerConnection extends Connection {
     // For the done line's duration: read only when info lines are shown.
     this.openedAt = currentTimeNanoseconds();
     this.timed = true;
-    const source = readProperty(SOURCE_ADDRESS);
+    readProperty(SOURCE_ADDRESS, source);
     this.beginLine();
     line.text("new connection from ");
     if (source.ok) line.escaped(source.bytes);
     else line.text("unknown");
     line.send(LogLevelValues.info);
+    source.release();
     return FilterStatusValues.Continue;
   }
 
   // proxy_on_downstream_data. The logger always continues: every byte is new (`received`).
   onDownstreamData(size: usize, end: bool): FilterStatusValues {
-    const received = this.downstream.received;
+    const stream = this.downstream;
+    const received = stream.received;
     if (received > 0) {
       this.downstreamBytes += received;
       this.plugin.metrics.downstreamData(received);
     }
-    this.logData(logLevel(), "downstream", this.downstream, end);
+    this.logData(logLevel(), "downstream", stream, end);
     return FilterStatusValues.Continue;
   }
 
@@ -71,12 +76,13 @@ export class LoggerConnection extends Connection {
       this.upstreamDescribed = true;
       this.plugin.upstream.describe(this, hostLevel);
     }
-    const received = this.upstream.received;
+    const stream = this.upstream;
+    const received = stream.received;
     if (received > 0) {
       this.upstreamBytes += received;
       this.plugin.metrics.upstreamData(received);
     }
-    this.logData(hostLevel, "upstream", this.upstream, end);
+    this.logData(hostLevel, "upstream", stream, end);
     return FilterStatusValues.Continue;
   }
 
@@ -130,11 +136,12 @@ export class LoggerConnection extends Connection {
       const budget = <usize>this.plugin.settings.payloadPreviewBytes;
       if (budget > 0) {
         // Only the preview crosses into wasm memory, never the whole chunk.
-        const shown = data.read(0, size < budget ? size : budget).bytes;
+        const shown = data.read(0, size < budget ? size : budget, preview).bytes;
         line.text(": ");
         line.escaped(shown);
         const leftOut = size - <usize>shown.byteLength;
         if (leftOut > 0) line.omitted(leftOut);
+        preview.release();
       }
       line.send(LogLevelValues.info);
     }

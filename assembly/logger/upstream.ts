@@ -10,7 +10,7 @@
 
 import { LogLevelValues } from "@solo-io/proxy-runtime/runtime";
 import { Connection } from "../kit/connection";
-import { resultName } from "../kit/host";
+import { HostBytes, resultName } from "../kit/host";
 import * as line from "../kit/logline";
 import {
   appendMetadataValue, MetadataEntry, metadataEntries, MetadataNamespace, PropertyNaming, VersionedProperty, VersionedRead,
@@ -21,10 +21,22 @@ import { ClusterCheck, ClusterChecks } from "./clusters";
 const UPSTREAM_ADDRESS = String.UTF8.encode("upstream\0address");
 const CLUSTER_NAME = new VersionedProperty("cluster_name", "");
 
+// What the host answers, filled in place: a VM describes one upstream at a time.
+const address = new HostBytes();
+const clusterRead = new VersionedRead();
+const hostRead = new VersionedRead();
+const nameRead = new VersionedRead();
+
+/** The largest metadata value whose lines are kept, and the most bytes of lines kept for it. */
+const MAX_KEPT_VALUE = 1024;
+const MAX_KEPT_LINES = 4096;
+
 /**
  * The info lines of one kind of metadata (without `connection <id>: `), kept with the value they
  * were made from: while the host returns the same bytes, the lines are logged again as they are,
- * and a changed value is shown as it is now.
+ * and a changed value is shown as it is now. Only a small value is kept (location metadata is a
+ * hundred bytes or so): a large one would hold memory between connections, and costs the host more
+ * to send than the plugin to show.
  */
 class RenderedMetadata {
   private value: ArrayBuffer = new ArrayBuffer(0);
@@ -37,10 +49,30 @@ class RenderedMetadata {
       memory.compare(changetype<usize>(value), changetype<usize>(this.value), value.byteLength) == 0;
   }
 
+  /** Whether lines made from `value` are to be kept; if not, what is kept goes. */
+  keeps(value: ArrayBuffer): bool {
+    if (value.byteLength <= MAX_KEPT_VALUE) return true;
+    this.forget();
+    return false;
+  }
+
+  /** Keeps `lines` for `value`, unless they are too long to keep. */
   keep(value: ArrayBuffer, lines: ArrayBuffer[]): void {
+    let size = 0;
+    for (let i = 0; i < lines.length; i++) size += lines[i].byteLength;
+    if (size > MAX_KEPT_LINES) {
+      this.forget();
+      return;
+    }
     this.value = value;
     this.lines = lines;
     this.rendered = true;
+  }
+
+  private forget(): void {
+    this.value = new ArrayBuffer(0);
+    this.lines = [];
+    this.rendered = false;
   }
 }
 
@@ -61,26 +93,32 @@ export class UpstreamDescription {
   /** Logs what `hostLevel` shows of the upstream of `connection`, with the reads that needs. */
   describe(connection: Connection, hostLevel: LogLevelValues): void {
     if (hostLevel > LogLevelValues.warn) return;
-    if (hostLevel == LogLevelValues.warn) {
-      this.checkCluster(connection);
-      return;
-    }
+    if (hostLevel == LogLevelValues.warn) this.checkCluster(connection);
+    else this.describeAll(connection, hostLevel);
+    // Nothing read is held until the next connection.
+    clusterRead.release();
+    hostRead.release();
+    nameRead.release();
+  }
+
+  /** At info and below: the address, the cluster's and the host's metadata. */
+  private describeAll(connection: Connection, hostLevel: LogLevelValues): void {
     this.logAddress(connection);
-    const cluster = this.naming.read(this.metadata.cluster);
+    const cluster = this.naming.read(this.metadata.cluster, clusterRead);
     if (this.logEntries(connection, cluster, "cluster", this.clusterLines)) {
       // Only a cluster known to lack its metadata needs its name: to stop warning about it.
       if (this.clusters.anyLacking) this.clusters.record(this.readClusterName().bytes, true);
     } else {
       this.clusterLacking(connection, this.readClusterName(), cluster);
     }
-    const host = this.naming.read(this.metadata.host);
+    const host = this.naming.read(this.metadata.host, hostRead);
     if (this.logEntries(connection, host, "host", this.hostLines)) return;
     // A host without the namespace is the usual case: that is a debug line, not a warning.
     if (host.ok || hostLevel <= LogLevelValues.debug) this.logLacking(connection, "host", host, null, null, LogLevelValues.debug);
   }
 
   private readClusterName(): VersionedRead {
-    return this.naming.read(CLUSTER_NAME);
+    return this.naming.read(CLUSTER_NAME, nameRead);
   }
 
   /** At warning: reads the cluster's metadata only when it has never been read, or when its warning is due. */
@@ -92,7 +130,7 @@ export class UpstreamDescription {
       check.problems.next();
       return;
     }
-    const cluster = this.naming.read(this.metadata.cluster);
+    const cluster = this.naming.read(this.metadata.cluster, clusterRead);
     if (cluster.ok && isPairs(changetype<usize>(cluster.bytes), cluster.bytes.byteLength)) {
       this.clusters.record(name.bytes, true);
       return;
@@ -108,12 +146,13 @@ export class UpstreamDescription {
   }
 
   private logAddress(connection: Connection): void {
-    const address = readProperty(UPSTREAM_ADDRESS);
+    readProperty(UPSTREAM_ADDRESS, address);
     connection.beginLine();
     if (address.ok) {
       line.text("upstream address: ");
       line.escaped(address.bytes);
       line.send(LogLevelValues.info);
+      address.release();
       return;
     }
     line.text("upstream address unavailable: ");
@@ -130,7 +169,9 @@ export class UpstreamDescription {
     if (!rendered.holds(read.bytes)) {
       const found = metadataEntries(read.bytes);
       if (found.malformed.length > 0) return false;
-      rendered.keep(read.bytes, this.renderEntries(connection, kind, found.entries));
+      const keep = rendered.keeps(read.bytes);
+      const lines = this.renderEntries(connection, kind, found.entries, keep);
+      if (keep) rendered.keep(read.bytes, lines);
       return true;
     }
     const lines = rendered.lines;
@@ -142,8 +183,8 @@ export class UpstreamDescription {
     return true;
   }
 
-  /** Logs `upstream <kind> metadata <namespace>.<key>: <value>` per entry, and returns those lines. */
-  private renderEntries(connection: Connection, kind: string, entries: MetadataEntry[]): ArrayBuffer[] {
+  /** Logs `upstream <kind> metadata <namespace>.<key>: <value>` per entry; returns those lines if `keep`. */
+  private renderEntries(connection: Connection, kind: string, entries: MetadataEntry[], keep: bool): ArrayBuffer[] {
     const lines: ArrayBuffer[] = [];
     const budget = this.previewBytes;
     for (let i = 0; i < entries.length; i++) {
@@ -158,7 +199,7 @@ export class UpstreamDescription {
       line.preview(entry.key, budget);
       line.text(": ");
       appendMetadataValue(entry.value, budget);
-      lines.push(line.since(start));
+      if (keep) lines.push(line.since(start));
       line.send(LogLevelValues.info);
     }
     return lines;

@@ -17,8 +17,10 @@ import { proxyProtocolLine } from "./proxy_protocol";
 const SOURCE_ADDRESS = String.UTF8.encode("source\0address");
 const DESTINATION_ADDRESS = String.UTF8.encode("destination\0address");
 
-// The client's address, filled in place for each connection: a VM runs one callback at a time.
+// Filled in place for each connection: a VM runs one callback at a time.
 const source = new SocketAddress();
+const sourceRead = new HostBytes();
+const destinationRead = new HostBytes();
 
 export class GuardConnection extends Connection {
   private plugin: GuardPlugin;
@@ -42,7 +44,7 @@ export class GuardConnection extends Connection {
     const plugin = this.plugin;
     plugin.metrics.connections.add(1);
     if (plugin.settings.denySources.length == 0) return FilterStatusValues.Continue;
-    const read = readProperty(SOURCE_ADDRESS);
+    const read = readProperty(SOURCE_ADDRESS, sourceRead);
     this.sourceText = read.bytes; // empty unless the read is Ok: no address
     if (!source.read(read.bytes)) {
       this.warnNotApplied(read);
@@ -107,8 +109,10 @@ export class GuardConnection extends Connection {
     this.proxyLineSent = true;
     // The source does not change: read once, in proxy_on_new_connection if deny_sources needed it.
     let sourceText = this.sourceText;
-    if (sourceText === null) sourceText = readProperty(SOURCE_ADDRESS).bytes;
-    const proxyLine = proxyProtocolLine(sourceText, readProperty(DESTINATION_ADDRESS).bytes);
+    if (sourceText === null) sourceText = readProperty(SOURCE_ADDRESS, sourceRead).bytes;
+    const proxyLine = proxyProtocolLine(sourceText, readProperty(DESTINATION_ADDRESS, destinationRead).bytes);
+    sourceRead.release();
+    destinationRead.release();
     const result = this.downstream.prepend(proxyLine);
     if (result != WasmResultValues.Ok) {
       // The upstream expects the line: without it the client's bytes would be read as one.
