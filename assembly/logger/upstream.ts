@@ -231,7 +231,7 @@ export class UpstreamDescription {
     if (check !== null && check.problems.suppressed > 0) {
       line.text("; ");
       line.decimal(check.problems.suppressed);
-      line.text(" such warnings suppressed since the last");
+      line.text(" suppressed since the last");
     }
     line.send(level);
   }

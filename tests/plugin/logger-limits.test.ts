@@ -5,6 +5,7 @@
 
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import type { JsonValue } from "../../host/config/model.ts";
 import { createStatsStore } from "../../host/stats.ts";
 import {
   PluginStartError, type ClusterInfo, type ConnectionInfo, type FilterCallbacks, type Logger, type LogLevelName, type WasmPlugin,
@@ -23,7 +24,7 @@ const CLIENT: ConnectionInfo = {
 const HOST = { address: { address: "127.0.0.1", port: 8099 }, metadata: {} };
 const LOCATION = { cloud_provider: "aws", region: "ap-northeast-1", az: "ap-northeast-1a" };
 
-function cluster(name: string, location?: unknown): ClusterInfo {
+function cluster(name: string, location?: JsonValue): ClusterInfo {
   return { name, metadata: location === undefined ? {} : { filter_metadata: { location } } };
 }
 
@@ -107,9 +108,9 @@ describe("release build/main.wasm: the missing-metadata warning, once per cluste
     assert.deepEqual(warned, [
       `1: ${MISSING}`,
       `2: ${MISSING}`,
-      `4: ${MISSING}; 1 such warnings suppressed since the last`,
-      `8: ${MISSING}; 3 such warnings suppressed since the last`,
-      `16: ${MISSING}; 7 such warnings suppressed since the last`,
+      `4: ${MISSING}; 1 suppressed since the last`,
+      `8: ${MISSING}; 3 suppressed since the last`,
+      `16: ${MISSING}; 7 suppressed since the last`,
     ]);
     logged.plugin.close();
   });
@@ -162,8 +163,8 @@ describe("release build/main.wasm: the missing-metadata warning, once per cluste
     assert.deepEqual(warnings, [
       `1: ${MISSING}`,
       `2: ${MISSING}`,
-      `4: ${MISSING}; 1 such warnings suppressed since the last`,
-      `8: ${MISSING}; 3 such warnings suppressed since the last`,
+      `4: ${MISSING}; 1 suppressed since the last`,
+      `8: ${MISSING}; 3 suppressed since the last`,
     ]);
     propertiesRead(logged);
     connect(logged.plugin, cluster("web_service", LOCATION));
@@ -213,7 +214,7 @@ describe("release build/main.wasm: the missing-metadata warning, once per cluste
     assert.deepEqual(logged.logger.take(), [
       'warn malformed cluster metadata "location" for cluster "odd": 544501614 entries do not fit in 9 bytes',
       'warn malformed cluster metadata "location" for cluster "odd": 544501614 entries do not fit in 9 bytes',
-      'warn malformed cluster metadata "location" for cluster "odd": 544501614 entries do not fit in 9 bytes; 1 such warnings suppressed since the last',
+      'warn malformed cluster metadata "location" for cluster "odd": 544501614 entries do not fit in 9 bytes; 1 suppressed since the last',
     ]);
     logged.plugin.close();
   });
@@ -232,7 +233,7 @@ describe("release build/main.wasm: the missing-metadata warning, once per cluste
 
 describe("release build/main.wasm: metadata shown within metadata_preview_bytes", () => {
   /** The metadata lines of one connection to a cluster with `location` as its namespace's value. */
-  function metadataLines(configuration: string, location: unknown, namespace = "location"): string[] {
+  function metadataLines(configuration: string, location: JsonValue, namespace = "location"): string[] {
     const logged = start("info", configuration);
     connect(logged.plugin, { name: "web_service", metadata: { filter_metadata: { [namespace]: location } } });
     logged.plugin.close();
