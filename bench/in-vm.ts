@@ -129,12 +129,16 @@ export function lifecycleMicros(
 
 // ---------------------------------------------------------------- the logger alone
 
-/** The logger (at info) and the do-nothing baseline, with the configuration of envoy/envoy.yaml. */
-function loggerDrivers(setting: ChainSetting, baselines: BaselineModules): Record<string, ConnectionDriver> {
-  const drivers = {
+/**
+ * The logger (at info) and the do-nothing baseline, with the configuration of envoy/envoy.yaml;
+ * and the same-calls baseline when its configuration (the logger's script at info) is given.
+ */
+function loggerDrivers(setting: ChainSetting, baselines: BaselineModules, sameCalls: WasmFilterConfig | null = null): Record<string, ConnectionDriver> {
+  const drivers: Record<string, ConnectionDriver> = {
     [FILTER]: new ConnectionDriver(startPlugin(setting.plugin, LOGGER_WASM, "info"), setting),
     [DO_NOTHING]: new ConnectionDriver(startPlugin(setting.plugin, baselines.doNothing, "info"), setting),
   };
+  if (sameCalls !== null) drivers[SAME_CALLS] = new ConnectionDriver(startPlugin(sameCalls, baselines.sameCalls, "info"), setting);
   const request = payload(PAYLOAD_BYTES);
   for (const [subject, driver] of Object.entries(drivers)) {
     progress(`warming up ${subject}, log level info`);
@@ -166,13 +170,15 @@ class OpenConnections {
 
 /**
  * µs per new connection (filter created, proxy_on_context_create, proxy_on_new_connection) while
- * 1, 1,000 and 10,000 others are open. In each repetition each subject is measured at every count
- * on the same VM, one after the other (growing in one repetition, shrinking in the next), and its
- * ratios to 1 open are taken within the repetition. Each new connection is ended, untimed, before
- * the next, so exactly that many others are open whenever one is timed.
+ * 1, 1,000 and 10,000 others are open, for the logger at info, its same-calls baseline
+ * (`sameCalls`: what the host's side costs as connections pile up) and the do-nothing one. In each
+ * round each subject is measured at every count on the same VM, one after the other (growing in
+ * one round, shrinking in the next), and its ratios to 1 open are taken within the round. Each
+ * new connection is ended, untimed, before the next, so exactly that many others are open
+ * whenever one is timed.
  */
-export function newConnectionMicros(setting: ChainSetting, baselines: BaselineModules, sizes: InVmSizes): Record<string, Timing> {
-  const drivers = loggerDrivers(setting, baselines);
+export function newConnectionMicros(setting: ChainSetting, baselines: BaselineModules, sameCalls: WasmFilterConfig, sizes: InVmSizes): Record<string, Timing> {
+  const drivers = loggerDrivers(setting, baselines, sameCalls);
   const open = Object.fromEntries(Object.entries(drivers).map(([subject, driver]) => [subject, new OpenConnections(driver)]));
   const samples = rounds(sizes.newConnectionRounds, "new connection", (rep) => {
     const values: Record<string, number> = {};

@@ -113,13 +113,14 @@ function hostCallTable(lifecycles: LifecycleFigure[]): string {
     ]);
 }
 
-/** A subject's µs by condition, then its ratio to the first condition. */
-function conditionRows(label: (condition: string) => string, timing: Record<string, Timing>, ratioLabel: string): Row[] {
+/** Per condition, each subject's µs and ratio to the first condition ("-" for a subject not measured). */
+function conditionRows(label: (condition: string) => string, timing: Record<string, Timing>): Row[] {
   return Object.keys(timing[FILTER].micros).map((condition) => [
     label(condition),
-    fixed(timing[FILTER].micros[condition]),
-    fixed(timing[DO_NOTHING].micros[condition]),
-    `${fixed(timing[FILTER].ratios[condition])} ${ratioLabel}`,
+    ...[FILTER, SAME_CALLS, DO_NOTHING].flatMap((subject) => {
+      const measured = timing[subject];
+      return measured === undefined ? ["-", "-"] : [fixed(measured.micros[condition]), fixed(measured.ratios[condition])];
+    }),
   ]);
 }
 
@@ -131,10 +132,11 @@ export function formatResults(r: Results): string {
         f.scenario, fixed(f.micros[FILTER]), fixed(f.micros[SAME_CALLS]), fixed(f.micros[DO_NOTHING]), fixed(f.overSameCalls), fixed(f.overDoNothing),
       ])),
     hostCallTable(r.lifecycles),
-    table("The logger at info: µs per operation, median of repetitions", ["", "logger", "do nothing", "ratio"], [
-      ...conditionRows((open) => `new connection, ${open} open`, r.newConnection, "x 1 open"),
-      ...conditionRows((size) => `downstream chunk ${size} B`, r.chunks, "x 100 B"),
-    ]),
+    table("The logger at info: µs per operation, median of repetitions; ratio to 1 open, to 100 B",
+      ["", "logger", "ratio", "same calls", "ratio", "do nothing", "ratio"], [
+        ...conditionRows((open) => `new connection, ${open} open`, r.newConnection),
+        ...conditionRows((size) => `downstream chunk ${size} B`, r.chunks),
+      ]),
     table("Linear memory of the worker VM, bytes", ["after lifecycles", "logger", "do nothing"],
       Object.keys(r.memoryBytes[FILTER]).map((n) => [n, String(r.memoryBytes[FILTER][n]), String(r.memoryBytes[DO_NOTHING][n])])),
     table("End to end on loopback, listener main, one POST per connection", ["clients, chain", "req/s", "p50 ms", "p99 ms", "failed"],
