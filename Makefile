@@ -4,9 +4,15 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-FOLDER_PLUGIN ?= ./build
-ENVOY_CONCURRENCY ?= 1
-export FOLDER_PLUGIN ENVOY_CONCURRENCY
+# as docker-compose.yml reads them (${VAR:-default}): unset or empty means the default
+FOLDER_PLUGIN := $(or $(FOLDER_PLUGIN),./build)
+ENVOY_CONCURRENCY := $(or $(ENVOY_CONCURRENCY),1)
+# the wasm logger's level, which docker-compose.yml passes to Envoy as --component-log-level wasm:...
+WASM_LOG_LEVEL := $(or $(WASM_LOG_LEVEL),info)
+export FOLDER_PLUGIN ENVOY_CONCURRENCY WASM_LOG_LEVEL
+
+# what docker-compose.yml mounts, made readable by Envoy's uid 101
+READABLE_BY_ENVOY = scripts/readable-by-envoy.sh envoy/envoy.yaml build "$(FOLDER_PLUGIN)"
 
 NODE_TEST := node --import tsx --test \
 	--test-reporter=spec --test-reporter-destination=stdout \
@@ -18,10 +24,10 @@ PLUGIN_SOURCES := $(wildcard assembly/*/*.ts) asconfig.json package-lock.json
 OCI_MODULE ?= build/main.wasm
 OCI_ROOT_ID ?= tcp_connection_logger
 
-.PHONY: help install build oci test test-assembly test-node lint local local-remote up down e2e-envoy bench bench-quick clean
+.PHONY: help install build readable oci test test-assembly test-node lint local local-remote up down e2e-envoy bench bench-quick clean
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  make %-14s %s\n", $$1, $$2 }'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  make %-14s %s\n", $$1, $$2 }'
 
 install: node_modules/.package-lock.json ## install the pinned dependencies (npm ci)
 
@@ -33,16 +39,19 @@ build: build/main.wasm build/debug.wasm build/tcp_guard.wasm ## compile the filt
 
 build/main.wasm: node_modules/.package-lock.json $(PLUGIN_SOURCES)
 	npx asc assembly/logger/index.ts --target release
-	@chmod a+r build/* # Envoy's image reads the mounted plugin as uid 101
+	@$(READABLE_BY_ENVOY)
 
 build/debug.wasm: node_modules/.package-lock.json $(PLUGIN_SOURCES)
 	npx asc assembly/logger/index.ts --target debug
-	@chmod a+r build/*
+	@$(READABLE_BY_ENVOY)
 
 # The release options of asconfig.json, written to another file.
 build/tcp_guard.wasm: node_modules/.package-lock.json $(PLUGIN_SOURCES)
 	npx asc assembly/tcp_guard/index.ts --target release -b build/tcp_guard.wasm
-	@chmod a+r build/*
+	@$(READABLE_BY_ENVOY)
+
+readable: ## make envoy/envoy.yaml and the plugin folder readable by Envoy's uid 101 (done by build and up)
+	@$(READABLE_BY_ENVOY)
 
 oci: install $(OCI_MODULE) ## Istio Wasm image layout of a module in build/oci/ROOT_ID (OCI_MODULE, OCI_ROOT_ID)
 	npx tsx scripts/oci/cli.ts --module "$(OCI_MODULE)" --root-id "$(OCI_ROOT_ID)" --out "build/oci/$(OCI_ROOT_ID)"
@@ -65,13 +74,14 @@ lint: install ## type-check the TypeScript; validate the Envoy configs, the Isti
 	npx tsx scripts/lint-istio.ts deploy/istio/wasmplugin.yaml
 	@for workflow in .github/workflows/*.yml; do npx action-validator "$$workflow" || exit 1; echo "$$workflow: OK"; done
 
-local: build ## run the local host with envoy/envoy.yaml (FOLDER_PLUGIN, ENVOY_CONCURRENCY, ARGS=--trace ...)
-	node --import tsx host/cli.ts -c envoy/envoy.yaml --plugin-folder "$(FOLDER_PLUGIN)" --concurrency "$(ENVOY_CONCURRENCY)" $(ARGS)
+local: build ## run the local host with envoy/envoy.yaml (FOLDER_PLUGIN, ENVOY_CONCURRENCY, WASM_LOG_LEVEL, ARGS=--trace ...)
+	@node --import tsx host/cli.ts -c envoy/envoy.yaml --plugin-folder "$(FOLDER_PLUGIN)" --concurrency "$(ENVOY_CONCURRENCY)" \
+		--component-log-level "wasm:$(WASM_LOG_LEVEL)" $(ARGS)
 
 local-remote: build ## the local host on envoy/envoy-remote.yaml: main.wasm fetched over HTTP from build/ (port 8088)
 	scripts/local-remote.sh $(ARGS)
 
-up: build ## run Envoy with the plugin in Docker (docker-compose up)
+up: build readable ## run Envoy with the plugin in Docker (docker-compose up)
 	scripts/compose.sh up
 
 down: ## stop the Docker set-up

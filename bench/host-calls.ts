@@ -1,31 +1,20 @@
-// The host calls a filter makes for one connection, read from the local host's trace (--trace):
+// The host calls a filter makes for one connection, read from the local host's trace events:
 // what the same-calls baseline (bench/assembly/same-calls.ts) is told to repeat, what bench/README.md
 // lists per callback, and what checks that the baseline repeats them exactly.
 
-import type { MetricType } from "../host/abi.ts";
-
-/** One call from the module into the host, as the trace shows it. */
-export interface HostCall {
-  name: string;
-  /** the raw words passed, as printed */
-  args: string[];
-  /** the result's name, e.g. `Ok` or `NotFound` */
-  result: string;
-  /** what the trace says the words mean, e.g. `source.address = "127.0.0.1:51234"` */
-  meaning: string;
-}
+import type { HostCallEvent, TraceEvent } from "../host/wasm/api.ts";
 
 /** One callback into the module for a connection, with the host calls made inside it. */
 export interface CallbackCall {
   /** `new_connection`, `downstream_data`, ... (the export's name without `proxy_on_`) */
   callback: string;
   /** the value returned, when the callback returns one */
-  status: number | null;
-  calls: HostCall[];
+  status: number | undefined;
+  calls: HostCallEvent[];
 }
 
 interface Metric {
-  type: MetricType;
+  type: string;
   name: string;
 }
 
@@ -35,45 +24,35 @@ export interface TracedVm {
   metrics: Map<number, Metric>;
 }
 
-const CALL_IN = /^\[(\d+)\] → proxy_on_(\w+)\(([^)]*)\)/;
-const CALL_OUT = /^\[(\d+)\] ← proxy_on_\w+(?: = (-?\d+))?/;
-const HOST_CALL = /^\[(\d+)\] {3}(\w+)\(([^)]*)\) → (\w+)(?: {2}(.*))?$/;
-const DEFINED = /^(counter|gauge|histogram) (\S+) = id (\d+)$/;
-const METRIC_TYPES: Record<string, MetricType> = { counter: 0, gauge: 1, histogram: 2 };
-
 /** The callbacks that belong to a connection (their first argument is its context id). */
 const CONNECTION_CALLBACKS = new Set([
   "new_connection", "downstream_data", "upstream_data", "downstream_connection_close", "upstream_connection_close", "done",
 ]);
 
-/** Reads the trace lines of the VM on `thread`. */
-export function parseTrace(lines: string[], thread: number): TracedVm {
+const METRIC_TYPES: Record<string, number> = { counter: 0, gauge: 1, histogram: 2 };
+
+/** Reads the trace events of the VM on `thread`. */
+export function parseTrace(events: TraceEvent[], thread: number): TracedVm {
   const connections = new Map<number, CallbackCall[]>();
   const metrics = new Map<number, Metric>();
   let current: CallbackCall | null = null;
-  for (const line of lines) {
-    const callIn = CALL_IN.exec(line);
-    if (callIn !== null && Number(callIn[1]) === thread) {
-      const [callback, args] = [callIn[2], callIn[3].split(", ")];
-      current = CONNECTION_CALLBACKS.has(callback) ? { callback, status: null, calls: [] } : null;
+  for (const event of events) {
+    if (event.thread !== thread) continue;
+    if (event.kind === "enter") {
+      const callback = event.name.replace(/^proxy_on_/, "");
+      current = CONNECTION_CALLBACKS.has(callback) ? { callback, status: undefined, calls: [] } : null;
       if (current !== null) {
-        const id = Number(args[0]);
+        const id = event.args[0];
         connections.set(id, [...(connections.get(id) ?? []), current]);
       }
-      continue;
-    }
-    const callOut = CALL_OUT.exec(line);
-    if (callOut !== null && Number(callOut[1]) === thread) {
-      if (current !== null && callOut[2] !== undefined) current.status = Number(callOut[2]);
+    } else if (event.kind === "leave") {
+      if (current !== null) current.status = event.result;
       current = null;
-      continue;
+    } else {
+      const { type, name, id } = event.meaning;
+      if (event.name === "proxy_define_metric" && id !== undefined) metrics.set(Number(id), { type: String(type), name: String(name) });
+      current?.calls.push(event);
     }
-    const hostCall = HOST_CALL.exec(line);
-    if (hostCall === null || Number(hostCall[1]) !== thread) continue;
-    const call: HostCall = { name: hostCall[2], args: hostCall[3] === "" ? [] : hostCall[3].split(", "), result: hostCall[4], meaning: hostCall[5] ?? "" };
-    const defined = call.name === "proxy_define_metric" ? DEFINED.exec(call.meaning) : null;
-    if (defined !== null) metrics.set(Number(defined[3]), { type: METRIC_TYPES[defined[1]], name: defined[2] });
-    current?.calls.push(call);
   }
   return { connections, metrics };
 }
@@ -82,9 +61,9 @@ function digits(id: number): number {
   return String(id).length;
 }
 
-/** A property path as the trace shows it (segments joined by dots), back to its bytes. */
-function propertyPath(call: HostCall): Buffer {
-  const shown = call.meaning.split(" = ")[0];
+/** A property path as the trace means it (segments joined by dots), back to its bytes. */
+function propertyPath(call: HostCallEvent): Buffer {
+  const shown = String(call.meaning.path);
   const path = Buffer.from(shown.replaceAll(".", "\0"));
   if (path.length !== Number(call.args[1])) {
     throw new Error(`property path "${shown}" is ${call.args[1]} bytes in the call: a segment holds a dot or was cut in the trace`);
@@ -92,15 +71,15 @@ function propertyPath(call: HostCall): Buffer {
   return path;
 }
 
-function metricOf(vm: TracedVm, call: HostCall): Metric {
+function metricOf(vm: TracedVm, call: HostCallEvent): Metric {
   const metric = vm.metrics.get(Number(call.args[0]));
   if (metric === undefined) throw new Error(`metric id ${call.args[0]} was not defined in the trace`);
   return metric;
 }
 
 /** One host call as a line of the same-calls script (see bench/assembly/same-calls.ts). */
-function scriptCall(vm: TracedVm, id: number, call: HostCall): string {
-  const a = call.args;
+function scriptCall(vm: TracedVm, id: number, call: HostCallEvent): string {
+  const a = call.args.map(Number);
   switch (call.name) {
     case "proxy_get_log_level":
       return "level";
@@ -108,7 +87,7 @@ function scriptCall(vm: TracedVm, id: number, call: HostCall): string {
       return "time";
     case "proxy_log":
       // Every line a connection logs starts `connection <id>: `: its length follows the id.
-      return `log ${a[0]} ${Number(a[2]) - digits(id)}`;
+      return `log ${a[0]} ${a[2] - digits(id)}`;
     case "proxy_get_property":
       return `property ${propertyPath(call).toString("hex")}`;
     case "proxy_get_buffer_bytes":
@@ -117,7 +96,7 @@ function scriptCall(vm: TracedVm, id: number, call: HostCall): string {
       return `set_buffer ${a[0]} ${a[1]} ${a[2]} ${a[4]}`;
     case "proxy_increment_metric": {
       const metric = metricOf(vm, call);
-      return `metric ${metric.type} ${metric.name} ${a[1]}`;
+      return `metric ${METRIC_TYPES[metric.type]} ${metric.name} ${call.args[1]}`;
     }
     case "proxy_close_stream":
       return `close ${a[0]}`;
@@ -155,21 +134,22 @@ export function connectionCalls(vm: TracedVm, id: number): CallbackCall[] {
  * property path, the log level and length, the buffer range, the metric. Two connections make the
  * same calls when these are equal, call by call.
  */
-export function describeCall(call: HostCall): string {
+export function describeCall(call: HostCallEvent): string {
   const a = call.args;
+  const m = call.meaning;
   switch (call.name) {
     case "proxy_log":
-      return `proxy_log(${call.meaning.split(",")[0]}, ${a[2]} bytes)`;
+      return `proxy_log(${m.level}, ${a[2]} bytes)`;
     case "proxy_get_property":
-      return `proxy_get_property(${call.meaning.split(" = ")[0]}) ${call.result}`;
+      return `proxy_get_property(${m.path}) ${call.resultName}`;
     case "proxy_get_buffer_bytes":
-      return `proxy_get_buffer_bytes(${call.meaning.split("[")[0]}, ${a[1]}, ${a[2]})`;
+      return `proxy_get_buffer_bytes(${m.buffer}, ${a[1]}, ${a[2]})`;
     case "proxy_set_buffer_bytes":
-      return `proxy_set_buffer_bytes(${call.meaning.split(/[[ ]/)[0]}, ${a[1]}, ${a[2]}, ${a[4]} bytes)`;
+      return `proxy_set_buffer_bytes(${m.buffer}, ${a[1]}, ${a[2]}, ${a[4]} bytes)`;
     case "proxy_increment_metric":
-      return `proxy_increment_metric(${call.meaning})`;
+      return `proxy_increment_metric(${m.metric} ${BigInt(m.delta) < 0n ? "-=" : "+="} ${BigInt(m.delta) < 0n ? -BigInt(m.delta) : m.delta})`;
     case "proxy_close_stream":
-      return `proxy_close_stream(${call.meaning})`;
+      return `proxy_close_stream(${m.stream})`;
   }
   return call.name;
 }

@@ -3,7 +3,8 @@
 // filter and checked against a trace of the baseline running it.
 
 import type { WasmFilterConfig } from "../host/config/model.ts";
-import type { LogLevelName } from "../host/wasm/api.ts";
+import type { LogLevelName } from "../host/loggers.ts";
+import type { TraceEvent } from "../host/wasm/api.ts";
 import { describeConnection, parseTrace, sameCallsScript, statuses, type TracedVm } from "./host-calls.ts";
 import { ConnectionDriver, startPlugin, WORKER_THREAD, type ChainSetting } from "./vm-driver.ts";
 
@@ -63,12 +64,12 @@ const TRACED_LIFECYCLES = 5;
 
 /** Runs TRACED_LIFECYCLES connections of `scenario` with `wasmPath` and `plugin` in a traced VM. */
 function traceScenario(scenario: Scenario, setting: ChainSetting, wasmPath: string, plugin: WasmFilterConfig): { vm: TracedVm; id: number } {
-  const lines: string[] = [];
-  const traced = startPlugin(plugin, wasmPath, scenario.level, (line) => lines.push(line));
+  const events: TraceEvent[] = [];
+  const traced = startPlugin(plugin, wasmPath, scenario.level, (event) => events.push(event));
   const driver = new ConnectionDriver(traced, setting, scenario.sourceAddress);
   for (let i = 0; i < TRACED_LIFECYCLES; i++) scenario.lifecycle(driver);
   traced.close();
-  const vm = parseTrace(lines, WORKER_THREAD);
+  const vm = parseTrace(events, WORKER_THREAD);
   return { vm, id: Math.max(...vm.connections.keys()) };
 }
 

@@ -5,12 +5,13 @@
 import { loadEnvoyConfig } from "../host/config/load.ts";
 import type { WasmFilterConfig } from "../host/config/model.ts";
 import { createLogger } from "../host/log.ts";
+import type { LogLevelName } from "../host/loggers.ts";
 import { metadataJson } from "../host/net/cluster.ts";
 import { createStatsStore } from "../host/stats.ts";
-import type {
-  ClusterInfo, ConnectionInfo, FilterCallbacks, LogLevelName, NetworkFilter, UpstreamHostInfo, WasmPlugin,
+import {
+  startWasmPlugin, type ClusterInfo, type ConnectionInfo, type FilterCallbacks, type NetworkFilter, type TraceListener,
+  type UpstreamHostInfo, type WasmPlugin,
 } from "../host/wasm/api.ts";
-import { startWasmPlugin } from "../host/wasm/plugin.ts";
 
 export const ENVOY_CONFIG = "envoy/envoy.yaml";
 /** The listener whose chain is [wasm, tcp_proxy]. */
@@ -43,9 +44,9 @@ export function loadChainSetting(): ChainSetting {
 /**
  * The module in `wasmPath` with the plugin configuration `plugin`, one worker VM, and a logger at
  * `logLevel` whose lines are formatted and then discarded: the cost a user pays for logging,
- * minus the terminal. With `trace`, every call across the ABI is written there.
+ * minus the terminal. With `trace`, every call across the ABI is sent there.
  */
-export function startPlugin(plugin: WasmFilterConfig, wasmPath: string, logLevel: LogLevelName, trace?: (line: string) => void): WasmPlugin {
+export function startPlugin(plugin: WasmFilterConfig, wasmPath: string, logLevel: LogLevelName, trace?: TraceListener): WasmPlugin {
   return startWasmPlugin({
     plugin,
     wasmPath,
@@ -53,8 +54,7 @@ export function startPlugin(plugin: WasmFilterConfig, wasmPath: string, logLevel
     logger: createLogger({ level: logLevel, componentLevels: {}, write: discard }),
     stats: createStatsStore(),
     propertyNames: "current",
-    trace: trace !== undefined,
-    traceWrite: trace,
+    trace,
   });
 }
 

@@ -4,12 +4,12 @@
 
 import { isIP } from "node:net";
 import { parseArgs } from "node:util";
-import { ConfigError } from "./config/load.ts";
-import { createLogger } from "./log.ts";
+import { ConfigError, ConfigReadError } from "./config/load.ts";
+import { createLogger, MAIN_THREAD, type Logger } from "./log.ts";
+import { ENVOY_LOGGERS, logLevelNamed, logLevelNames, type LogLevelName } from "./loggers.ts";
 import { ListenError } from "./net/listen.ts";
 import { MissingPluginError, startLocalHost, type LocalHostOptions } from "./local-host.ts";
-import type { LogLevelName, Logger, PropertyNames } from "./wasm/api.ts";
-import { PluginStartError } from "./wasm/api.ts";
+import { PluginStartError, type PropertyNames } from "./wasm/api.ts";
 
 const HELP = `Usage: npx tsx host/cli.ts [options]
 
@@ -30,25 +30,12 @@ Options:
   -h, --help                     print this help
 `;
 
-/** Envoy's main thread, where it handles signals. */
-const MAIN_THREAD = 1;
 const SIGNAL_SOURCE = "source/server/server.cc:1000";
 
 /** A bad flag or flag value; the message is one line. */
 class UsageError extends Error {
   override name = "UsageError";
 }
-
-const LOG_LEVELS: Record<string, LogLevelName> = {
-  trace: "trace",
-  debug: "debug",
-  info: "info",
-  warn: "warn",
-  warning: "warn",
-  error: "error",
-  critical: "critical",
-  off: "off",
-};
 
 interface CommandLine {
   help: boolean;
@@ -79,6 +66,8 @@ function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv): CommandLine {
     level: logLevel(values["log-level"], "--log-level"),
     componentLevels: componentLevels(values["component-log-level"]),
     host: {
+      logLevelOption: values["log-level"],
+      componentLogLevelOption: values["component-log-level"],
       configPath: values["config-path"],
       pluginFolder: values["plugin-folder"],
       concurrency: concurrency(values.concurrency),
@@ -90,8 +79,8 @@ function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv): CommandLine {
 }
 
 function logLevel(value: string, flag: string): LogLevelName {
-  const level = LOG_LEVELS[value];
-  if (level === undefined) throw new UsageError(`${flag}: unknown level '${value}' (${Object.keys(LOG_LEVELS).join(", ")})`);
+  const level = logLevelNamed(value);
+  if (level === undefined) throw new UsageError(`${flag}: unknown level '${value}' (${logLevelNames().join(", ")})`);
   return level;
 }
 
@@ -103,6 +92,7 @@ function componentLevels(value: string): Record<string, LogLevelName> {
     if (!component || level === undefined || rest.length > 0) {
       throw new UsageError(`--component-log-level: '${pair}' is not component:level`);
     }
+    if (!ENVOY_LOGGERS.includes(component)) throw new UsageError(`--component-log-level: invalid component specified '${component}'`);
     levels[component] = logLevel(level, "--component-log-level");
   }
   return levels;
@@ -126,7 +116,7 @@ function propertyNames(value: string): PropertyNames {
 
 /** The one-line message of an error the user can fix, or undefined for a bug. */
 function userError(error: unknown): string | undefined {
-  const known = [UsageError, ConfigError, ListenError, MissingPluginError, PluginStartError];
+  const known = [UsageError, ConfigError, ConfigReadError, ListenError, MissingPluginError, PluginStartError];
   if (known.some((kind) => error instanceof kind)) return (error as Error).message;
   if (error instanceof Error && "code" in error && String(error.code).startsWith("ERR_PARSE_ARGS")) {
     // node's message goes on with a hint about positionals that does not apply here

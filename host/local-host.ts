@@ -4,18 +4,19 @@
 
 import { existsSync } from "node:fs";
 import { createAdminServer } from "./admin.ts";
+import type { BoundListener } from "./admin/listeners.ts";
+import type { CommandLineOptions, ServerState } from "./admin/server-info.ts";
 import { loadEnvoyConfig } from "./config/load.ts";
 import type { EnvoyConfig, ListenerConfig, WasmFilterConfig } from "./config/model.ts";
-import { createLogger } from "./log.ts";
+import { createLogger, MAIN_THREAD, type AdjustableLogger } from "./log.ts";
 import { formatAddress } from "./address.ts";
-import { bindAddressFor } from "./net/address.ts";
+import { bindAddressFor } from "./net/bind-address.ts";
 import { closeServer, listen } from "./net/listen.ts";
 import { startListeners, type RunningListeners } from "./net/listeners.ts";
-import { resolvePluginPath } from "./paths.ts";
+import { resolvePluginPath, whyPluginMissing } from "./paths.ts";
 import { RemoteCodeError, RemoteModules } from "./remote-code.ts";
-import { createStatsStore } from "./stats.ts";
-import type { Logger, PropertyNames, StatsStore, WasmPlugin } from "./wasm/api.ts";
-import { startWasmPlugin } from "./wasm/plugin.ts";
+import { createStatsStore, type StatsStore } from "./stats.ts";
+import { startWasmPlugin, traceLines, type PropertyNames, type TraceListener, type WasmPlugin } from "./wasm/api.ts";
 
 export interface LocalHostOptions {
   /** the Envoy bootstrap, e.g. envoy/envoy.yaml */
@@ -24,11 +25,15 @@ export interface LocalHostOptions {
   pluginFolder: string;
   /** worker VMs per plugin (--concurrency); 1 when absent */
   concurrency?: number;
-  /** Envoy-format log lines; info to stderr when absent */
-  logger?: Logger;
+  /** Envoy-format log lines, their levels changeable by admin /logging; info to stderr when absent */
+  logger?: AdjustableLogger;
+  /** -l and --component-log-level as given, for admin /server_info */
+  logLevelOption?: string;
+  componentLogLevelOption?: string;
   propertyNames?: PropertyNames;
   /** print every ABI call */
   trace?: boolean;
+  /** where trace lines go; process.stderr when absent */
   traceWrite?: (line: string) => void;
   /** what wildcard addresses (0.0.0.0, ::) bind to; 127.0.0.1 when absent */
   bindAddress?: string;
@@ -62,8 +67,9 @@ export class MissingPluginError extends Error {
   override name = "MissingPluginError";
 }
 
-/** Envoy logs from its main thread, whose id is 1 in its container. */
-const MAIN_THREAD = 1;
+/** The local host's own source, for the lines it logs that Envoy has no equivalent for. */
+const HOST_SOURCE = "host/local-host.ts";
+
 const SOURCE = {
   admin: "source/server/admin/admin.cc:65",
   listener: "source/common/listener_manager/listener_manager_impl.cc:550",
@@ -73,6 +79,7 @@ const SOURCE = {
 };
 
 export async function startLocalHost(options: LocalHostOptions): Promise<RunningHost> {
+  const startedAtMs = Date.now();
   const logger = options.logger ?? createLogger({ level: "info", componentLevels: {} });
   const bindAddress = options.bindAddress ?? "127.0.0.1";
   const config = loadEnvoyConfig(options.configPath);
@@ -88,10 +95,25 @@ export async function startLocalHost(options: LocalHostOptions): Promise<Running
   const plugins = [...pluginsByListener.values()].flat();
 
   let listeners: RunningListeners | undefined;
+  // Envoy's init manager is initializing until every listener is bound: /ready says 503 till then
+  let state: ServerState = "INITIALIZING";
   let closing: Promise<void> | undefined;
   let markClosed = () => {};
   const closed = new Promise<void>((resolve) => (markClosed = resolve));
-  const admin = createAdminServer({ stats, quit: () => void close() });
+  const commandLine: CommandLineOptions = {
+    concurrency: options.concurrency ?? 1,
+    config_path: options.configPath,
+    log_level: options.logLevelOption ?? "info",
+    component_log_level: options.componentLogLevelOption ?? "",
+  };
+  const admin = createAdminServer({
+    stats,
+    logger,
+    server: () => ({ state, startedAtMs, commandLine }),
+    listeners: (): BoundListener[] => listeners?.bound ?? [],
+    clusters: () => listeners?.clusters ?? [],
+    quit: () => void close(),
+  });
 
   async function close(): Promise<void> {
     closing ??= (async () => {
@@ -110,6 +132,16 @@ export async function startLocalHost(options: LocalHostOptions): Promise<Running
     const adminAddress = bindAddressFor(config.admin.address.address, bindAddress);
     const adminPort = await listen(admin, "admin", adminAddress, options.adminPort ?? config.admin.address.port);
     logger.log("admin", "info", SOURCE.admin, `admin address: ${formatAddress(adminAddress, adminPort)}`, MAIN_THREAD);
+    if (!isLoopback(adminAddress)) {
+      logger.log(
+        "admin",
+        "warn",
+        HOST_SOURCE,
+        `admin on ${formatAddress(adminAddress, adminPort)} is reachable from other machines and has no authentication: ` +
+          "anyone who reaches it can read the stats, change log levels and stop the host (POST /quitquitquit)",
+        MAIN_THREAD,
+      );
+    }
     logger.log("main", "info", SOURCE.dispatch, "starting main dispatch loop", MAIN_THREAD);
     listeners = await startListeners({
       config,
@@ -122,6 +154,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<Running
       logger.log("config", "info", SOURCE.listener, `listener '${name}' on ${formatAddress(address, port)}`, MAIN_THREAD);
     }
     logger.log("config", "info", SOURCE.workers, "all dependencies initialized. starting workers", MAIN_THREAD);
+    state = "LIVE";
     const running = listeners;
     return {
       listenerPorts: Object.fromEntries(running.bound.map(({ name, port }) => [name, port])),
@@ -146,11 +179,14 @@ export async function startLocalHost(options: LocalHostOptions): Promise<Running
 function startPlugins(
   listeners: ListenerConfig[],
   options: LocalHostOptions,
-  logger: Logger,
+  logger: AdjustableLogger,
   stats: StatsStore,
   remoteModules: RemoteModules,
 ): Map<ListenerConfig, WasmPlugin[]> {
   const started = new Map<ListenerConfig, WasmPlugin[]>();
+  const trace: TraceListener | undefined = options.trace
+    ? traceLines(options.traceWrite ?? ((line) => process.stderr.write(line + "\n")))
+    : undefined;
   try {
     for (const listener of listeners) {
       const plugins: WasmPlugin[] = [];
@@ -165,8 +201,7 @@ function startPlugins(
             logger,
             stats,
             propertyNames: options.propertyNames ?? "current",
-            trace: options.trace ?? false,
-            traceWrite: options.traceWrite,
+            trace,
           }),
         );
       }
@@ -178,7 +213,12 @@ function startPlugins(
   return started;
 }
 
-async function fetchRemoteModules(config: EnvoyConfig, logger: Logger): Promise<RemoteModules> {
+/** 127.0.0.0/8 and ::1 (also as an IPv4-mapped IPv6 address). */
+function isLoopback(address: string): boolean {
+  return address === "::1" || /^(::ffff:)?127\./.test(address);
+}
+
+async function fetchRemoteModules(config: EnvoyConfig, logger: AdjustableLogger): Promise<RemoteModules> {
   try {
     return await RemoteModules.fetch(config.listeners, config.clusters, logger);
   } catch (error) {
@@ -191,7 +231,7 @@ function findPluginModule(plugin: WasmFilterConfig, pluginFolder: string): strin
   const filename = plugin.code.kind === "local" ? plugin.code.filename : "";
   const wasmPath = resolvePluginPath(filename, pluginFolder);
   if (!existsSync(wasmPath)) {
-    throw new MissingPluginError(`plugin '${plugin.name}': ${wasmPath} does not exist (${filename}); run make build`);
+    throw new MissingPluginError(`plugin '${plugin.name}': ${whyPluginMissing(filename, pluginFolder, wasmPath)}`);
   }
   return wasmPath;
 }

@@ -1,46 +1,72 @@
 // Envoy's log lines: `[%Y-%m-%d %T.%e][%t][%l][%n] [%g:%#] %v` (spdlog pattern), local time.
+// Each of Envoy's loggers has its own level, which admin /logging can change while the host runs.
+// A process service: the wasm side, the network side and the command line all log here.
 
-import type { Logger, LoggerOptions, LogLevelName } from "./wasm/api.ts";
+import { ENVOY_LOGGERS, LOG_LEVELS, SPDLOG_NAMES, type LineLevel, type LogLevelName } from "./loggers.ts";
 
-const LEVEL_RANK: Record<LogLevelName, number> = {
-  trace: 0,
-  debug: 1,
-  info: 2,
-  warn: 3,
-  error: 4,
-  critical: 5,
-  off: 6,
-};
+/** Envoy's main thread, whose id its log lines print as 1 in its container. */
+export const MAIN_THREAD = 1;
 
-/** spdlog's names, which Envoy prints: `warning`, not `warn`. */
-const PRINTED_LEVEL: Record<Exclude<LogLevelName, "off">, string> = {
-  trace: "trace",
-  debug: "debug",
-  info: "info",
-  warn: "warning",
-  error: "error",
-  critical: "critical",
-};
+export interface Logger {
+  /** true when a line of this level on this component would be printed */
+  enabled(component: string, level: LogLevelName): boolean;
+  /**
+   * Print one line in Envoy's format:
+   * `[2026-11-25 10:00:00.000][<thread>][<level>][<component>] [<source>] <message>`
+   * `source` is Envoy's `file:line`, e.g. `source/extensions/common/wasm/context.cc:1195`.
+   */
+  log(component: string, level: LineLevel, source: string, message: string, thread: number): void;
+}
 
-export function createLogger(options: LoggerOptions): Logger {
-  const defaultRank = LEVEL_RANK[options.level];
-  const componentRanks = new Map<string, number>();
-  for (const [component, level] of Object.entries(options.componentLevels)) {
-    componentRanks.set(component, LEVEL_RANK[level]);
-  }
+export interface LoggerOptions {
+  /** -l / --log-level: the level of every component not named in componentLevels */
+  level: LogLevelName;
+  /** --component-log-level wasm:debug,... */
+  componentLevels: Record<string, LogLevelName>;
+  /** where lines go; defaults to process.stderr (Envoy logs to stderr) */
+  write?: (line: string) => void;
+  /** clock for the timestamp; defaults to Date.now */
+  now?: () => number;
+}
+
+/** A Logger whose levels can be read and changed per logger, as Envoy's registry can. */
+export interface AdjustableLogger extends Logger {
+  /** Envoy's loggers with their current levels, in registry order */
+  levels(): Array<[logger: string, level: LogLevelName]>;
+  /** false when Envoy has no logger of that name */
+  setLevel(logger: string, level: LogLevelName): boolean;
+  setAllLevels(level: LogLevelName): void;
+}
+
+/** A level's index in LOG_LEVELS, looked up once per line: a record costs less than indexOf. */
+const RANK = Object.fromEntries(LOG_LEVELS.map((level, rank) => [level, rank])) as Record<LogLevelName, number>;
+
+export function createLogger(options: LoggerOptions): AdjustableLogger {
+  // every Envoy logger at the default level, then the per-component ones
+  const levels = new Map<string, LogLevelName>(ENVOY_LOGGERS.map((logger) => [logger, options.level]));
+  for (const [component, level] of Object.entries(options.componentLevels)) levels.set(component, level);
   const write = options.write ?? ((line: string) => process.stderr.write(line + "\n"));
   const now = options.now ?? Date.now;
   const timestamp = timestampCache();
 
   function enabled(component: string, level: LogLevelName): boolean {
-    return LEVEL_RANK[level] >= (componentRanks.get(component) ?? defaultRank) && level !== "off";
+    return level !== "off" && RANK[level] >= RANK[levels.get(component) ?? options.level];
   }
 
   return {
     enabled,
     log(component, level, source, message, thread) {
       if (!enabled(component, level)) return;
-      write(`[${timestamp(now())}][${thread}][${PRINTED_LEVEL[level]}][${component}] [${source}] ${message}`);
+      write(`[${timestamp(now())}][${thread}][${SPDLOG_NAMES[level]}][${component}] [${source}] ${message}`);
+    },
+    levels: () => ENVOY_LOGGERS.map((logger) => [logger, levels.get(logger)!]),
+    setLevel(logger, level) {
+      if (!ENVOY_LOGGERS.includes(logger)) return false;
+      levels.set(logger, level);
+      return true;
+    },
+    setAllLevels(level) {
+      for (const logger of levels.keys()) levels.set(logger, level);
     },
   };
 }

@@ -10,10 +10,8 @@ import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ClusterConfig, ListenerConfig, RemoteWasmCode, WasmFilterConfig } from "./config/model.ts";
-import type { Logger } from "./wasm/api.ts";
+import { MAIN_THREAD, type Logger } from "./log.ts";
 
-/** Envoy logs from its main thread, whose id is 1 in its container. */
-const MAIN_THREAD = 1;
 const SOURCE = {
   unstable: "source/extensions/common/wasm/wasm.cc:325",
   start: "source/common/config/remote_data_fetcher.cc:35",

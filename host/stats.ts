@@ -1,14 +1,52 @@
-// Envoy's stat store as the admin endpoints show it: /stats text and /stats/prometheus.
-// Histograms are minimal: a sample count and a sum (`add` records one sample).
+// Envoy's stat store, shared by every VM and the network side of the process, as the admin
+// endpoints show it: /stats as text and JSON, /stats/prometheus, each optionally narrowed to the
+// stats an admin query selects (filter, usedonly, type). Histograms are minimal: a sample count
+// and a sum (`add` records one sample).
 
-import type { StatKind, StatsStore } from "./wasm/api.ts";
+export type StatKind = "counter" | "gauge" | "histogram";
 
-interface Stat {
+/** Envoy's stat store, shared by all VMs of the process. */
+export interface StatsStore {
+  /** find or create the stat with this full name (e.g. `wasmcustom.connection_counter`) */
+  define(fullName: string, kind: StatKind): void;
+  add(fullName: string, delta: bigint): void;
+  set(fullName: string, value: bigint): void;
+  get(fullName: string): bigint | undefined;
+  /** admin /stats: `name: value` lines, sorted by name */
+  renderText(): string;
+  /** admin /stats/prometheus: Envoy's exposition (docs/envoy-host.md §6) */
+  renderPrometheus(): string;
+}
+
+/** What the store holds of one stat. */
+interface StatValue {
   kind: StatKind;
   /** counter or gauge value; for a histogram, the sum of its samples */
   value: bigint;
   /** histogram samples recorded */
   samples: bigint;
+  /** written since start (Envoy's `used` flag, which /stats?usedonly asks for) */
+  used: boolean;
+}
+
+/** What an admin query can select a stat by. */
+export interface StatView {
+  /** the full name, e.g. cluster.web_service.upstream_cx_total */
+  name: string;
+  kind: StatKind;
+  used: boolean;
+}
+
+export type StatSelector = (stat: StatView) => boolean;
+
+const EVERY_STAT: StatSelector = () => true;
+
+/** The store with the admin renderings narrowed by a selector. */
+export interface AdminStatsStore extends StatsStore {
+  renderText(select?: StatSelector): string;
+  renderPrometheus(select?: StatSelector): string;
+  /** /stats?format=json: Envoy's `{"stats":[{"name":...,"value":...}]}`; histograms are left out */
+  renderJson(select?: StatSelector): string;
 }
 
 /** Stats named `wasmcustom.<name>` are a custom namespace: Prometheus shows them without `envoy_`. */
@@ -33,20 +71,23 @@ const TAG_EXTRACTORS: ReadonlyArray<{ tag: string; regex: RegExp }> = [
   { tag: "envoy_listener_address", regex: /^listener\.(((?:[_.\d]*|[_[\]a-fA-F\d]*))\.)/d },
 ];
 
-export function createStatsStore(): StatsStore {
-  const stats = new Map<string, Stat>();
+export function createStatsStore(): AdminStatsStore {
+  const stats = new Map<string, StatValue>();
 
-  function define(fullName: string, kind: StatKind): Stat {
+  function define(fullName: string, kind: StatKind): StatValue {
     let stat = stats.get(fullName);
     if (stat === undefined) {
-      stat = { kind, value: 0n, samples: 0n };
+      stat = { kind, value: 0n, samples: 0n, used: false };
       stats.set(fullName, stat);
     }
     return stat;
   }
 
-  function sortedOf(kinds: StatKind[]): Array<[string, Stat]> {
-    return [...stats].filter(([, stat]) => kinds.includes(stat.kind)).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  /** The selected stats of these kinds, sorted by name. */
+  function sortedOf(kinds: StatKind[], select: StatSelector): Array<[string, StatValue]> {
+    return [...stats]
+      .filter(([name, stat]) => kinds.includes(stat.kind) && select({ name, kind: stat.kind, used: stat.used }))
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   }
 
   return {
@@ -57,27 +98,34 @@ export function createStatsStore(): StatsStore {
       const stat = stats.get(fullName);
       if (stat === undefined) return;
       stat.value += delta;
+      stat.used = true;
       if (stat.kind === "histogram") stat.samples += 1n;
     },
     set(fullName, value) {
       const stat = stats.get(fullName);
-      if (stat !== undefined) stat.value = value;
+      if (stat === undefined) return;
+      stat.value = value;
+      stat.used = true;
     },
     get(fullName) {
       return stats.get(fullName)?.value;
     },
-    renderText() {
-      const lines = sortedOf(["counter", "gauge"]).map(([name, stat]) => `${name}: ${stat.value}`);
-      for (const [name, stat] of sortedOf(["histogram"])) {
+    renderText(select = EVERY_STAT) {
+      const lines = sortedOf(["counter", "gauge"], select).map(([name, stat]) => `${name}: ${stat.value}`);
+      for (const [name, stat] of sortedOf(["histogram"], select)) {
         lines.push(stat.samples === 0n ? `${name}: No recorded values` : `${name}: count=${stat.samples} sum=${stat.value}`);
       }
       return lines.map((line) => line + "\n").join("");
     },
-    renderPrometheus() {
+    renderJson(select = EVERY_STAT) {
+      const entries = sortedOf(["counter", "gauge"], select).map(([name, stat]) => `{"name":${JSON.stringify(name)},"value":${stat.value}}`);
+      return `{"stats":[${entries.join(",")}]}`;
+    },
+    renderPrometheus(select = EVERY_STAT) {
       const out: string[] = [];
       for (const kind of ["counter", "gauge", "histogram"] as const) {
-        const families = new Map<string, Array<{ labels: string; stat: Stat }>>();
-        for (const [fullName, stat] of sortedOf([kind])) {
+        const families = new Map<string, Array<{ labels: string; stat: StatValue }>>();
+        for (const [fullName, stat] of sortedOf([kind], select)) {
           const { metric, labels } = prometheusName(fullName);
           const family = families.get(metric) ?? [];
           family.push({ labels, stat });
@@ -93,7 +141,7 @@ export function createStatsStore(): StatsStore {
   };
 }
 
-function sampleLines(metric: string, labels: string, stat: Stat): string[] {
+function sampleLines(metric: string, labels: string, stat: StatValue): string[] {
   if (stat.kind !== "histogram") return [`${metric}{${labels}} ${stat.value}`];
   const bucketLabels = labels === "" ? `le="+Inf"` : `${labels},le="+Inf"`;
   return [

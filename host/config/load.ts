@@ -13,17 +13,19 @@ import { childPath, ConfigError, type ConfigIssue } from "./issues.ts";
 import { checkEnvoyConfig } from "./validate.ts";
 import { durationMs } from "./duration.ts";
 import { lineNear, list, object } from "./startup-checks.ts";
+import { HTTP_CONNECTION_MANAGER, ROUTER, STRING_VALUE, TCP_PROXY, WASM } from "./type-names.ts";
 
 export { ConfigError } from "./issues.ts";
 
 const TYPE_PREFIX = "type.googleapis.com/";
-const WASM = "envoy.extensions.filters.network.wasm.v3.Wasm";
-const TCP_PROXY = "envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy";
-const HTTP_CONNECTION_MANAGER = "envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager";
-const ROUTER = "envoy.extensions.filters.http.router.v3.Router";
-const STRING_VALUE = "google.protobuf.StringValue";
 const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
 const DEFAULT_RELOAD_BACKOFF_MS = 1000;
+/** tcp_proxy's idle_timeout when unspecified (Envoy's TcpProxy SharedConfig). */
+const DEFAULT_TCP_IDLE_TIMEOUT_MS = 60 * 60 * 1000;
+/** The HTTP connection manager's stream_idle_timeout and connection idle_timeout when unspecified. */
+const DEFAULT_STREAM_IDLE_TIMEOUT_MS = 5 * 60 * 1000;
+const DEFAULT_HTTP_IDLE_TIMEOUT_MS = 60 * 60 * 1000;
+
 // Envoy's defaults for fetching code.remote (source/extensions/common/wasm/remote_async_datasource.cc).
 const DEFAULT_REMOTE_RETRIES = 1;
 const DEFAULT_REMOTE_BACKOFF_BASE_MS = 1000;
@@ -31,8 +33,34 @@ const DEFAULT_REMOTE_BACKOFF_MAX_MS = 10 * 1000;
 /** Unset max_interval: ten times base_interval (Config::Utility::buildJitteredExponentialBackOffStrategy). */
 const BACKOFF_MAX_PER_BASE = 10;
 
+/** The config file cannot be read; the message is one line that names it. */
+export class ConfigReadError extends Error {
+  override name = "ConfigReadError";
+}
+
+const READ_ERRORS: Record<string, string> = {
+  ENOENT: "no such file",
+  EACCES: "permission denied",
+  EISDIR: "it is a directory",
+  ENOTDIR: "a part of the path is not a directory",
+};
+
+/** The file's text; only a regular file is read (a directory or a device such as /dev/zero is refused). */
+function readConfigFile(file: string): string {
+  try {
+    const stat = fs.statSync(file);
+    if (stat.isDirectory()) throw new ConfigReadError(`cannot read ${file}: it is a directory`);
+    if (!stat.isFile()) throw new ConfigReadError(`cannot read ${file}: not a regular file`);
+    return fs.readFileSync(file, "utf8");
+  } catch (error) {
+    if (error instanceof ConfigReadError) throw error;
+    const code = (error as NodeJS.ErrnoException).code ?? "";
+    throw new ConfigReadError(`cannot read ${file}: ${READ_ERRORS[code] ?? (error as Error).message}`);
+  }
+}
+
 export function loadEnvoyConfig(file: string): EnvoyConfig {
-  const checked = checkEnvoyConfig(fs.readFileSync(file, "utf8"), file);
+  const checked = checkEnvoyConfig(readConfigFile(file), file);
   if (checked.issues.length > 0) throw new ConfigError(checked.issues);
   const mapper = new ModelMapper(file, checked.lines);
   const config = mapper.bootstrap(checked.value);
@@ -95,7 +123,7 @@ class ModelMapper {
       default:
         this.refuse(childPath(configPath, "@type"), `network filter ${typeName(config)}`);
         // A stand-in only: the refusal makes loadEnvoyConfig throw before the model is used.
-        return { kind: "tcp_proxy", filterName, statPrefix: "", cluster: "" };
+        return { kind: "tcp_proxy", filterName, statPrefix: "", cluster: "", idleTimeoutMs: 0 };
     }
   }
 
@@ -178,12 +206,31 @@ class ModelMapper {
   }
 
   private tcpProxy(filterName: string, config: JsonObject, path: string): TcpProxyConfig {
-    this.onlyFields(config, path, ["@type", "stat_prefix", "cluster"]);
-    return { kind: "tcp_proxy", filterName, statPrefix: String(config.stat_prefix ?? ""), cluster: String(config.cluster ?? "") };
+    this.onlyFields(config, path, ["@type", "stat_prefix", "cluster", "idle_timeout"]);
+    return {
+      kind: "tcp_proxy",
+      filterName,
+      statPrefix: String(config.stat_prefix ?? ""),
+      cluster: String(config.cluster ?? ""),
+      idleTimeoutMs: this.timeoutMs(config.idle_timeout, childPath(path, "idle_timeout"), DEFAULT_TCP_IDLE_TIMEOUT_MS),
+    };
+  }
+
+  /** A timeout in whole milliseconds, as Envoy reads the Duration; 0 (`0s`) turns it off. */
+  private timeoutMs(duration: JsonValue | undefined, path: string, unspecifiedMs: number): number {
+    if (typeof duration !== "string") return unspecifiedMs;
+    const ms = durationMs(duration);
+    if (ms < 0) this.issue(path, `Expected positive duration: ${duration}`);
+    return Math.max(0, Math.floor(ms));
   }
 
   private httpConnectionManager(filterName: string, config: JsonObject, path: string): HttpConnectionManagerConfig {
-    this.onlyFields(config, path, ["@type", "stat_prefix", "route_config", "http_filters", "codec_type"]);
+    this.onlyFields(config, path, [
+      "@type", "stat_prefix", "route_config", "http_filters", "codec_type", "stream_idle_timeout", "common_http_protocol_options",
+    ]);
+    const protocolOptionsPath = childPath(path, "common_http_protocol_options");
+    const protocolOptions = object(config.common_http_protocol_options);
+    this.onlyFields(protocolOptions, protocolOptionsPath, ["idle_timeout"]);
     if (config.codec_type !== undefined && config.codec_type !== "AUTO") {
       this.refuse(childPath(path, "codec_type"), `http_connection_manager codec_type ${String(config.codec_type)}`);
     }
@@ -199,7 +246,14 @@ class ModelMapper {
     const routes = list(routeConfig.virtual_hosts).flatMap((host, hostIndex) =>
       this.virtualHostRoutes(object(host), `${routeConfigPath}.virtual_hosts[${hostIndex}]`),
     );
-    return { kind: "http_connection_manager", filterName, statPrefix: String(config.stat_prefix ?? ""), routes };
+    return {
+      kind: "http_connection_manager",
+      filterName,
+      statPrefix: String(config.stat_prefix ?? ""),
+      routes,
+      streamIdleTimeoutMs: this.timeoutMs(config.stream_idle_timeout, childPath(path, "stream_idle_timeout"), DEFAULT_STREAM_IDLE_TIMEOUT_MS),
+      idleTimeoutMs: this.timeoutMs(protocolOptions.idle_timeout, childPath(protocolOptionsPath, "idle_timeout"), DEFAULT_HTTP_IDLE_TIMEOUT_MS),
+    };
   }
 
   private virtualHostRoutes(host: JsonObject, path: string): DirectResponseRoute[] {

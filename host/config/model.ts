@@ -82,6 +82,8 @@ export interface TcpProxyConfig {
   filterName: string;
   statPrefix: string;
   cluster: string;
+  /** idle_timeout in ms: 1 hour when unspecified, 0 (`0s`) for none */
+  idleTimeoutMs: number;
 }
 
 /** A route of the HTTP connection manager that answers with a direct response. */
@@ -102,6 +104,10 @@ export interface HttpConnectionManagerConfig {
   filterName: string;
   statPrefix: string;
   routes: DirectResponseRoute[];
+  /** stream_idle_timeout in ms: 5 minutes when unspecified, 0 for none */
+  streamIdleTimeoutMs: number;
+  /** common_http_protocol_options.idle_timeout in ms (a connection with no request): 1 hour when unspecified, 0 for none */
+  idleTimeoutMs: number;
 }
 
 export type NetworkFilterConfig = WasmFilterConfig | TcpProxyConfig | HttpConnectionManagerConfig;

@@ -2,10 +2,11 @@
 // YAML as proto3 JSON: field names in snake_case or lowerCamelCase, enums by name (or number),
 // well-known types in their JSON forms, Any bodies checked against the type their @type names.
 // The result is the document normalized to proto field names, the line of every path in it,
-// and the issues found.
+// and the issues found. Aliases are resolved as any YAML parser resolves them (to the anchored
+// node); a merge key `<<` is an ordinary key, as in Envoy's yaml-cpp, so it is an unknown field.
 
 import protobuf from "protobufjs";
-import { isMap, isScalar, isSeq, type LineCounter, type Node, type YAMLMap } from "yaml";
+import { isAlias, isMap, isScalar, isSeq, type Document, type LineCounter, type Node, type YAMLMap } from "yaml";
 import type { JsonObject, JsonValue } from "./model.ts";
 import { childPath, type ConfigIssue } from "./issues.ts";
 import { parseDurationNanos } from "./duration.ts";
@@ -45,27 +46,62 @@ const SPECIAL_JSON = new Set([
 const INT32_RANGE = { int32: [-(2 ** 31), 2 ** 31 - 1], sint32: [-(2 ** 31), 2 ** 31 - 1], sfixed32: [-(2 ** 31), 2 ** 31 - 1], uint32: [0, 2 ** 32 - 1], fixed32: [0, 2 ** 32 - 1] } as Record<string, [number, number]>;
 const INT64_TYPES = new Set(["int64", "sint64", "sfixed64", "uint64", "fixed64"]);
 
+/**
+ * Aliases resolved in one document at most: a few levels of aliases of aliases multiply into
+ * billions of nodes (a "billion laughs" document); yaml's own toJS stops at 100 per anchor.
+ */
+const MAX_ALIAS_RESOLUTIONS = 10_000;
+
 export function walkDocument(
   root: protobuf.Root,
   typeName: string,
-  document: Node | null,
+  document: Document,
   lineCounter: LineCounter,
   file: string,
 ): WalkResult {
-  const walker = new ProtoWalker(root, lineCounter, file);
-  const value = walker.message(root.lookupType(typeName), document, "", 1);
+  const walker = new ProtoWalker(root, document, lineCounter, file);
+  const value = walker.message(root.lookupType(typeName), walker.resolve(document.contents) ?? null, "", 1);
   return { value: value ?? {}, lines: walker.lines, issues: walker.issues };
 }
 
 class ProtoWalker {
   readonly lines = new Map<string, number>();
   readonly issues: ConfigIssue[] = [];
+  private aliasesResolved = 0;
 
   constructor(
     private readonly root: protobuf.Root,
+    private readonly document: Document,
     private readonly lineCounter: LineCounter,
     private readonly file: string,
   ) {}
+
+  /**
+   * A node of the tree with an alias replaced by the node its anchor names; undefined (reported
+   * here, once) for an alias that cannot be resolved.
+   */
+  resolve(node: unknown): Node | null | undefined {
+    if (!isAlias(node)) return (node ?? null) as Node | null;
+    if (++this.aliasesResolved > MAX_ALIAS_RESOLUTIONS) {
+      if (this.aliasesResolved === MAX_ALIAS_RESOLUTIONS + 1) {
+        this.issue("", this.lineOf(node, 1), `more than ${MAX_ALIAS_RESOLUTIONS} aliases resolved: the document expands without bound`);
+      }
+      return undefined;
+    }
+    const anchored = node.resolve(this.document);
+    if (anchored === undefined) this.issue("", this.lineOf(node, 1), `alias *${node.source} names no anchor defined before it`);
+    return anchored;
+  }
+
+  /** A Struct, ListValue or Value node as JSON, its aliases resolved. */
+  private json(node: Node, path: string, line: number): JsonValue | undefined {
+    try {
+      return node.toJS(this.document, { maxAliasCount: 100 }) as JsonValue;
+    } catch (error) {
+      this.issue(path, line, `${(error as Error).message.split("\n")[0]}`);
+      return undefined;
+    }
+  }
 
   message(type: protobuf.Type, node: Node | null, path: string, line: number, skipKeys: string[] = []): JsonObject | undefined {
     if (!isMap(node)) {
@@ -76,7 +112,8 @@ class ProtoWalker {
     // Fields given a value, valid or not: an invalid one is reported once, not again as missing.
     const given = new Set<string>();
     for (const pair of node.items) {
-      const key = isScalar(pair.key) ? String(pair.key.value) : "";
+      const keyNode = this.resolve(pair.key);
+      const key = isScalar(keyNode) ? String(keyNode.value) : "";
       const keyLine = this.lineOf(pair.key as Node | null, line);
       if (skipKeys.includes(key)) continue;
       const field = findField(type, key);
@@ -89,7 +126,11 @@ class ProtoWalker {
         this.issue(fieldPath, keyLine, `field "${field.name}" is given twice (as snake_case and as camelCase)`);
         continue;
       }
-      const valueNode = pair.value as Node | null;
+      const valueNode = this.resolve(pair.value);
+      if (valueNode === undefined) {
+        given.add(field.name); // an alias already reported
+        continue;
+      }
       if (valueNode === null || (isScalar(valueNode) && valueNode.value === null)) continue; // JSON null: not set
       this.lines.set(fieldPath, keyLine);
       given.add(field.name);
@@ -113,7 +154,9 @@ class ProtoWalker {
         const itemPath = childPath(path, index);
         const itemLine = this.lineOf(item as Node | null, line);
         this.lines.set(itemPath, itemLine);
-        const value = this.single(field, item as Node | null, itemPath, itemLine);
+        const itemNode = this.resolve(item);
+        if (itemNode === undefined) return;
+        const value = this.single(field, itemNode, itemPath, itemLine);
         if (value !== undefined) items.push(value);
       });
       return items;
@@ -128,11 +171,14 @@ class ProtoWalker {
     }
     const result: JsonObject = {};
     for (const pair of node.items) {
-      const key = isScalar(pair.key) ? String(pair.key.value) : "";
+      const keyNode = this.resolve(pair.key);
+      const key = isScalar(keyNode) ? String(keyNode.value) : "";
       const entryPath = childPath(path, key);
       const entryLine = this.lineOf(pair.key as Node | null, line);
       this.lines.set(entryPath, entryLine);
-      const value = this.single(field, pair.value as Node | null, entryPath, entryLine);
+      const valueNode = this.resolve(pair.value);
+      if (valueNode === undefined) continue;
+      const value = this.single(field, valueNode, entryPath, entryLine);
       if (value !== undefined) result[key] = value;
     }
     return result;
@@ -160,12 +206,12 @@ class ProtoWalker {
         return this.scalar("string", node, path, line);
       case "google.protobuf.Struct":
         if (!isMap(node)) this.issue(path, line, "expected a mapping (google.protobuf.Struct)");
-        return isMap(node) ? (node.toJSON() as JsonObject) : undefined;
+        return isMap(node) ? this.json(node, path, line) : undefined;
       case "google.protobuf.ListValue":
         if (!isSeq(node)) this.issue(path, line, "expected a list (google.protobuf.ListValue)");
-        return isSeq(node) ? (node.toJSON() as JsonValue[]) : undefined;
+        return isSeq(node) ? this.json(node, path, line) : undefined;
       case "google.protobuf.Value":
-        return node === null ? null : (node.toJSON() as JsonValue);
+        return node === null ? null : this.json(node, path, line);
       default:
         return this.message(type, node, path, line);
     }
@@ -176,8 +222,10 @@ class ProtoWalker {
       this.issue(path, line, "expected a google.protobuf.Any (a mapping with @type)");
       return undefined;
     }
-    const typeUrl = node.get("@type");
-    const typeLine = this.lineOf(node.get("@type", true) as Node | undefined ?? null, line);
+    const typeNode = node.get("@type", true) as Node | undefined;
+    const resolvedType = this.resolve(typeNode);
+    const typeUrl = isScalar(resolvedType) ? resolvedType.value : undefined;
+    const typeLine = this.lineOf(typeNode ?? null, line);
     const typePath = childPath(path, "@type");
     if (typeof typeUrl !== "string" || typeUrl === "") {
       this.issue(typePath, line, "@type is required in a google.protobuf.Any");
@@ -198,7 +246,8 @@ class ProtoWalker {
   /** An Any holding a type whose JSON form is not an object: `{"@type": ..., "value": <JSON>}`. */
   private specialAny(node: YAMLMap, type: protobuf.Type, typeUrl: string, path: string, line: number): JsonObject {
     for (const pair of node.items) {
-      const key = isScalar(pair.key) ? String(pair.key.value) : "";
+      const keyNode = this.resolve(pair.key);
+      const key = isScalar(keyNode) ? String(keyNode.value) : "";
       if (key !== "@type" && key !== "value") {
         this.issue(childPath(path, key), this.lineOf(pair.key as Node | null, line), `unknown field "${key}": an Any of ${type.name} holds only "value"`);
       }
@@ -208,7 +257,9 @@ class ProtoWalker {
     if (valueNode === undefined) return { "@type": typeUrl };
     const valueLine = this.lineOf(valueNode, line);
     this.lines.set(valuePath, valueLine);
-    const value = this.typed(type, valueNode, valuePath, valueLine);
+    const resolvedValue = this.resolve(valueNode);
+    if (resolvedValue === undefined) return { "@type": typeUrl };
+    const value = this.typed(type, resolvedValue, valuePath, valueLine);
     return value === undefined ? { "@type": typeUrl } : { "@type": typeUrl, value };
   }
 
@@ -281,8 +332,9 @@ class ProtoWalker {
     }
   }
 
-  private lineOf(node: Node | null | undefined, fallback: number): number {
-    return node?.range ? this.lineCounter.linePos(node.range[0]).line : fallback;
+  private lineOf(node: unknown, fallback: number): number {
+    const range = (node as Node | null | undefined)?.range;
+    return range ? this.lineCounter.linePos(range[0]).line : fallback;
   }
 
   private issue(path: string, line: number, message: string): void {

@@ -5,6 +5,7 @@
 import { isIP } from "node:net";
 import type { JsonObject, JsonValue } from "./model.ts";
 import { childPath, type ConfigIssue } from "./issues.ts";
+import { HTTP_CONNECTION_MANAGER, ROUTER, TCP_PROXY, WASM } from "./type-names.ts";
 
 type Report = (path: string, message: string) => void;
 
@@ -14,18 +15,14 @@ const HTTP_FILTER_PACKAGE = "envoy.extensions.filters.http.";
 const TYPED_STRUCTS = new Set(["udpa.type.v1.TypedStruct", "xds.type.v3.TypedStruct"]);
 /** Network filters that end a chain (their factories' isTerminalFilter). */
 const TERMINAL_NETWORK_FILTERS = new Set([
-  "envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy",
-  "envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
+  TCP_PROXY,
+  HTTP_CONNECTION_MANAGER,
   "envoy.extensions.filters.network.direct_response.v3.Config",
   "envoy.extensions.filters.network.echo.v3.Echo",
   "envoy.extensions.filters.network.redis_proxy.v3.RedisProxy",
   "envoy.extensions.filters.network.dubbo_proxy.v3.DubboProxy",
   "envoy.extensions.filters.network.thrift_proxy.v3.ThriftProxy",
 ]);
-const TCP_PROXY = "envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy";
-const HTTP_CONNECTION_MANAGER = "envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager";
-const WASM = "envoy.extensions.filters.network.wasm.v3.Wasm";
-const ROUTER = "envoy.extensions.filters.http.router.v3.Router";
 
 export function startupChecks(bootstrap: JsonObject, lines: Map<string, number>, file: string): ConfigIssue[] {
   const issues: ConfigIssue[] = [];

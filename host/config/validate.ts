@@ -24,7 +24,7 @@ export function checkEnvoyConfig(yamlText: string, fileName: string): CheckedCon
     }));
     return { value: {}, lines: new Map(), issues };
   }
-  const walked = walkDocument(envoySchema(), BOOTSTRAP, document.contents, lineCounter, fileName);
+  const walked = walkDocument(envoySchema(), BOOTSTRAP, document, lineCounter, fileName);
   if (walked.issues.length > 0) return walked;
   return { ...walked, issues: startupChecks(walked.value, walked.lines, fileName) };
 }

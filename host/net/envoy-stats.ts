@@ -5,7 +5,7 @@
 
 import { formatAddress } from "../address.ts";
 import type { SocketAddress } from "../config/model.ts";
-import type { StatsStore } from "../wasm/api.ts";
+import type { StatsStore } from "../stats.ts";
 
 /** One counter or gauge of the store, defined when created. */
 export class Stat {
@@ -44,6 +44,8 @@ export class TcpProxyStats {
   readonly downstreamCxRxBytesTotal: Stat;
   /** bytes written to the client */
   readonly downstreamCxTxBytesTotal: Stat;
+  /** connections closed by the idle timeout */
+  readonly idleTimeout: Stat;
 
   constructor(store: StatsStore, statPrefix: string) {
     const root = `tcp.${statPrefix}.`;
@@ -51,6 +53,7 @@ export class TcpProxyStats {
     this.downstreamCxNoRoute = new Stat(store, root + "downstream_cx_no_route", "counter");
     this.downstreamCxRxBytesTotal = new Stat(store, root + "downstream_cx_rx_bytes_total", "counter");
     this.downstreamCxTxBytesTotal = new Stat(store, root + "downstream_cx_tx_bytes_total", "counter");
+    this.idleTimeout = new Stat(store, root + "idle_timeout", "counter");
   }
 }
 
@@ -72,14 +75,21 @@ export class ClusterStats {
 /** http.<stat_prefix>.* of an HTTP connection manager. */
 export class HttpConnectionManagerStats {
   readonly downstreamCxTotal: Stat;
+  /** connections closed after idle_timeout without a request */
+  readonly downstreamCxIdleTimeout: Stat;
+  /** requests counted from their first byte, as Envoy counts its streams */
   readonly downstreamRqTotal: Stat;
+  /** requests ended by stream_idle_timeout */
+  readonly downstreamRqIdleTimeout: Stat;
   /** downstream_rq_1xx to downstream_rq_5xx, all of which Envoy defines */
   private readonly downstreamRqByClass: Stat[];
 
   constructor(store: StatsStore, statPrefix: string) {
     const root = `http.${statPrefix}.`;
     this.downstreamCxTotal = new Stat(store, root + "downstream_cx_total", "counter");
+    this.downstreamCxIdleTimeout = new Stat(store, root + "downstream_cx_idle_timeout", "counter");
     this.downstreamRqTotal = new Stat(store, root + "downstream_rq_total", "counter");
+    this.downstreamRqIdleTimeout = new Stat(store, root + "downstream_rq_idle_timeout", "counter");
     this.downstreamRqByClass = [1, 2, 3, 4, 5].map((digit) => new Stat(store, `${root}downstream_rq_${digit}xx`, "counter"));
   }
 

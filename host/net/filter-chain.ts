@@ -1,6 +1,9 @@
 // The read/write filters of one connection, in Envoy's order: downstream data goes through the
 // filters first to last and then to the terminal filter (tcp_proxy); upstream data goes through
 // them last to first and then to the client. Lifecycle events reach every filter in order.
+// Once a filter has asked to close the connection, nothing more passes along the chain: Envoy's
+// filter manager stops at the first filter after which the connection is no longer open
+// (docs/envoy-host.md §3).
 
 import type {
   ClusterInfo,
@@ -20,6 +23,8 @@ export interface ChainEnds {
 
 export class FilterChain {
   private readonly filters: NetworkFilter[] = [];
+  /** a filter asked to close the downstream connection */
+  private closing = false;
 
   constructor(factories: FilterFactory[], info: ConnectionInfo, private readonly ends: ChainEnds) {
     factories.forEach((factory, index) => {
@@ -27,8 +32,16 @@ export class FilterChain {
     });
   }
 
-  onNewConnection(): void {
-    for (const filter of this.filters) filter.onNewConnection();
+  /**
+   * Each filter's new connection, in order, until one closes the connection. True when every
+   * filter let it through: only then does the terminal filter (tcp_proxy) see it and connect.
+   */
+  onNewConnection(): boolean {
+    for (const filter of this.filters) {
+      filter.onNewConnection();
+      if (this.closing) return false;
+    }
+    return true;
   }
 
   onClusterSelected(cluster: ClusterInfo): void {
@@ -61,16 +74,21 @@ export class FilterChain {
     return {
       forwardDownstream: (data, endOfStream) => this.passDownstream(index + 1, data, endOfStream),
       forwardUpstream: (data, endOfStream) => this.passUpstream(index - 1, data, endOfStream),
-      closeDownstream: () => this.ends.closeDownstream(),
+      closeDownstream: () => {
+        this.closing = true;
+        this.ends.closeDownstream();
+      },
     };
   }
 
   private passDownstream(index: number, data: Uint8Array, endOfStream: boolean): void {
+    if (this.closing) return;
     if (index < this.filters.length) this.filters[index].onDownstreamData(data, endOfStream);
     else this.ends.toUpstream(data, endOfStream);
   }
 
   private passUpstream(index: number, data: Uint8Array, endOfStream: boolean): void {
+    if (this.closing) return;
     if (index >= 0) this.filters[index].onUpstreamData(data, endOfStream);
     else this.ends.toClient(data, endOfStream);
   }

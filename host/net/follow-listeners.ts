@@ -2,7 +2,7 @@
 // pointed at a moved listener must follow it, or tcp_proxy would forward to the old port.
 
 import type { ClusterConfig, EndpointConfig, SocketAddress } from "../config/model.ts";
-import { listenerAccepts } from "./address.ts";
+import { listenerAccepts } from "./bind-address.ts";
 
 /** Where a listener was configured and the port it is bound to now. */
 export interface BoundListener {

@@ -3,8 +3,9 @@
 
 import type { Server } from "node:net";
 import type { EnvoyConfig, ListenerConfig } from "../config/model.ts";
-import type { FilterFactory, StatsStore } from "../wasm/api.ts";
-import { bindAddressFor } from "./address.ts";
+import type { StatsStore } from "../stats.ts";
+import type { FilterFactory } from "../wasm/api.ts";
+import { bindAddressFor } from "./bind-address.ts";
 import { UpstreamCluster } from "./cluster.ts";
 import { createDirectResponseServer } from "./direct-response-listener.ts";
 import { HttpConnectionManagerStats, ListenerStats, TcpProxyStats } from "./envoy-stats.ts";
@@ -33,6 +34,8 @@ export interface BoundListenerInfo {
 export interface RunningListeners {
   /** in config order */
   readonly bound: BoundListenerInfo[];
+  /** the clusters tcp_proxy forwards to, in config order */
+  readonly clusters: UpstreamCluster[];
   /** tcp_proxy connections with a socket still open */
   readonly openConnections: number;
   /** resolves once no tcp_proxy connection holds a socket */
@@ -71,6 +74,7 @@ export async function startListeners(options: ListenersOptions): Promise<Running
   const tcpListeners = serving.flatMap(({ tcpProxy }) => (tcpProxy === undefined ? [] : [tcpProxy]));
   return {
     bound,
+    clusters: [...clusters.values()],
     get openConnections() {
       return tcpListeners.reduce((sum, listener) => sum + listener.openConnections, 0);
     },

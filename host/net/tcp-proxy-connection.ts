@@ -1,9 +1,10 @@
 // One downstream connection through its filter chain to an upstream host, driven the way
-// Envoy's tcp_proxy drives it (docs/envoy-host.md §3): the filters see the new connection, then the
-// cluster; what the client sends is held until the upstream is connected (tcp_proxy disables
-// downstream reads while it connects); each direction ends once with a 0-byte end of stream;
-// the downstream closes when both directions are done, or on a reset, and that ends the filters.
-// Along the way it counts tcp_proxy's and the cluster's Envoy stats.
+// Envoy's tcp_proxy drives it (docs/envoy-host.md §3, §13): the filters see the new connection,
+// then the cluster; nothing is read from the client until the upstream is connected (tcp_proxy
+// disables downstream reads while it connects); each direction ends once with a 0-byte end of
+// stream; the downstream closes when both directions are done, on a reset, or when the idle
+// timeout fires, and that ends the filters. Along the way it counts tcp_proxy's and the
+// cluster's Envoy stats.
 
 import { connect, type Socket } from "node:net";
 import type { ConnectionInfo, FilterFactory, UpstreamHostInfo } from "../wasm/api.ts";
@@ -20,6 +21,8 @@ export interface TcpProxyConnectionOptions {
   cluster: UpstreamCluster | undefined;
   /** the tcp_proxy filter's stats, shared by its listener's connections */
   stats: TcpProxyStats;
+  /** tcp_proxy's idle_timeout in ms; 0: none */
+  idleTimeoutMs: number;
   /** both sockets are closed: the connection holds nothing any more */
   onReleased(connection: TcpProxyConnection): void;
 }
@@ -29,15 +32,13 @@ export class TcpProxyConnection {
   private upstream: Socket | undefined;
   private upstreamConnected = false;
   private connectTimer: NodeJS.Timeout | undefined;
+  private idleTimer: NodeJS.Timeout | undefined;
   /** the client's FIN has been read */
   private clientEnded = false;
   /** our FIN to the client has been flushed */
   private clientWriteDone = false;
   private ended = false;
   private openSockets = 1;
-  /** read from the client before the upstream was connected */
-  private readonly held: Buffer[] = [];
-  private heldEnd = false;
 
   constructor(
     private readonly downstream: Socket,
@@ -51,6 +52,7 @@ export class TcpProxyConnection {
     });
   }
 
+  /** `downstream` is paused (the listener's pauseOnConnect): it is read once the upstream is connected. */
   start(): void {
     // errors always end in 'close', which is where the connection is ended
     this.downstream.on("error", () => {});
@@ -67,7 +69,11 @@ export class TcpProxyConnection {
       this.onClientData(data);
     });
     this.downstream.on("end", () => this.onClientEnd());
-    this.chain.onNewConnection();
+    // tcp_proxy is the last filter: a filter that closed the connection (a failed VM under
+    // FAIL_CLOSED, proxy_close_stream) keeps it from ever connecting upstream (§8).
+    if (!this.chain.onNewConnection()) return;
+    // from tcp_proxy's new connection on, so that an upstream that never answers times out too
+    this.resetIdleTimer();
     this.connectUpstream();
   }
 
@@ -87,21 +93,22 @@ export class TcpProxyConnection {
     const host = cluster.pickEndpoint();
     if (host === undefined) return this.end("local");
 
-    const upstream = connect({ host: host.address.address, port: host.address.port, allowHalfOpen: true, noDelay: true });
+    const { address, port } = host.info.address;
+    const upstream = connect({ host: address, port, allowHalfOpen: true, noDelay: true });
     this.upstream = upstream;
     this.openSockets++;
-    cluster.stats.upstreamCxTotal.add(1);
-    cluster.stats.upstreamCxActive.add(1);
+    cluster.connecting(host);
     this.connectTimer = setTimeout(() => this.end("local"), cluster.connectTimeoutMs);
     upstream.on("error", () => {});
     upstream.on("close", () => {
-      cluster.stats.upstreamCxActive.add(-1);
-      // as Envoy counts it: any close before the connection was established
-      if (!this.upstreamConnected) cluster.stats.upstreamCxConnectFail.add(1);
+      cluster.closed(host, this.upstreamConnected);
       this.onUpstreamClosed();
       this.socketClosed();
     });
-    upstream.once("connect", () => this.onUpstreamConnected(upstream, host));
+    upstream.once("connect", () => {
+      cluster.connected(host);
+      this.onUpstreamConnected(upstream, host.info);
+    });
   }
 
   private onUpstreamConnected(upstream: Socket, host: UpstreamHostInfo): void {
@@ -109,31 +116,20 @@ export class TcpProxyConnection {
     this.upstreamConnected = true;
     this.chain.onUpstreamConnected(host);
     upstream.on("data", (data: Buffer) => {
-      if (!this.ended) this.chain.upstreamData(data, false);
+      if (this.ended) return;
+      this.resetIdleTimer();
+      this.chain.upstreamData(data, false);
     });
     upstream.on("end", () => this.onUpstreamEnd());
-    // the held bytes reach the filters as one read, as Envoy's retained read buffer would
     this.downstream.resume();
-    if (this.held.length > 0) this.onClientData(Buffer.concat(this.held.splice(0)));
-    if (this.heldEnd) this.onClientEnd();
   }
 
   private onClientData(data: Buffer): void {
-    if (this.ended) return;
-    if (!this.upstreamConnected) {
-      this.held.push(data);
-      this.downstream.pause();
-      return;
-    }
-    this.chain.downstreamData(data, false);
+    if (!this.ended) this.chain.downstreamData(data, false);
   }
 
   private onClientEnd(): void {
     if (this.ended) return;
-    if (!this.upstreamConnected) {
-      this.heldEnd = true;
-      return;
-    }
     this.clientEnded = true;
     this.chain.downstreamData(END_OF_STREAM, true);
     this.endIfBothDirectionsDone("remote");
@@ -141,6 +137,7 @@ export class TcpProxyConnection {
 
   private onUpstreamEnd(): void {
     if (this.ended) return;
+    this.resetIdleTimer();
     this.chain.upstreamData(END_OF_STREAM, true);
     this.chain.onUpstreamClose();
   }
@@ -158,10 +155,12 @@ export class TcpProxyConnection {
     if (this.clientEnded && this.clientWriteDone) this.end(lastEvent);
   }
 
+  /** tcp_proxy's onData: what the filters passed on goes to the upstream. */
   private writeUpstream(data: Uint8Array, endOfStream: boolean): void {
     const upstream = this.upstream;
     if (this.ended || upstream === undefined || upstream.writableEnded) return;
-    if (data.length > 0 && !upstream.write(data)) pauseUntilDrained(this.downstream, upstream);
+    this.resetIdleTimer();
+    if (data.length > 0 && !upstream.write(data, this.onBytesSent)) pauseUntilDrained(this.downstream, upstream);
     if (endOfStream) upstream.end();
   }
 
@@ -170,9 +169,36 @@ export class TcpProxyConnection {
     if (this.ended || downstream.writableEnded) return;
     if (data.length > 0) {
       this.options.stats.downstreamCxTxBytesTotal.add(data.length);
-      if (!downstream.write(data) && this.upstream !== undefined) pauseUntilDrained(this.upstream, downstream);
+      const flushed = downstream.write(data, this.onBytesSent);
+      if (!flushed && this.upstream !== undefined) pauseUntilDrained(this.upstream, downstream);
     }
     if (endOfStream) downstream.end();
+  }
+
+  /** Bytes went out on either socket: Envoy's bytes-sent callbacks restart the idle period. */
+  private readonly onBytesSent = (): void => this.resetIdleTimer();
+
+  /**
+   * Envoy's resetIdleTimer: the idle period starts again whenever tcp_proxy passes data on or a
+   * socket sends bytes, in either direction.
+   */
+  private resetIdleTimer(): void {
+    if (this.options.idleTimeoutMs === 0 || this.openSockets === 0) return;
+    if (this.idleTimer === undefined) this.idleTimer = setTimeout(() => this.onIdleTimeout(), this.options.idleTimeoutMs);
+    else this.idleTimer.refresh();
+  }
+
+  /**
+   * No byte either way for idle_timeout: tcp_proxy counts idle_timeout and closes the client
+   * without flushing, which closes the upstream the same way. After the client has gone, the
+   * timer still guards the upstream flushing what it was given (Envoy's Drainer).
+   */
+  private onIdleTimeout(): void {
+    this.idleTimer = undefined;
+    const upstreamOpen = this.upstream !== undefined && !this.upstream.destroyed;
+    if (this.ended && !upstreamOpen) return;
+    this.options.stats.idleTimeout.add(1);
+    this.abort();
   }
 
   /** End the filters exactly once, close the client, and let the upstream flush what it was given. */
@@ -187,7 +213,10 @@ export class TcpProxyConnection {
 
   private socketClosed(): void {
     this.openSockets--;
-    if (this.openSockets === 0) this.options.onReleased(this);
+    if (this.openSockets > 0) return;
+    clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
+    this.options.onReleased(this);
   }
 }
 

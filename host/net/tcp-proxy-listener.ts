@@ -25,7 +25,8 @@ export class TcpProxyListener {
   private idleWaiters: (() => void)[] = [];
 
   constructor(private readonly options: TcpProxyListenerOptions) {
-    this.server = createServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.accept(socket));
+    // paused: tcp_proxy reads nothing from a client until its upstream is connected
+    this.server = createServer({ allowHalfOpen: true, noDelay: true, pauseOnConnect: true }, (socket) => this.accept(socket));
   }
 
   /** Connections with a socket still open. */
@@ -51,6 +52,7 @@ export class TcpProxyListener {
       factories: this.options.factories,
       cluster: this.options.findCluster(this.options.tcpProxy.cluster),
       stats: this.options.stats,
+      idleTimeoutMs: this.options.tcpProxy.idleTimeoutMs,
       onReleased: (released) => this.release(released),
     });
     this.connections.add(connection);

@@ -1,162 +1,27 @@
-// The contract between the proxy-wasm host (host/wasm, host/log.ts, host/stats.ts) and the
-// network side (host/net, host/admin.ts, host/cli.ts). The network side only ever sees these
-// types: it never touches wasm memory, and the wasm side never touches a socket.
+// The wasm side's public API: all that the rest of the host, the tests and the benchmarks may
+// use of host/wasm/. Start a plugin, hand it connections through the network filter contract,
+// and read what crossed the ABI as trace events (or as the CLI's text).
 
-import type { JsonObject, WasmFilterConfig } from "../config/model.ts";
-
-// ---------------------------------------------------------------- logging (host/log.ts)
-
-export type LogLevelName = "trace" | "debug" | "info" | "warn" | "error" | "critical" | "off";
-
-export interface Logger {
-  /** true when a line of this level on this component would be printed */
-  enabled(component: string, level: LogLevelName): boolean;
-  /**
-   * Print one line in Envoy's format:
-   * `[2026-11-25 10:00:00.000][<thread>][<level>][<component>] [<source>] <message>`
-   * `source` is Envoy's `file:line`, e.g. `source/extensions/common/wasm/context.cc:1195`.
-   */
-  log(component: string, level: Exclude<LogLevelName, "off">, source: string, message: string, thread: number): void;
-}
-
-export interface LoggerOptions {
-  /** -l / --log-level: the level of every component not named in componentLevels */
-  level: LogLevelName;
-  /** --component-log-level wasm:debug,... */
-  componentLevels: Record<string, LogLevelName>;
-  /** where lines go; defaults to process.stderr (Envoy logs to stderr) */
-  write?: (line: string) => void;
-  /** clock for the timestamp; defaults to Date.now */
-  now?: () => number;
-}
-
-// ---------------------------------------------------------------- stats (host/stats.ts)
-
-export type StatKind = "counter" | "gauge" | "histogram";
-
-/** Envoy's stat store, shared by all VMs of the process. */
-export interface StatsStore {
-  /** find or create the stat with this full name (e.g. `wasmcustom.connection_counter`) */
-  define(fullName: string, kind: StatKind): void;
-  add(fullName: string, delta: bigint): void;
-  set(fullName: string, value: bigint): void;
-  get(fullName: string): bigint | undefined;
-  /** admin /stats: `name: value` lines, sorted by name */
-  renderText(): string;
-  /** admin /stats/prometheus: Envoy's exposition (docs/envoy-host.md §6) */
-  renderPrometheus(): string;
-}
-
-// ---------------------------------------------------------------- the network filter
-
-export interface Endpoint {
-  address: string;
-  port: number;
-}
-
-/** What is known of a downstream connection when it is accepted. */
-export interface ConnectionInfo {
-  /** the client's address (property source.*) */
-  source: Endpoint;
-  /** the listener's local address the client reached (property destination.*) */
-  destination: Endpoint;
-  listenerName: string;
-}
-
-/** The cluster tcp_proxy picked (properties xds.cluster_name, xds.cluster_metadata). */
-export interface ClusterInfo {
-  name: string;
-  /** envoy.config.core.v3.Metadata as JSON: `{ filter_metadata: { location: {...} } }` */
-  metadata: JsonObject;
-}
-
-/** The upstream host tcp_proxy connected to (upstream.*, xds.upstream_host_metadata). */
-export interface UpstreamHostInfo {
-  address: Endpoint;
-  metadata: JsonObject;
-}
-
-/** What a filter calls on its connection: the next filter in the chain, and the socket. */
-export interface FilterCallbacks {
-  /** pass downstream bytes on towards the upstream (the next filter, tcp_proxy) */
-  forwardDownstream(data: Uint8Array, endOfStream: boolean): void;
-  /** pass upstream bytes on towards the client */
-  forwardUpstream(data: Uint8Array, endOfStream: boolean): void;
-  /** close the downstream connection: the filter asked for it, or its VM failed (FAIL_CLOSED) */
-  closeDownstream(): void;
-}
-
-/**
- * One filter instance per connection. The network side calls these in Envoy's order
- * (docs/envoy-host.md §3): onNewConnection; onClusterSelected and onUpstreamConnected as tcp_proxy
- * learns them (before the first downstream data reaches the filter, normally); the data
- * callbacks per read/write (end of stream once per direction, possibly with 0 bytes);
- * onUpstreamClose after the upstream's end of stream; onDownstreamClose last.
- * The filter forwards data through its FilterCallbacks, or holds it (StopIteration) and
- * forwards it later; it never throws.
- */
-export interface NetworkFilter {
-  onNewConnection(): void;
-  onClusterSelected(cluster: ClusterInfo): void;
-  onUpstreamConnected(host: UpstreamHostInfo): void;
-  onDownstreamData(data: Uint8Array, endOfStream: boolean): void;
-  onUpstreamData(data: Uint8Array, endOfStream: boolean): void;
-  onUpstreamClose(): void;
-  /** local: this side closed it; remote: the client did. Ends the filter (done/log/delete). */
-  onDownstreamClose(peer: "local" | "remote"): void;
-}
-
-export interface FilterFactory {
-  createFilter(info: ConnectionInfo, callbacks: FilterCallbacks): NetworkFilter;
-}
-
-/** Which property names the host answers: Envoy ≥ 1.33 (`xds.*` only) or ≤ 1.24 (top-level only). */
-export type PropertyNames = "current" | "legacy";
-
-export interface WasmPluginOptions {
-  plugin: WasmFilterConfig;
-  /** the module's real path on this machine (the loader maps /etc/envoy/plugin/ to it) */
-  wasmPath: string;
-  /** --concurrency N: N worker VMs take connections round robin (plus Envoy's main-thread VM) */
-  concurrency: number;
-  logger: Logger;
-  stats: StatsStore;
-  propertyNames: PropertyNames;
-  /** print every ABI call in and out (callbacks, host calls, arguments and results) */
-  trace: boolean;
-  /** where trace lines go; defaults to process.stderr */
-  traceWrite?: (line: string) => void;
-}
-
-/** Measurements of one VM, for tests and benchmarks. */
-export interface VmDiagnostics {
-  /** "canary", "main" or "worker <i>" */
-  role: string;
-  /** current size of the module's linear memory */
-  memoryBytes: number;
-  /** bytes the host has copied into wasm memory through malloc'd blocks, since start */
-  bytesCopiedIn: number;
-  /** calls of the module's malloc by the host, since start */
-  mallocCalls: number;
-  /** the VM trapped and is out of service */
-  failed: boolean;
-}
-
-/** A loaded wasm network filter: its VMs started and configured, ready for connections. */
-export interface WasmPlugin extends FilterFactory {
-  /** connections whose filter has not ended yet, over all VMs */
-  readonly activeConnections: number;
-  /** one entry per live VM (the main-thread VM first, then the workers) */
-  diagnostics(): VmDiagnostics[];
-  /** release every VM; later createFilter calls throw */
-  close(): void;
-}
-
-/**
- * Thrown by startWasmPlugin (host/wasm/plugin.ts) when Envoy would refuse the configuration:
- * module does not load or link, no ABI marker, no malloc, start/configure returned 0 or trapped.
- * The message is Envoy's, one line.
- */
-export class PluginStartError extends Error {
-  override name = "PluginStartError";
-}
+export type {
+  ClusterInfo,
+  ConnectionInfo,
+  Endpoint,
+  FilterCallbacks,
+  FilterFactory,
+  NetworkFilter,
+  PropertyNames,
+  UpstreamHostInfo,
+  VmDiagnostics,
+  WasmPlugin,
+  WasmPluginOptions,
+  EnterEvent,
+  HostCallEvent,
+  LeaveEvent,
+  Meaning,
+  TraceEvent,
+  TraceListener,
+  Word,
+} from "./contract.ts";
+export { PluginStartError } from "./contract.ts";
+export { startWasmPlugin } from "./plugin.ts";
+export { traceLine, traceLines } from "./trace-text.ts";

@@ -1,7 +1,35 @@
-// The contexts of one VM (docs/envoy-host.md §2–3): a root context, then one context per connection.
-// Ids count from 1 per VM (0 is the VM itself) and are never reused.
+// The contexts of one VM (docs/envoy-host.md §2–3) and what the ABI means in each: the VM's own
+// (id 0, current outside callbacks), a root context, then one context per connection. Ids count
+// from 1 per VM and are never reused. Host calls (host-calls/) only move words between module
+// memory and these methods; what a call does, and answers, is decided here.
 
-import type { ConnectionFacts, PropertyScope } from "./properties.ts";
+import type { Logger } from "../log.ts";
+import { LOG_LEVELS, type LineLevel } from "../loggers.ts";
+import { BufferType, MetricType, StreamType, WasmResult } from "./abi.ts";
+import { concatBytes, decodeText, EMPTY_BYTES } from "./bytes.ts";
+import type { Metric, VmMetrics } from "./metrics.ts";
+import { readProperty, type ConnectionFacts, type PropertyScope } from "./properties.ts";
+import type { SharedData, SharedEntry } from "./shared-data.ts";
+
+/** Where Envoy's wasm Context logs (proxy_log, fd_write, proc_exit). */
+const CONTEXT_SOURCE = "source/extensions/common/wasm/context.cc:1195";
+const OFF = LOG_LEVELS.indexOf("off");
+
+/** What a context needs of its VM: the VM implements it. */
+export interface VmServices {
+  readonly thread: number;
+  readonly logger: Logger;
+  readonly metrics: VmMetrics;
+  readonly shared: SharedData;
+  /** the properties of a root context: the plugin's */
+  readonly rootProperties: PropertyScope;
+  /** `wasm log <root_id> <vm_id>` and `wasm log <name> <root_id> <vm_id>`, empty parts left out */
+  readonly rootLogPrefix: string;
+  readonly connectionLogPrefix: string;
+  setTickPeriod(milliseconds: number): void;
+  /** proxy_done: true when it finishes this context's pending shutdown */
+  done(context: ContextBase): boolean;
+}
 
 /** What a connection context may ask of its connection (proxy_continue_stream / proxy_close_stream). */
 export interface StreamControl {
@@ -9,30 +37,223 @@ export interface StreamControl {
   closeDownstream(): void;
 }
 
-export class RootContext {
+/** What every context answers alike; the VM-wide calls (metrics, ticks, shared data) go to its VM. */
+export abstract class ContextBase {
+  constructor(
+    readonly id: number,
+    protected readonly vm: VmServices,
+  ) {}
+
+  protected abstract get logPrefix(): string;
+
+  // ---------------------------------------------------------------- logging (§7)
+
+  logEnabled(level: LineLevel): boolean {
+    return this.vm.logger.enabled("wasm", level);
+  }
+
+  /** proxy_log, and a WASI write (in parts): one line on the wasm logger, decoded only when printed. */
+  log(level: LineLevel, message: Uint8Array | readonly Uint8Array[]): void {
+    if (!this.logEnabled(level)) return;
+    const text = message instanceof Uint8Array ? decodeText(message) : message.map(decodeText).join("");
+    this.vm.logger.log("wasm", level, CONTEXT_SOURCE, `${this.logPrefix}: ${text}`, this.vm.thread);
+  }
+
+  /** proxy_get_log_level: the wasm logger's level as the ABI numbers it (off 6). */
+  logLevel(): number {
+    for (let level = 0; level < OFF; level++) if (this.logEnabled(LOG_LEVELS[level] as LineLevel)) return level;
+    return OFF;
+  }
+
+  /** WASI proc_exit: logged at trace only; the trap that follows is what fails the VM (§8). */
+  procExit(module: string): void {
+    this.vm.logger.log("wasm", "trace", CONTEXT_SOURCE, `${module} proc_exit`, this.vm.thread);
+  }
+
+  // ---------------------------------------------------------------- buffers (§4)
+
+  /** The buffer a get call reads; null answers NotFound. Network data is empty outside its callback. */
+  buffer(type: BufferType): Uint8Array | null {
+    return type === BufferType.NetworkDownstreamData || type === BufferType.NetworkUpstreamData ? EMPTY_BYTES : null;
+  }
+
+  /** proxy_get_buffer_bytes: the range, clamped to the buffer; null when there is no such buffer. */
+  readBuffer(type: BufferType, start: number, length: number): Uint8Array | null {
+    const buffer = this.buffer(type);
+    if (buffer === null) return null;
+    const from = Math.min(start, buffer.length);
+    const to = Math.min(from + length, buffer.length);
+    return from === to ? EMPTY_BYTES : buffer.subarray(from, to);
+  }
+
+  /**
+   * proxy_set_buffer_bytes: only a connection's network data can be edited. Configuration
+   * buffers exist only during their callback, and are read-only. `data` is null when the module
+   * pointed outside its memory.
+   */
+  setBuffer(type: BufferType, _start: number, _length: number, _data: Uint8Array | null): WasmResult {
+    return !isNetworkData(type) && this.buffer(type) !== null ? WasmResult.BadArgument : WasmResult.NotFound;
+  }
+
+  // ---------------------------------------------------------------- properties (§5)
+
+  /** proxy_get_property: the value at `path` (segments joined by NUL), encoded; or why not. */
+  getProperty(path: Uint8Array): Uint8Array | WasmResult {
+    return readProperty(this.vm.rootProperties, decodeText(path));
+  }
+
+  /** proxy_set_property: a root context has no stream to keep properties on. */
+  setProperty(_path: Uint8Array, _value: Uint8Array): WasmResult {
+    return WasmResult.NotFound;
+  }
+
+  // ---------------------------------------------------------------- metrics (§6), shared by the VM
+
+  defineMetric(type: MetricType, name: string): number {
+    return this.vm.metrics.define(type, name);
+  }
+  incrementMetric(id: number, offset: bigint): WasmResult {
+    return this.vm.metrics.increment(id, offset);
+  }
+  recordMetric(id: number, value: bigint): WasmResult {
+    return this.vm.metrics.record(id, value);
+  }
+  metricValue(id: number): bigint | WasmResult {
+    return this.vm.metrics.value(id);
+  }
+  metric(id: number): Metric | undefined {
+    return this.vm.metrics.get(id);
+  }
+
+  // ---------------------------------------------------------------- streams (§3)
+
+  /**
+   * proxy_continue_stream: Downstream passes on what StopIteration held; there is nothing to
+   * resume on the HTTP streams of a TCP connection; Upstream is not implemented.
+   */
+  continueStream(type: StreamType): WasmResult {
+    if (StreamType[type] === undefined) return WasmResult.BadArgument;
+    if (type === StreamType.Upstream) return WasmResult.Unimplemented;
+    if (type === StreamType.Downstream) this.stream?.continueDownstream();
+    return WasmResult.Ok;
+  }
+
+  /** proxy_close_stream: Downstream and Upstream both close the one connection a network filter has. */
+  closeStream(type: StreamType): WasmResult {
+    if (StreamType[type] === undefined) return WasmResult.BadArgument;
+    if (type === StreamType.Downstream || type === StreamType.Upstream) this.stream?.closeDownstream();
+    return WasmResult.Ok;
+  }
+
+  /** the connection a stream call acts on; none for a root context */
+  protected get stream(): StreamControl | null {
+    return null;
+  }
+
+  /** proxy_done: NotFound unless it finishes a pending shutdown of this root context. */
+  done(): WasmResult {
+    return this.vm.done(this) ? WasmResult.Ok : WasmResult.NotFound;
+  }
+
+  // ---------------------------------------------------------------- timers and shared data
+
+  setTickPeriod(milliseconds: number): WasmResult {
+    this.vm.setTickPeriod(milliseconds);
+    return WasmResult.Ok;
+  }
+
+  currentTimeNanoseconds(): bigint {
+    return BigInt(Date.now()) * 1_000_000n;
+  }
+
+  getSharedData(key: string): SharedEntry | undefined {
+    return this.vm.shared.get(key);
+  }
+
+  /** CasMismatch when `cas` is non-zero and not the entry's current one. */
+  setSharedData(key: string, value: Uint8Array, cas: number): WasmResult {
+    return this.vm.shared.set(key, value, cas) ? WasmResult.Ok : WasmResult.CasMismatch;
+  }
+}
+
+/** The VM's own context (id 0) and the plugin's root context: configuration, ticks, shutdown. */
+export class RootContext extends ContextBase {
   readonly kind = "root";
   /** the VmConfiguration buffer: present only during proxy_on_vm_start */
   vmConfiguration: Uint8Array | null = null;
   /** the PluginConfiguration buffer: present only during proxy_on_configure */
   pluginConfiguration: Uint8Array | null = null;
-  constructor(readonly id: number) {}
+
+  protected get logPrefix(): string {
+    return this.vm.rootLogPrefix;
+  }
+
+  override buffer(type: BufferType): Uint8Array | null {
+    if (type === BufferType.VmConfiguration) return this.vmConfiguration;
+    if (type === BufferType.PluginConfiguration) return this.pluginConfiguration;
+    return super.buffer(type);
+  }
 }
 
-export class ConnectionContext {
+/** One TCP connection: its data buffers, its properties, its stream. */
+export class ConnectionContext extends ContextBase {
   readonly kind = "connection";
   /** the downstream read buffer the filter holds: set during proxy_on_downstream_data and while retained */
   downstreamData: Uint8Array | null = null;
   /** the upstream write buffer: set during proxy_on_upstream_data */
   upstreamData: Uint8Array | null = null;
   /** values stored by proxy_set_property, by path */
-  readonly setProperties = new Map<string, Uint8Array>();
+  private readonly setProperties = new Map<string, Uint8Array>();
+
   constructor(
-    readonly id: number,
+    id: number,
     readonly rootId: number,
+    vm: VmServices,
     /** what proxy_get_property answers from; its facts fill in as tcp_proxy learns them */
-    readonly properties: PropertyScope & { connection: ConnectionFacts },
-    readonly stream: StreamControl,
-  ) {}
+    private readonly properties: PropertyScope & { connection: ConnectionFacts },
+    private readonly control: StreamControl,
+  ) {
+    super(id, vm);
+  }
+
+  protected get logPrefix(): string {
+    return this.vm.connectionLogPrefix;
+  }
+
+  protected override get stream(): StreamControl {
+    return this.control;
+  }
+
+  override buffer(type: BufferType): Uint8Array | null {
+    if (type === BufferType.NetworkDownstreamData) return this.downstreamData ?? EMPTY_BYTES;
+    if (type === BufferType.NetworkUpstreamData) return this.upstreamData ?? EMPTY_BYTES;
+    return super.buffer(type);
+  }
+
+  override setBuffer(type: BufferType, start: number, length: number, data: Uint8Array | null): WasmResult {
+    if (!isNetworkData(type)) return super.setBuffer(type, start, length, data);
+    const downstream = type === BufferType.NetworkDownstreamData;
+    const current = downstream ? this.downstreamData : this.upstreamData;
+    if (current === null) return WasmResult.NotFound;
+    if (data === null) return WasmResult.InvalidMemoryAccess;
+    const edited = editBuffer(current, start, length, data);
+    if (edited === null) return WasmResult.BadArgument;
+    if (downstream) this.downstreamData = edited;
+    else this.upstreamData = edited;
+    return WasmResult.Ok;
+  }
+
+  override getProperty(path: Uint8Array): Uint8Array | WasmResult {
+    const text = decodeText(path);
+    // Most connections store no property: then the lookup, which hashes the path, is skipped.
+    const stored = this.setProperties.size > 0 ? this.setProperties.get(withoutTrailingNul(text)) : undefined;
+    return stored ?? readProperty(this.properties, text);
+  }
+
+  override setProperty(path: Uint8Array, value: Uint8Array): WasmResult {
+    this.setProperties.set(withoutTrailingNul(decodeText(path)), value);
+    return WasmResult.Ok;
+  }
 }
 
 export type Context = RootContext | ConnectionContext;
@@ -42,4 +263,22 @@ export class ContextIds {
   take(): number {
     return this.next++;
   }
+}
+
+function isNetworkData(type: BufferType): boolean {
+  return type === BufferType.NetworkDownstreamData || type === BufferType.NetworkUpstreamData;
+}
+
+/**
+ * Envoy's edit of a network buffer: start 0 drains `length` bytes then prepends the data; a
+ * start at or past the end appends; anything between is refused (null).
+ */
+function editBuffer(current: Uint8Array, start: number, length: number, data: Uint8Array): Uint8Array | null {
+  if (start === 0) return concatBytes(data, current.subarray(Math.min(length, current.length)));
+  if (start >= current.length) return concatBytes(current, data);
+  return null;
+}
+
+function withoutTrailingNul(path: string): string {
+  return path.endsWith("\0") ? path.slice(0, -1) : path;
 }

@@ -1,8 +1,8 @@
 // The network filters a plugin gives each connection: the wasm filter that drives the callbacks
 // (docs/envoy-host.md §3), and the stand-in for a failed VM that follows the failure policy (§8).
 
-import { PeerType } from "../abi.ts";
-import type { ClusterInfo, FilterCallbacks, NetworkFilter, UpstreamHostInfo } from "./api.ts";
+import { PeerType } from "./abi.ts";
+import type { ClusterInfo, FilterCallbacks, NetworkFilter, UpstreamHostInfo } from "./contract.ts";
 import { concatBytes, EMPTY_BYTES } from "./bytes.ts";
 import type { ConnectionContext, StreamControl } from "./contexts.ts";
 import type { ConnectionFacts } from "./properties.ts";

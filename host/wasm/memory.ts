@@ -1,9 +1,8 @@
 // The host's only window on a module's linear memory: bounds-checked reads and writes, and
 // blocks handed to the module through its own allocator.
 
-import { WasmResult } from "../abi.ts";
-
-const decoder = new TextDecoder();
+import { WasmResult } from "./abi.ts";
+import { decodeText } from "./bytes.ts";
 
 export class WasmMemory {
   bytesCopiedIn = 0;
@@ -54,7 +53,7 @@ export class WasmMemory {
 
   string(ptr: number, length: number): string | null {
     const bytes = this.bytes(ptr, length);
-    return bytes === null ? null : decoder.decode(bytes);
+    return bytes === null ? null : decodeText(bytes);
   }
 
   writeU32(ptr: number, value: number): boolean {

@@ -2,13 +2,14 @@
 // base VM initialized, a canary VM started and discarded, then one VM for the main thread and one
 // per worker. Each connection gets a filter on the next worker's VM, or the failure policy's stand-in.
 
-import { PluginStartError, type ConnectionInfo, type FilterCallbacks, type NetworkFilter, type WasmPlugin, type WasmPluginOptions } from "./api.ts";
+import { MAIN_THREAD } from "../log.ts";
+import { PluginStartError, type ConnectionInfo, type FilterCallbacks, type NetworkFilter, type WasmPlugin, type WasmPluginOptions } from "./contract.ts";
+import { ON_UPSTREAM_DATA } from "./callbacks.ts";
 import { FailedVmFilter, WasmNetworkFilter, type FilterHooks } from "./filter.ts";
 import { loadWasmCode, WasmStartError, type WasmCode } from "./module.ts";
 import { SharedData } from "./shared-data.ts";
 import { WasmVm } from "./vm.ts";
 
-const MAIN_THREAD = 1;
 /** The local host's own source, for the lines it logs that Envoy has no equivalent for. */
 const HOST_SOURCE = "host/wasm/plugin.ts";
 
@@ -41,7 +42,7 @@ export function startWasmPlugin(options: WasmPluginOptions): WasmPlugin {
 type VmFactory = (role: string, thread: number) => WasmVm;
 
 function vmCreator(options: WasmPluginOptions, code: WasmCode, shared: SharedData): VmFactory {
-  const trace = options.trace ? (options.traceWrite ?? ((line: string) => process.stderr.write(line + "\n"))) : null;
+  const trace = options.trace ?? null;
   return (role, thread) =>
     new WasmVm({
       code,
@@ -126,7 +127,7 @@ class LoadedWasmPlugin implements WasmPlugin {
       "wasm",
       "warn",
       HOST_SOURCE,
-      "proxy_on_upstream_data returned StopIteration, which is not supported for upstream data: the data is forwarded",
+      `${ON_UPSTREAM_DATA.name} returned StopIteration, which is not supported for upstream data: the data is forwarded`,
       vm.thread,
     );
   }

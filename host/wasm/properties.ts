@@ -3,10 +3,10 @@
 // byte, maps (Struct included) as pairs, the metadata messages as protobuf binary.
 
 import protobuf from "protobufjs";
-import { WasmResult } from "../abi.ts";
+import { WasmResult } from "./abi.ts";
 import type { JsonObject, JsonValue, WasmFilterConfig } from "../config/model.ts";
-import { encodePairs, type Pair } from "../pairs.ts";
-import type { ClusterInfo, ConnectionInfo, Endpoint, PropertyNames, UpstreamHostInfo } from "./api.ts";
+import { encodePairs, type Pair } from "./pairs.ts";
+import type { ClusterInfo, ConnectionInfo, Endpoint, PropertyNames, UpstreamHostInfo } from "./contract.ts";
 import { formatAddress } from "../address.ts";
 
 /** What a connection context knows of its connection, filled in as tcp_proxy learns it. */

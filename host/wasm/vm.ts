@@ -1,16 +1,41 @@
-// One VM: an instance of the module with its own memory, contexts and metric ids. It calls the
-// module's callbacks (tracing them when asked) and turns a trap into a failed VM (docs/envoy-host.md §8).
+// One VM: an instance of the module with its own memory, contexts and metric ids. Every call into
+// the module passes through invoke (or, for the entry points, initialize), which sets the
+// context host calls act on, records the trace, and turns a trap into a failed VM
+// (docs/envoy-host.md §8). Host calls see the VM only as a HostContext, contexts only as
+// VmServices: nothing outside this file touches its state.
 
 import type { WasmFilterConfig } from "../config/model.ts";
-import type { Logger, PropertyNames, StatsStore, VmDiagnostics } from "./api.ts";
-import { ConnectionContext, ContextIds, RootContext, type Context, type StreamControl } from "./contexts.ts";
-import { ALLOWED_DURING_INSTANTIATION, ALLOWED_DURING_START, ALLOWED_IN_MALLOC, createImports } from "./imports.ts";
+import type { Logger } from "../log.ts";
+import type { StatsStore } from "../stats.ts";
+import type { AbiVersion } from "./abi.ts";
+import { MODULE_FUNCTIONS } from "./abi-table.ts";
+import {
+  INITIALIZE,
+  MAIN,
+  ON_CONFIGURE,
+  ON_CONTEXT_CREATE,
+  ON_DELETE,
+  ON_DONE,
+  ON_DOWNSTREAM_CONNECTION_CLOSE,
+  ON_DOWNSTREAM_DATA,
+  ON_LOG,
+  ON_NEW_CONNECTION,
+  ON_TICK,
+  ON_UPSTREAM_CONNECTION_CLOSE,
+  ON_UPSTREAM_DATA,
+  ON_VM_START,
+  START,
+} from "./callbacks.ts";
+import type { PropertyNames, TraceListener, VmDiagnostics } from "./contract.ts";
+import { ConnectionContext, ContextIds, RootContext, type Context, type ContextBase, type StreamControl, type VmServices } from "./contexts.ts";
+import { createImports } from "./imports.ts";
 import { WasmMemory } from "./memory.ts";
-import { MetricIds } from "./metrics.ts";
+import { VmMetrics } from "./metrics.ts";
 import { WasmStartError, type WasmCode } from "./module.ts";
 import type { ConnectionFacts, PropertyScope } from "./properties.ts";
 import type { SharedData } from "./shared-data.ts";
-import { Tracer } from "./trace.ts";
+import { Phase, type Callback, type HostContext } from "./spec.ts";
+import { TraceRecorder } from "./trace.ts";
 
 /** Where Envoy's wasm VM integration logs a failure. */
 const VM_SOURCE = "source/extensions/common/wasm/wasm_vm.cc:38";
@@ -26,38 +51,33 @@ export interface VmSetup {
   stats: StatsStore;
   propertyNames: PropertyNames;
   shared: SharedData;
-  /** where trace lines go; null when tracing is off */
-  trace: ((line: string) => void) | null;
+  /** receives the trace's events; null when tracing is off */
+  trace: TraceListener | null;
 }
 
-type Export = (...args: number[]) => number | undefined;
-
-interface Callback {
-  name: string;
-  fn: Export;
-}
+type Export = (...words: number[]) => number | undefined;
 
 export class WasmVm {
   readonly role: string;
   readonly thread: number;
-  readonly plugin: WasmFilterConfig;
-  readonly logger: Logger;
-  readonly stats: StatsStore;
-  readonly shared: SharedData;
-  readonly metrics: MetricIds;
+  private readonly plugin: WasmFilterConfig;
+  private readonly abiVersion: AbiVersion;
+  private readonly logger: Logger;
   /** null when tracing is off */
-  readonly trace: Tracer | null;
-  readonly rootProperties: PropertyScope;
-  readonly contexts = new Map<number, Context>();
-  readonly memory: WasmMemory;
-  /** `wasm log <root_id> <vm_id>` and `wasm log <name> <root_id> <vm_id>`, empty parts left out */
-  readonly rootLogPrefix: string;
-  readonly connectionLogPrefix: string;
-  /** the host calls allowed now (during instantiation, the entry points, malloc); null for all */
-  allowedCalls: ReadonlySet<string> | null = ALLOWED_DURING_INSTANTIATION;
-  /** the context host calls act on: the callback's, or the one set by proxy_set_effective_context */
-  effective: Context | null = null;
-  failed = false;
+  private readonly trace: TraceRecorder | null;
+  private readonly services: VmServices;
+  /** what host calls see: the memory, the effective context, the phase */
+  private readonly host: HostState;
+  private readonly contexts = new Map<number, Context>();
+  private readonly ids = new ContextIds();
+  private readonly exports: WebAssembly.Exports;
+  /** the module's function for each callback of the table, by slot; undefined when not exported */
+  private readonly bound: Array<Export | undefined> = [];
+  private readonly memory: WasmMemory;
+  private readonly root: RootContext;
+  private hasFailed = false;
+  /** the failure's message, once failed */
+  private failure = "";
   /**
    * proxy_on_done(root) returned 0 at shutdown: proxy_on_delete(root) waits for proxy_done. Set
    * once proxy_on_done has returned, so a proxy_done inside it finds nothing pending (cpp-host
@@ -66,188 +86,181 @@ export class WasmVm {
   private rootDonePending = false;
   /** proxy_done came: proxy_on_delete(root) follows the callback it came in */
   private rootDeleteDue = false;
-  readonly root: RootContext;
-  /** the failure's message, once failed */
-  private failure = "";
-  private readonly ids = new ContextIds();
-  private readonly exports: WebAssembly.Exports;
   private tickTimer: NodeJS.Timeout | undefined;
-
-  private readonly onContextCreate: Callback | undefined;
-  private readonly onVmStart: Callback | undefined;
-  private readonly onConfigure: Callback | undefined;
-  private readonly onNewConnection: Callback | undefined;
-  private readonly onDownstreamData: Callback | undefined;
-  private readonly onUpstreamData: Callback | undefined;
-  private readonly onDownstreamConnectionClose: Callback | undefined;
-  private readonly onUpstreamConnectionClose: Callback | undefined;
-  private readonly onDone: Callback | undefined;
-  private readonly onLog: Callback | undefined;
-  private readonly onDelete: Callback | undefined;
-  private readonly onTick: Callback | undefined;
 
   constructor(setup: VmSetup) {
     this.role = setup.role;
     this.thread = setup.thread;
     this.plugin = setup.plugin;
-    this.stats = setup.stats;
-    this.shared = setup.shared;
-    this.trace = setup.trace === null ? null : new Tracer(setup.trace, setup.thread);
-    // Traced, a host call's log lines wait for its trace line; untraced, lines go straight out.
+    this.abiVersion = setup.code.abiVersion;
+    this.trace = setup.trace === null ? null : new TraceRecorder(setup.trace, setup.thread);
+    // Traced, a host call's log lines wait for its event; untraced, lines go straight out.
     this.logger = this.trace === null ? setup.logger : this.trace.holding(setup.logger);
-    this.metrics = new MetricIds(setup.stats);
-    this.rootProperties = { plugin: setup.plugin, names: setup.propertyNames };
-    this.rootLogPrefix = ["wasm log", setup.plugin.rootId, setup.plugin.vmId].filter((p) => p !== "").join(" ");
-    this.connectionLogPrefix = ["wasm log", setup.plugin.name, setup.plugin.rootId, setup.plugin.vmId]
-      .filter((p) => p !== "")
-      .join(" ");
+    this.services = this.createServices(setup);
+    this.host = new HostState(new RootContext(0, this.services), this.contexts);
 
     this.exports = this.instantiate(setup.code);
     const memory = this.exports.memory;
     if (!(memory instanceof WebAssembly.Memory)) throw new WasmStartError("Wasm module is missing memory export");
     const allocate = this.exports[setup.code.allocator] as Export;
     this.memory = new WasmMemory(memory, (size) => this.allocate(allocate, size));
+    this.host.memory = this.memory;
+    for (const callback of MODULE_FUNCTIONS) {
+      const fn = this.exports[callback.name];
+      this.bound[callback.slot] = typeof fn === "function" ? (fn as Export) : undefined;
+    }
     this.initialize();
-
-    this.onContextCreate = this.callback("proxy_on_context_create");
-    this.onVmStart = this.callback("proxy_on_vm_start");
-    this.onConfigure = this.callback("proxy_on_configure");
-    this.onNewConnection = this.callback("proxy_on_new_connection");
-    this.onDownstreamData = this.callback("proxy_on_downstream_data");
-    this.onUpstreamData = this.callback("proxy_on_upstream_data");
-    this.onDownstreamConnectionClose = this.callback("proxy_on_downstream_connection_close");
-    this.onUpstreamConnectionClose = this.callback("proxy_on_upstream_connection_close");
-    this.onDone = this.callback("proxy_on_done");
-    this.onLog = this.callback("proxy_on_log");
-    this.onDelete = this.callback("proxy_on_delete");
-    this.onTick = this.callback("proxy_on_tick");
-    this.root = new RootContext(this.ids.take());
+    this.root = new RootContext(this.ids.take(), this.services);
     this.contexts.set(this.root.id, this.root);
+  }
+
+  get failed(): boolean {
+    return this.hasFailed;
+  }
+
+  private createServices(setup: VmSetup): VmServices {
+    const { plugin } = setup;
+    const vm = this;
+    return {
+      thread: setup.thread,
+      logger: this.logger,
+      metrics: new VmMetrics(setup.stats),
+      shared: setup.shared,
+      rootProperties: { plugin, names: setup.propertyNames } satisfies PropertyScope,
+      rootLogPrefix: ["wasm log", plugin.rootId, plugin.vmId].filter((p) => p !== "").join(" "),
+      connectionLogPrefix: ["wasm log", plugin.name, plugin.rootId, plugin.vmId].filter((p) => p !== "").join(" "),
+      setTickPeriod: (milliseconds) => vm.setTickPeriod(milliseconds),
+      done: (context) => vm.rootDone(context),
+    };
   }
 
   private instantiate(code: WasmCode): WebAssembly.Exports {
     try {
-      return new WebAssembly.Instance(code.module, createImports(this, code.abiVersion)).exports;
+      return new WebAssembly.Instance(code.module, createImports(this.host, code.abiVersion, this.trace)).exports;
     } catch (error) {
       throw new WasmStartError(`Wasm VM failed to start: ${describe(error)}`);
     }
   }
 
-  /** WASI reactor (`_initialize` then `main`) or command (`_start`) entry points, run once. */
+  /** WASI reactor (`_initialize` then `main(0, 0)`) or command (`_start`) entry points, run once. */
   private initialize(): void {
-    const entries = this.exports._initialize ? ["_initialize", "main"] : ["_start"];
-    this.allowedCalls = ALLOWED_DURING_START;
+    const entries = this.bound[INITIALIZE.slot] ? [INITIALIZE, MAIN] : [START];
+    this.host.phase = Phase.Start;
     try {
-      for (const name of entries) {
-        const entry = this.exports[name];
-        if (typeof entry !== "function") continue;
-        if (this.trace) this.trace.callIn(name, [], 0);
-        entry();
+      for (const entry of entries) {
+        const fn = this.bound[entry.slot];
+        if (fn === undefined) continue;
+        if (this.trace) this.trace.enter(entry, []);
+        // main(argc 0, argv 0), as cpp-host calls it; the others take nothing
+        fn(0, 0);
       }
     } catch (error) {
       throw new WasmStartError(`Wasm VM failed to start: ${describe(error)}`);
     } finally {
-      this.allowedCalls = null;
+      this.host.phase = Phase.Callback;
     }
   }
 
   private allocate(malloc: Export, size: number): number {
-    const allowed = this.allowedCalls;
-    this.allowedCalls = ALLOWED_IN_MALLOC;
+    const host = this.host;
+    const phase = host.phase;
+    host.phase = Phase.Malloc;
     try {
       return (malloc(size) ?? 0) >>> 0;
     } finally {
-      this.allowedCalls = allowed;
+      host.phase = phase;
     }
-  }
-
-  private callback(name: string): Callback | undefined {
-    const fn = this.exports[name];
-    return typeof fn === "function" ? { name, fn: fn as Export } : undefined;
   }
 
   /** The root context's start: context_create, vm_start, configure (docs/envoy-host.md §2). */
   startRoot(): void {
     const root = this.root;
-    this.invoke(this.onContextCreate, root, 0);
+    this.invoke(ON_CONTEXT_CREATE, root, 0);
     root.vmConfiguration = new TextEncoder().encode(this.plugin.vmConfiguration);
-    const vmStarted = this.onVmStart === undefined || this.invoke(this.onVmStart, root, root.vmConfiguration.length) !== 0;
+    const vmStarted = !this.bound[ON_VM_START.slot] || this.invoke(ON_VM_START, root, root.vmConfiguration.length) !== 0;
     root.vmConfiguration = null;
     this.throwIfFailed();
     if (!vmStarted) throw new WasmStartError("Wasm VM failed to start: on_vm_start returned 0");
     root.pluginConfiguration = new TextEncoder().encode(this.plugin.configuration);
-    const configured =
-      this.onConfigure === undefined || this.invoke(this.onConfigure, root, root.pluginConfiguration.length) !== 0;
+    const configured = !this.bound[ON_CONFIGURE.slot] || this.invoke(ON_CONFIGURE, root, root.pluginConfiguration.length) !== 0;
     root.pluginConfiguration = null;
     this.throwIfFailed();
     if (!configured) throw new WasmStartError("Wasm VM failed to start: on_configure returned 0");
   }
 
   private throwIfFailed(): void {
-    if (this.failed) throw new WasmStartError(`Wasm VM failed to start: ${this.failure}`);
+    if (this.hasFailed) throw new WasmStartError(`Wasm VM failed to start: ${this.failure}`);
   }
 
   // ---------------------------------------------------------------- connection contexts
 
   createConnection(facts: ConnectionFacts, stream: StreamControl): ConnectionContext {
-    const properties = { plugin: this.plugin, names: this.rootProperties.names, connection: facts };
-    const context = new ConnectionContext(this.ids.take(), this.root.id, properties, stream);
+    const properties = { plugin: this.plugin, names: this.services.rootProperties.names, connection: facts };
+    const context = new ConnectionContext(this.ids.take(), this.root.id, this.services, properties, stream);
     this.contexts.set(context.id, context);
     return context;
   }
 
   contextCreate(context: ConnectionContext): void {
-    this.invoke(this.onContextCreate, context, context.rootId);
+    this.invoke(ON_CONTEXT_CREATE, context, context.rootId);
   }
   newConnection(context: ConnectionContext): number {
-    return this.invoke(this.onNewConnection, context);
+    return this.invoke(ON_NEW_CONNECTION, context);
   }
   downstreamData(context: ConnectionContext, size: number, endOfStream: boolean): number {
-    return this.invoke(this.onDownstreamData, context, size, endOfStream ? 1 : 0);
+    return this.invoke(ON_DOWNSTREAM_DATA, context, size, endOfStream ? 1 : 0);
   }
   upstreamData(context: ConnectionContext, size: number, endOfStream: boolean): number {
-    return this.invoke(this.onUpstreamData, context, size, endOfStream ? 1 : 0);
+    return this.invoke(ON_UPSTREAM_DATA, context, size, endOfStream ? 1 : 0);
   }
   downstreamConnectionClose(context: ConnectionContext, peer: number): void {
-    this.invoke(this.onDownstreamConnectionClose, context, peer);
+    this.invoke(ON_DOWNSTREAM_CONNECTION_CLOSE, context, peer);
   }
   upstreamConnectionClose(context: ConnectionContext, peer: number): void {
-    this.invoke(this.onUpstreamConnectionClose, context, peer);
+    this.invoke(ON_UPSTREAM_CONNECTION_CLOSE, context, peer);
   }
   /** done, log, delete — skipped on a failed VM; the context is forgotten either way */
   finish(context: ConnectionContext): void {
-    this.invoke(this.onDone, context);
-    this.invoke(this.onLog, context);
-    this.invoke(this.onDelete, context);
+    this.invoke(ON_DONE, context);
+    this.invoke(ON_LOG, context);
+    this.invoke(ON_DELETE, context);
     this.contexts.delete(context.id);
   }
 
   // ---------------------------------------------------------------- calls into the module
 
-  /** Call a callback with the context's id first; a missing export or a failed VM answers 0. */
-  private invoke(callback: Callback | undefined, context: Context, a?: number, b?: number): number {
-    if (callback === undefined || this.failed) return 0;
-    const previous = this.effective;
-    this.effective = context;
-    if (this.trace) this.trace.callIn(callback.name, [context.id, a!, b!], callback.fn.length);
+  /**
+   * Call a callback with the context's id and the callback's other words (at most four: the
+   * ABI's callbacks take five words at the most); a missing export or a failed VM answers 0.
+   */
+  private invoke(callback: Callback, context: Context, a?: number, b?: number, c?: number, d?: number): number {
+    const fn = this.bound[callback.slot];
+    if (fn === undefined || this.hasFailed) return 0;
+    const host = this.host;
+    const previous = host.context;
+    host.context = context;
+    if (this.trace) {
+      const arity = callback.signature(this.abiVersion).params.length;
+      this.trace.enter(callback, [context.id, a!, b!, c!, d!].slice(0, arity));
+    }
     let result: number | undefined;
     try {
-      result = callback.fn(context.id, a!, b!);
+      result = fn(context.id, a!, b!, c!, d!);
     } catch (error) {
       this.fail(callback.name, error);
     } finally {
-      this.effective = previous;
+      host.context = previous;
     }
-    if (this.trace) this.trace.callOut(callback.name, result);
+    if (this.trace) this.trace.leave(callback, result);
     if (this.rootDeleteDue) {
       this.rootDeleteDue = false;
-      this.invoke(this.onDelete, this.root);
+      this.invoke(ON_DELETE, this.root);
     }
     return result ?? 0;
   }
 
   private fail(functionName: string, error: unknown): void {
-    this.failed = true;
+    this.hasFailed = true;
     this.failure = `Function: ${functionName} failed: Uncaught ${describe(error)}`;
     this.stopTicks();
     this.logger.log("wasm", "error", VM_SOURCE, this.failure, this.thread);
@@ -255,10 +268,10 @@ export class WasmVm {
 
   // ---------------------------------------------------------------- timers and shutdown
 
-  setTickPeriod(milliseconds: number): void {
+  private setTickPeriod(milliseconds: number): void {
     this.stopTicks();
     if (milliseconds > 0) {
-      this.tickTimer = setInterval(() => this.invoke(this.onTick, this.root), milliseconds);
+      this.tickTimer = setInterval(() => this.invoke(ON_TICK, this.root), milliseconds);
       this.tickTimer.unref();
     }
   }
@@ -274,17 +287,18 @@ export class WasmVm {
    * and the delete waits for its proxy_done.
    */
   shutdown(): void {
-    if (this.onDone === undefined || this.invoke(this.onDone, this.root) !== 0) this.invoke(this.onDelete, this.root);
+    if (!this.bound[ON_DONE.slot] || this.invoke(ON_DONE, this.root) !== 0) this.invoke(ON_DELETE, this.root);
     else this.rootDonePending = true;
     this.stopTicks();
   }
 
   /**
-   * proxy_done from the root context: false unless its done is pending. cpp-host defers the
-   * delete until the VM call under way has returned, so that it does not run inside proxy_done.
+   * proxy_done: false unless it comes from the root context and its done is pending. cpp-host
+   * defers the delete until the VM call under way has returned, so that it does not run inside
+   * proxy_done.
    */
-  rootDone(): boolean {
-    if (!this.rootDonePending) return false;
+  private rootDone(context: ContextBase): boolean {
+    if (context !== this.root || !this.rootDonePending) return false;
     this.rootDonePending = false;
     this.rootDeleteDue = true;
     return true;
@@ -296,8 +310,34 @@ export class WasmVm {
       memoryBytes: this.memory.size,
       bytesCopiedIn: this.memory.bytesCopiedIn,
       mallocCalls: this.memory.mallocCalls,
-      failed: this.failed,
+      failed: this.hasFailed,
     };
+  }
+}
+
+/**
+ * The VM's side of HostContext: plain fields the VM keeps current, which host calls read as they
+ * are (a getter per read would cost more than the calls themselves, in the hottest path).
+ */
+class HostState implements HostContext {
+  memory!: WasmMemory;
+  /** the context host calls act on: the callback's, or the one set by proxy_set_effective_context */
+  context: Context;
+  phase = Phase.Instantiation;
+
+  constructor(
+    /** the VM's own context (id 0): current outside callbacks */
+    vmContext: RootContext,
+    private readonly contexts: ReadonlyMap<number, Context>,
+  ) {
+    this.context = vmContext;
+  }
+
+  setEffectiveContext(id: number): boolean {
+    const context = this.contexts.get(id);
+    if (context === undefined) return false;
+    this.context = context;
+    return true;
   }
 }
 

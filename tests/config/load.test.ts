@@ -50,7 +50,13 @@ const EXPECTED: EnvoyConfig = {
           legacyFailOpen: false,
           reloadBackoffMs: 1000,
         },
-        { kind: "tcp_proxy", filterName: "envoy.filters.network.tcp_proxy", statPrefix: "main_tcp", cluster: "web_service" },
+        {
+          kind: "tcp_proxy",
+          filterName: "envoy.filters.network.tcp_proxy",
+          statPrefix: "main_tcp",
+          cluster: "web_service",
+          idleTimeoutMs: 3_600_000,
+        },
       ],
     },
     {
@@ -62,6 +68,8 @@ const EXPECTED: EnvoyConfig = {
           filterName: "envoy.filters.network.http_connection_manager",
           statPrefix: "staticreply",
           routes: [{ domains: ["*"], prefix: "/", status: 200, body: "example body\n" }],
+          streamIdleTimeoutMs: 300_000,
+          idleTimeoutMs: 3_600_000,
         },
       ],
     },
@@ -113,10 +121,26 @@ test("a cluster type other than STATIC is refused by name", () => {
 });
 
 test("a tcp_proxy setting the local host lacks is refused by name", () => {
-  const yamlText = mutate("cluster: web_service", "cluster: web_service\n                idle_timeout: 10s");
+  const yamlText = mutate("cluster: web_service", "cluster: web_service\n                max_connect_attempts: 3");
   assert.equal(
     loadError(yamlText),
-    `envoy.yaml:${lineOf("idle_timeout", yamlText)}: static_resources.listeners[0].filter_chains[0].filters[1].typed_config.idle_timeout: idle_timeout is not supported by the local host; run it in Envoy with docker-compose up`,
+    `envoy.yaml:${lineOf("max_connect_attempts", yamlText)}: static_resources.listeners[0].filter_chains[0].filters[1].typed_config.max_connect_attempts: max_connect_attempts is not supported by the local host; run it in Envoy with docker-compose up`,
+  );
+});
+
+test("tcp_proxy idle_timeout: 1 hour when absent, whole milliseconds as given, 0s for none, negative refused", () => {
+  const tcpProxyWith = (idleTimeout: string) =>
+    loadText(mutate("cluster: web_service", `cluster: web_service\n                idle_timeout: ${idleTimeout}`)).listeners[0]!.filters[1];
+  const expected = EXPECTED.listeners[0]!.filters[1]!;
+  assert.deepEqual(tcpProxyWith("10s"), { ...expected, idleTimeoutMs: 10_000 });
+  assert.deepEqual(tcpProxyWith("0.25s"), { ...expected, idleTimeoutMs: 250 });
+  assert.deepEqual(tcpProxyWith("0s"), { ...expected, idleTimeoutMs: 0 });
+  // Envoy reads it in whole milliseconds, and 0 is no timeout
+  assert.deepEqual(tcpProxyWith("0.0005s"), { ...expected, idleTimeoutMs: 0 });
+  const yamlText = mutate("cluster: web_service", "cluster: web_service\n                idle_timeout: -1s");
+  assert.equal(
+    loadError(yamlText),
+    `envoy.yaml:${lineOf("idle_timeout", yamlText)}: static_resources.listeners[0].filter_chains[0].filters[1].typed_config.idle_timeout: Expected positive duration: -1s`,
   );
 });
 

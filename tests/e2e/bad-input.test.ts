@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { runCli } from "../helpers/e2e-cli.ts";
-import { curl } from "../helpers/e2e-clients.ts";
+import { NEEDS_CURL, curl } from "../helpers/e2e-clients.ts";
 import { BUILD_FOLDER } from "../helpers/e2e-paths.ts";
 import { startTestHost, wasmMessages } from "../helpers/e2e.ts";
 
@@ -74,7 +74,7 @@ describe("clients that connect and send nothing", () => {
     });
   }
 
-  test("a silent client does not hold up others, and is counted once when it leaves", async () => {
+  test("a silent client does not hold up others, and is counted once when it leaves", NEEDS_CURL, async () => {
     const testHost = await startTestHost();
     try {
       const silent = await openSilently(testHost.mainPort);

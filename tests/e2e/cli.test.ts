@@ -1,16 +1,18 @@
 // The command line as users run it, as a child process: --help, the one-line errors, and a run
-// on the real ports of envoy/envoy.yaml (18000, 8099, 8001) stopped by Ctrl-C and by admin.
-// Every test that uses the real ports is in this file, so they never run at the same time.
+// of envoy/envoy.yaml stopped by Ctrl-C and by admin. Its runs use free ports, never the
+// configured ones, which `make local` may hold while the tests run.
 
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
+import { connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { runCli, startCli } from "../helpers/e2e-cli.ts";
-import { curl } from "../helpers/e2e-clients.ts";
-import { ENVOY_YAML } from "../helpers/e2e-paths.ts";
+import { NEEDS_CURL, curl } from "../helpers/e2e-clients.ts";
+import { whyPluginMissing } from "../../host/paths.ts";
+import { ENVOY_YAML, ROOT } from "../helpers/e2e-paths.ts";
+import { configOnFreePorts, freePorts, writeConfigWithPorts } from "../helpers/free-ports.ts";
 
 describe("the command line", () => {
   let scratch: string;
@@ -19,9 +21,14 @@ describe("the command line", () => {
   });
   after(() => rmSync(scratch, { recursive: true, force: true }));
 
+  /** A scratch file name for a config. */
+  function scratchFile(): string {
+    return join(scratch, `envoy-${Math.random().toString(36).slice(2)}.yaml`);
+  }
+
   /** envoy/envoy.yaml with one text replaced */
   function configWith(search: string, replacement: string): string {
-    const file = join(scratch, `envoy-${Math.random().toString(36).slice(2)}.yaml`);
+    const file = scratchFile();
     const yaml = readFileSync(ENVOY_YAML, "utf8");
     assert.ok(yaml.includes(search));
     writeFileSync(file, yaml.replace(search, replacement));
@@ -45,14 +52,49 @@ describe("the command line", () => {
     assert.deepEqual(await runCli(["--bogus"]), { code: 1, stdout: "", stderr: "error: Unknown option '--bogus' (see --help)\n" });
   });
 
-  test("a missing main.wasm is one line that names the path and says to run make build", async () => {
-    const result = await runCli(["--plugin-folder", join(scratch, "no-build")]);
+  test("a --plugin-folder that is not a folder is one line that says so", async () => {
+    const folder = join(scratch, "no-such-folder");
+    const result = await runCli(["--plugin-folder", folder]);
     assert.equal(result.code, 1);
     assert.equal(
       result.stderr,
-      `error: plugin 'tcp_connection_logger': ${join(scratch, "no-build", "main.wasm")} does not exist ` +
-        "(/etc/envoy/plugin/main.wasm); run make build\n",
+      `error: plugin 'tcp_connection_logger': the plugin folder ${folder} (--plugin-folder, $FOLDER_PLUGIN; ` +
+        "/etc/envoy/plugin/ in the container) is not a folder on this machine\n",
     );
+  });
+
+  test("a --plugin-folder without main.wasm is one line that names the folder and the file", async () => {
+    const result = await runCli(["--plugin-folder", scratch]);
+    assert.equal(result.code, 1);
+    assert.equal(
+      result.stderr,
+      `error: plugin 'tcp_connection_logger': ${join(scratch, "main.wasm")} does not exist: ` +
+        `the plugin folder ${scratch} (--plugin-folder, $FOLDER_PLUGIN) has no main.wasm\n`,
+    );
+  });
+
+  test("without a build, the one line says to run make build", () => {
+    const buildFolder = join(ROOT, "build");
+    const wasmPath = join(buildFolder, "missing.wasm");
+    assert.equal(
+      whyPluginMissing("/etc/envoy/plugin/missing.wasm", buildFolder, wasmPath),
+      `${wasmPath} does not exist (/etc/envoy/plugin/missing.wasm); run make build`,
+    );
+  });
+
+  test("-c naming a directory or a device is one line, and nothing is read from it", async () => {
+    assert.deepEqual(await runCli(["-c", scratch]), { code: 1, stdout: "", stderr: `error: cannot read ${scratch}: it is a directory\n` });
+    assert.deepEqual(await runCli(["-c", "/dev/zero"]), { code: 1, stdout: "", stderr: "error: cannot read /dev/zero: not a regular file\n" });
+    const missing = join(scratch, "missing.yaml");
+    assert.deepEqual(await runCli(["-c", missing]), { code: 1, stdout: "", stderr: `error: cannot read ${missing}: no such file\n` });
+  });
+
+  test("an unknown component in --component-log-level is one line", async () => {
+    assert.deepEqual(await runCli(["--component-log-level", "wasm:debug,nosuch:info"]), {
+      code: 1,
+      stdout: "",
+      stderr: "error: --component-log-level: invalid component specified 'nosuch'\n",
+    });
   });
 
   test("an invalid config prints the loader's message", async () => {
@@ -73,24 +115,30 @@ describe("the command line", () => {
 
   test("a busy port is one line", async () => {
     const blocker = createServer();
-    await new Promise<void>((resolve) => blocker.listen(18000, "127.0.0.1", resolve));
+    await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));
+    const busy = (blocker.address() as { port: number }).port;
     try {
-      const result = await runCli([]);
+      const [staticreply, admin] = await freePorts(2);
+      const file = scratchFile();
+      writeConfigWithPorts(file, { main: busy, staticreply: staticreply!, admin: admin! });
+      const result = await runCli(["-c", file]);
       assert.equal(result.code, 1);
-      assert.equal(result.stderr.trimEnd().split("\n").at(-1), "error: listener 'main' cannot bind 127.0.0.1:18000: address already in use");
+      assert.equal(result.stderr.trimEnd().split("\n").at(-1), `error: listener 'main' cannot bind 127.0.0.1:${busy}: address already in use`);
     } finally {
       await new Promise((resolve) => blocker.close(resolve));
     }
   });
 
-  test("on the real ports: curl through the plugin, the counter in admin, Ctrl-C exits 0", async () => {
-    const cli = startCli(["-c", "envoy/envoy.yaml"]);
+  test("curl through the plugin, the counter in admin, Ctrl-C exits 0", NEEDS_CURL, async () => {
+    const file = scratchFile();
+    const ports = await configOnFreePorts(file);
+    const cli = startCli(["-c", file]);
     await cli.waitForLog("all dependencies initialized. starting workers");
-    const reply = await curl(["-i", "localhost:18000", "--data", "[initial body]"]);
+    const reply = await curl(["-i", `localhost:${ports.main}`, "--data", "[initial body]"]);
     assert.match(reply.stdout, /^HTTP\/1.1 200 OK\r\n/);
     assert.match(reply.stdout, /\r\n\r\nexample body\n$/);
     await cli.waitForLog("connection 2: done: ");
-    const stats = await curl(["localhost:8001/stats/prometheus"]);
+    const stats = await curl([`localhost:${ports.admin}/stats/prometheus`]);
     assert.match(stats.stdout, /^connection_counter\{\} 1$/m);
     cli.child.kill("SIGINT");
     const result = await cli.exited;
@@ -99,10 +147,45 @@ describe("the command line", () => {
     assert.match(result.stderr, /upstream cluster metadata location\.az: ap-northeast-1a\n/);
   });
 
-  test("on the real ports: admin POST /quitquitquit exits 0", async () => {
-    const cli = startCli([], { ENVOY_CONCURRENCY: "2" });
+  test("/ready is 503 INITIALIZING until every listener is bound; once LIVE, the listeners accept", async () => {
+    const file = scratchFile();
+    const ports = await configOnFreePorts(file);
+    const cli = startCli(["-c", file]);
+    const answers: string[] = [];
+    try {
+      // from the moment the process starts, as fast as it answers
+      for (;;) {
+        const reply = await fetch(`http://127.0.0.1:${ports.admin}/ready`).then(
+          async (response) => `${response.status} ${await response.text()}`,
+          () => "refused",
+        );
+        if (reply !== "refused") answers.push(reply);
+        if (reply.startsWith("200")) break;
+      }
+      assert.equal(answers.at(-1), "200 LIVE\n");
+      assert.deepEqual(answers.slice(0, -1).filter((answer) => answer !== "503 INITIALIZING\n"), []);
+      for (let i = 0; i < 5; i++) {
+        const connected = await new Promise<boolean>((resolve) => {
+          const socket = connect({ host: "127.0.0.1", port: ports.main }, () => {
+            socket.destroy();
+            resolve(true);
+          });
+          socket.on("error", () => resolve(false));
+        });
+        assert.equal(connected, true);
+      }
+    } finally {
+      cli.child.kill("SIGINT");
+      await cli.exited;
+    }
+  });
+
+  test("admin POST /quitquitquit exits 0", NEEDS_CURL, async () => {
+    const file = scratchFile();
+    const ports = await configOnFreePorts(file);
+    const cli = startCli(["-c", file], { ENVOY_CONCURRENCY: "2" });
     await cli.waitForLog("all dependencies initialized. starting workers");
-    const reply = await curl(["-X", "POST", "localhost:8001/quitquitquit"]);
+    const reply = await curl(["-X", "POST", `localhost:${ports.admin}/quitquitquit`]);
     assert.equal(reply.stdout, "OK\n");
     const result = await cli.exited;
     assert.equal(result.code, 0);

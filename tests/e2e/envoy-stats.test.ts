@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { connect } from "node:net";
 import { after, before, describe, test } from "node:test";
-import { curl } from "../helpers/e2e-clients.ts";
+import { NEEDS_CURL, curl } from "../helpers/e2e-clients.ts";
 import { startTestHost, statLine, type TestHost } from "../helpers/e2e.ts";
 
 async function admin(testHost: TestHost, path: string): Promise<string> {
@@ -25,12 +25,14 @@ function envoyStats(of: (name: string) => number): string[] {
     "cluster.web_service.upstream_cx_active",
     "cluster.web_service.upstream_cx_connect_fail",
     "cluster.web_service.upstream_cx_total",
+    "http.staticreply.downstream_cx_idle_timeout",
     "http.staticreply.downstream_cx_total",
     "http.staticreply.downstream_rq_1xx",
     "http.staticreply.downstream_rq_2xx",
     "http.staticreply.downstream_rq_3xx",
     "http.staticreply.downstream_rq_4xx",
     "http.staticreply.downstream_rq_5xx",
+    "http.staticreply.downstream_rq_idle_timeout",
     "http.staticreply.downstream_rq_total",
     // named after the configured addresses and ports, wherever the test binds them
     "listener.0.0.0.0_18000.downstream_cx_total",
@@ -39,10 +41,11 @@ function envoyStats(of: (name: string) => number): string[] {
     "tcp.main_tcp.downstream_cx_rx_bytes_total",
     "tcp.main_tcp.downstream_cx_total",
     "tcp.main_tcp.downstream_cx_tx_bytes_total",
+    "tcp.main_tcp.idle_timeout",
   ].map((name) => `${name}: ${of(name)}`);
 }
 
-describe("Envoy's stats next to the plugin's", () => {
+describe("Envoy's stats next to the plugin's", NEEDS_CURL, () => {
   let testHost: TestHost;
 
   before(async () => {
@@ -76,7 +79,7 @@ describe("Envoy's stats next to the plugin's", () => {
       "tcp.main_tcp.downstream_cx_rx_bytes_total": downstreamBytes,
       "tcp.main_tcp.downstream_cx_tx_bytes_total": upstreamBytes,
     };
-    assert.deepEqual(text.split("\n").slice(0, 16), envoyStats((name) => expected[name] ?? 0));
+    assert.deepEqual(text.split("\n").slice(0, 19), envoyStats((name) => expected[name] ?? 0));
   });
 
   test("/stats/prometheus shows them as Envoy does: envoy_ prefix, tags as labels, one # TYPE per metric", async () => {
@@ -98,8 +101,12 @@ describe("Envoy's stats next to the plugin's", () => {
         'envoy_cluster_upstream_cx_connect_fail{envoy_cluster_name="web_service"} 0',
         "# TYPE envoy_cluster_upstream_cx_total counter",
         'envoy_cluster_upstream_cx_total{envoy_cluster_name="web_service"} 3',
+        "# TYPE envoy_http_downstream_cx_idle_timeout counter",
+        'envoy_http_downstream_cx_idle_timeout{envoy_http_conn_manager_prefix="staticreply"} 0',
         "# TYPE envoy_http_downstream_cx_total counter",
         'envoy_http_downstream_cx_total{envoy_http_conn_manager_prefix="staticreply"} 3',
+        "# TYPE envoy_http_downstream_rq_idle_timeout counter",
+        'envoy_http_downstream_rq_idle_timeout{envoy_http_conn_manager_prefix="staticreply"} 0',
         "# TYPE envoy_http_downstream_rq_total counter",
         'envoy_http_downstream_rq_total{envoy_http_conn_manager_prefix="staticreply"} 3',
         "# TYPE envoy_http_downstream_rq_xx counter",
@@ -119,6 +126,8 @@ describe("Envoy's stats next to the plugin's", () => {
         'envoy_tcp_downstream_cx_total{envoy_tcp_prefix="main_tcp"} 3',
         "# TYPE envoy_tcp_downstream_cx_tx_bytes_total counter",
         `envoy_tcp_downstream_cx_tx_bytes_total{envoy_tcp_prefix="main_tcp"} ${tx}`,
+        "# TYPE envoy_tcp_idle_timeout counter",
+        'envoy_tcp_idle_timeout{envoy_tcp_prefix="main_tcp"} 0',
         "# TYPE connection_active gauge",
         "connection_active{} 0",
         "# TYPE envoy_cluster_upstream_cx_active gauge",

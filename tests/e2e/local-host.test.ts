@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { connect } from "node:net";
 import { after, before, describe, test } from "node:test";
-import { curl, exchange, parseHttpResponse, postRequest } from "../helpers/e2e-clients.ts";
+import { NEEDS_CURL, curl, exchange, parseHttpResponse, postRequest } from "../helpers/e2e-clients.ts";
 import { startTestHost, statLine, wasmMessages, type TestHost } from "../helpers/e2e.ts";
 
 const PREFIX = "wasm log tcp_connection_logger tcp_connection_logger tcp_connection_logger: ";
@@ -27,7 +27,7 @@ async function settled(testHost: TestHost): Promise<void> {
   assert.equal(testHost.host.plugins[0].activeConnections, 0);
 }
 
-describe("the local host with envoy/envoy.yaml and build/main.wasm", () => {
+describe("the local host with envoy/envoy.yaml and build/main.wasm", NEEDS_CURL, () => {
   let testHost: TestHost;
 
   before(async () => {
@@ -99,7 +99,7 @@ describe("the local host with envoy/envoy.yaml and build/main.wasm", () => {
 });
 
 describe("the local host with --concurrency 2", () => {
-  test("connections spread over two worker VMs and are counted exactly", async () => {
+  test("connections spread over two worker VMs and are counted exactly", NEEDS_CURL, async () => {
     const testHost = await startTestHost({ concurrency: 2 });
     try {
       assert.deepEqual(
@@ -116,7 +116,7 @@ describe("the local host with --concurrency 2", () => {
 });
 
 describe("the local host with legacy property names (Envoy <= 1.24)", () => {
-  test("the plugin still logs the cluster's location metadata", async () => {
+  test("the plugin still logs the cluster's location metadata", NEEDS_CURL, async () => {
     const testHost = await startTestHost({ propertyNames: "legacy" });
     try {
       await curl([`localhost:${testHost.mainPort}`, "--data", "[initial body]"]);
@@ -129,7 +129,7 @@ describe("the local host with legacy property names (Envoy <= 1.24)", () => {
 });
 
 describe("the local host without the wasm filter (tcp_proxy alone)", () => {
-  test("proxies the same, and no plugin runs", async () => {
+  test("proxies the same, and no plugin runs", NEEDS_CURL, async () => {
     const testHost = await startTestHost({ withoutWasm: true });
     try {
       const result = await curl([`localhost:${testHost.mainPort}`, "--data", "[initial body]"]);
@@ -144,7 +144,7 @@ describe("the local host without the wasm filter (tcp_proxy alone)", () => {
 });
 
 describe("admin POST /quitquitquit", () => {
-  test("answers OK, ends open connections, closes the plugin and every port", async () => {
+  test("answers OK, ends open connections, closes the plugin and every port", NEEDS_CURL, async () => {
     const testHost = await startTestHost();
     // a client that connected and waits: the shutdown must end it
     const waiting = connect({ host: "127.0.0.1", port: testHost.mainPort });
@@ -160,5 +160,32 @@ describe("admin POST /quitquitquit", () => {
     const refused = await curl([`localhost:${testHost.mainPort}`]);
     assert.equal(refused.code, 7);
     assert.equal(testHost.logs.at(-1)?.endsWith("[main] [source/server/server.cc:1050] exiting"), true);
+  });
+});
+
+describe("the local host bound beyond loopback (--bind 0.0.0.0)", () => {
+  test("warns once that admin is reachable and unauthenticated", async () => {
+    const testHost = await startTestHost({ bindAddress: "0.0.0.0" });
+    try {
+      const warnings = testHost.logs.filter((line) => line.includes("][warning][admin] "));
+      assert.deepEqual(
+        warnings.map((line) => line.slice(line.indexOf("]") + 1)),
+        [
+          `[1][warning][admin] [host/local-host.ts] admin on 0.0.0.0:${testHost.host.adminPort} is reachable from other machines ` +
+            "and has no authentication: anyone who reaches it can read the stats, change log levels and stop the host (POST /quitquitquit)",
+        ],
+      );
+    } finally {
+      await testHost.host.close();
+    }
+  });
+
+  test("on loopback there is no such warning", async () => {
+    const testHost = await startTestHost();
+    try {
+      assert.deepEqual(testHost.logs.filter((line) => line.includes("][warning]")), []);
+    } finally {
+      await testHost.host.close();
+    }
   });
 });

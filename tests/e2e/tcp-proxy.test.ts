@@ -1,18 +1,21 @@
 // tcp_proxy and the listeners with real sockets, the wasm filter replaced by a filter that
 // records every call: the order Envoy drives a network filter in (docs/envoy-host.md §3), the peer
 // types, clean-up after resets, backpressure, and what tcp_proxy and the cluster count when the
-// upstream is refused or the cluster does not exist.
+// upstream is refused or the cluster does not exist; and that a filter that closes the connection
+// at its start keeps tcp_proxy from connecting upstream.
 
 import assert from "node:assert/strict";
-import { createServer, connect, type Server } from "node:net";
+import { createServer, connect, type Server, type Socket } from "node:net";
 import { after, before, describe, test } from "node:test";
 import { loadEnvoyConfig } from "../../host/config/load.ts";
 import type { EnvoyConfig } from "../../host/config/model.ts";
 import { startListeners, type RunningListeners } from "../../host/net/listeners.ts";
-import { createStatsStore } from "../../host/stats.ts";
-import type { FilterCallbacks, FilterFactory, NetworkFilter, StatsStore } from "../../host/wasm/api.ts";
-import { curl, exchange, parseHttpResponse, postRequest } from "../helpers/e2e-clients.ts";
+import { createStatsStore, type StatsStore } from "../../host/stats.ts";
+import type { FilterCallbacks, FilterFactory, NetworkFilter } from "../../host/wasm/api.ts";
+import { NEEDS_CURL, curl, exchange, parseHttpResponse, postRequest } from "../helpers/e2e-clients.ts";
 import { ENVOY_YAML } from "../helpers/e2e-paths.ts";
+import { startTestPlugin } from "../helpers/wasm-host.ts";
+import { pluginModule } from "../helpers/wat.ts";
 
 /** A pass-through filter that writes down each call as one line. */
 function recordingFactory(events: string[][]): FilterFactory {
@@ -96,7 +99,7 @@ describe("tcp_proxy with a recording filter ahead of it", () => {
     assert.equal(listeners.openConnections, 0);
   });
 
-  test("curl gets the direct response through the chain", async () => {
+  test("curl gets the direct response through the chain", NEEDS_CURL, async () => {
     const result = await curl(["-i", `localhost:${port}`, "--data", "[initial body]"]);
     assert.equal(result.code, 0);
     const response = parseHttpResponse(result.stdout);
@@ -140,7 +143,7 @@ describe("tcp_proxy with a recording filter ahead of it", () => {
 });
 
 describe("tcp_proxy alone (no filter ahead of it)", () => {
-  test("curl gets the direct response", async () => {
+  test("curl gets the direct response", NEEDS_CURL, async () => {
     const listeners = await start(loadEnvoyConfig(ENVOY_YAML), []);
     try {
       const result = await curl(["-i", `localhost:${portOf(listeners, "main")}`, "--data", "[initial body]"]);
@@ -164,6 +167,22 @@ function listenOnFreePort(server: Server): Promise<number> {
   return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve((server.address() as { port: number }).port)));
 }
 
+/**
+ * Connect, send `text` without half-closing, and resolve with what came back once the host has
+ * closed the connection. Bytes the host never read make the kernel answer its close with a
+ * reset, in Envoy as here: a reset is a close too.
+ */
+function sendUntilClosed(port: number, text = ""): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: "127.0.0.1", port });
+    let received = "";
+    socket.on("error", () => {});
+    socket.on("data", (chunk: Buffer) => (received += chunk.toString("latin1")));
+    socket.on("close", () => resolve(received));
+    if (text !== "") socket.write(text);
+  });
+}
+
 describe("tcp_proxy against other upstreams", () => {
   test("an upstream that refuses: the client is closed locally, the filter ended once, a connect failure counted", async () => {
     const refusing = createServer();
@@ -173,7 +192,7 @@ describe("tcp_proxy against other upstreams", () => {
     const stats = createStatsStore();
     const listeners = await start(withCluster(loadEnvoyConfig(ENVOY_YAML), closedPort), [recordingFactory(events)], stats);
     try {
-      assert.equal(await exchange(portOf(listeners, "main"), "hello"), "");
+      assert.equal(await sendUntilClosed(portOf(listeners, "main"), "hello"), "");
       await listeners.whenIdle();
       assert.deepEqual(events[0].slice(1), [
         "onNewConnection",
@@ -185,11 +204,14 @@ describe("tcp_proxy against other upstreams", () => {
         "cluster.web_service.upstream_cx_connect_fail: 1",
         "cluster.web_service.upstream_cx_total: 1",
       ]);
-      // (whether "hello" was read before the refusal closed the client is a race, not checked)
-      assert.deepEqual(
-        statsUnder(stats, "tcp.").filter((line) => !line.includes("rx_bytes")),
-        ["tcp.main_tcp.downstream_cx_no_route: 0", "tcp.main_tcp.downstream_cx_total: 1", "tcp.main_tcp.downstream_cx_tx_bytes_total: 0"],
-      );
+      // tcp_proxy reads nothing while it connects: "hello" was never read, nor counted
+      assert.deepEqual(statsUnder(stats, "tcp."), [
+        "tcp.main_tcp.downstream_cx_no_route: 0",
+        "tcp.main_tcp.downstream_cx_rx_bytes_total: 0",
+        "tcp.main_tcp.downstream_cx_total: 1",
+        "tcp.main_tcp.downstream_cx_tx_bytes_total: 0",
+        "tcp.main_tcp.idle_timeout: 0",
+      ]);
     } finally {
       await listeners.close();
     }
@@ -201,7 +223,7 @@ describe("tcp_proxy against other upstreams", () => {
     const stats = createStatsStore();
     const listeners = await start({ ...config, clusters: [] }, [recordingFactory(events)], stats);
     try {
-      assert.equal(await exchange(portOf(listeners, "main"), "hello"), "");
+      assert.equal(await sendUntilClosed(portOf(listeners, "main"), "hello"), "");
       await listeners.whenIdle();
       assert.deepEqual(events[0].slice(1), ["onNewConnection", "onDownstreamClose local"]);
       assert.deepEqual(statsUnder(stats, "tcp.main_tcp.downstream_cx_"), [
@@ -266,5 +288,199 @@ describe("tcp_proxy against other upstreams", () => {
     await socketClosed;
     assert.equal(events[0].at(-1), "onDownstreamClose local");
     assert.equal(listeners.openConnections, 0);
+  });
+});
+
+/** Stream types of proxy_close_stream: Downstream is 2. */
+const DOWNSTREAM_STREAM = 2;
+
+/** Filters that close the connection in its new connection, and a module that takes it through. */
+const CLOSES_ON_NEW_CONNECTION = {
+  "a trap in proxy_on_context_create": `
+    (func (export "proxy_on_context_create") (param i32 i32) (if (local.get 1) (then (unreachable))))`,
+  "a trap in proxy_on_new_connection": `
+    (func (export "proxy_on_new_connection") (param i32) (result i32) (unreachable))`,
+  "proxy_close_stream(Downstream) in proxy_on_new_connection": `
+    (func (export "proxy_on_new_connection") (param i32) (result i32)
+      (drop (call $close_stream (i32.const ${DOWNSTREAM_STREAM})))
+      (i32.const 0))`,
+};
+
+describe("a filter that closes the connection in its new connection: tcp_proxy never connects upstream", () => {
+  let upstream: Server;
+  let upstreamPort: number;
+  let accepted = 0;
+
+  before(async () => {
+    upstream = createServer((socket) => {
+      accepted++;
+      socket.destroy();
+    });
+    upstreamPort = await listenOnFreePort(upstream);
+  });
+  after(() => new Promise((resolve) => upstream.close(resolve)));
+
+  /** The cluster's stats after `connections` clients, each closed by the filter. */
+  async function clusterStatsAfter(factory: FilterFactory, connections: number): Promise<string[]> {
+    const stats = createStatsStore();
+    const listeners = await start(withCluster(loadEnvoyConfig(ENVOY_YAML), upstreamPort), [factory], stats);
+    try {
+      for (let i = 0; i < connections; i++) await sendUntilClosed(portOf(listeners, "main"));
+      await listeners.whenIdle();
+      // a connect the host had started would be accepted by now
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      return statsUnder(stats, "cluster.");
+    } finally {
+      await listeners.close();
+    }
+  }
+
+  const NOTHING_UPSTREAM = [
+    "cluster.web_service.upstream_cx_active: 0",
+    "cluster.web_service.upstream_cx_connect_fail: 0",
+    "cluster.web_service.upstream_cx_total: 0",
+  ];
+
+  for (const [name, callbacks] of Object.entries(CLOSES_ON_NEW_CONNECTION)) {
+    test(name, async () => {
+      accepted = 0;
+      const { plugin } = startTestPlugin(pluginModule(callbacks));
+      try {
+        assert.deepEqual(await clusterStatsAfter(plugin, 3), NOTHING_UPSTREAM);
+        assert.equal(accepted, 0);
+        assert.equal(plugin.activeConnections, 0);
+      } finally {
+        plugin.close();
+      }
+    });
+  }
+
+  test("connections accepted while the VM is failed (FAIL_CLOSED)", async () => {
+    accepted = 0;
+    const { plugin } = startTestPlugin(pluginModule(CLOSES_ON_NEW_CONNECTION["a trap in proxy_on_new_connection"]));
+    try {
+      assert.deepEqual(await clusterStatsAfter(plugin, 1), NOTHING_UPSTREAM);
+      assert.equal(plugin.diagnostics()[1]!.failed, true);
+      assert.deepEqual(await clusterStatsAfter(plugin, 3), NOTHING_UPSTREAM);
+      assert.equal(accepted, 0);
+    } finally {
+      plugin.close();
+    }
+  });
+});
+
+/** The config with listener main's tcp_proxy idle_timeout set. */
+function withIdleTimeout(config: EnvoyConfig, idleTimeoutMs: number): EnvoyConfig {
+  const listeners = config.listeners.map((listener) => ({
+    ...listener,
+    filters: listener.filters.map((filter) => (filter.kind === "tcp_proxy" ? { ...filter, idleTimeoutMs } : filter)),
+  }));
+  return { ...config, listeners };
+}
+
+/** `promise`, or a rejection naming `what` when it takes longer than `ms`. */
+function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: still waiting after ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+describe("tcp_proxy idle_timeout", () => {
+  const IDLE_MS = 200;
+
+  test("a client that half-closes towards an upstream that never answers: closed when the idle timeout fires", async () => {
+    let upstreamEnded!: Promise<void>;
+    let upstreamSocket: Socket | undefined;
+    const silent = createServer({ allowHalfOpen: true }, (socket) => {
+      upstreamSocket = socket;
+      socket.on("error", () => {});
+      socket.resume();
+      upstreamEnded = new Promise((resolve) => socket.on("end", () => resolve()));
+    });
+    const silentPort = await listenOnFreePort(silent);
+    const events: string[][] = [];
+    const stats = createStatsStore();
+    const config = withIdleTimeout(withCluster(loadEnvoyConfig(ENVOY_YAML), silentPort), IDLE_MS);
+    const listeners = await start(config, [recordingFactory(events)], stats);
+    try {
+      const started = performance.now();
+      const socket = connect({ host: "127.0.0.1", port: portOf(listeners, "main"), allowHalfOpen: true });
+      socket.on("error", () => {});
+      socket.resume();
+      const closed = new Promise<void>((resolve) => socket.on("close", () => resolve()));
+      socket.end("hello");
+      await within(5000, "the half-closed connection to end", closed);
+      const elapsed = performance.now() - started;
+      assert.ok(elapsed >= IDLE_MS - 5 && elapsed < IDLE_MS + 1000, `closed after ${elapsed} ms`);
+      await within(5000, "the upstream connection to be closed", upstreamEnded);
+      await listeners.whenIdle();
+      assert.deepEqual(events[0].slice(4), ["onDownstreamData 5 false", "onDownstreamData 0 true", "onDownstreamClose local"]);
+      assert.deepEqual(statsUnder(stats, "tcp.main_tcp.idle_timeout"), ["tcp.main_tcp.idle_timeout: 1"]);
+      assert.deepEqual(statsUnder(stats, "cluster.web_service.upstream_cx_active"), ["cluster.web_service.upstream_cx_active: 0"]);
+      assert.equal(listeners.openConnections, 0);
+    } finally {
+      await listeners.close();
+      upstreamSocket?.destroy();
+      await new Promise((resolve) => silent.close(resolve));
+    }
+  });
+
+  test("bytes either way keep the connection open past the idle timeout; silence then ends it", async () => {
+    const echo = createServer({ allowHalfOpen: true }, (socket) => socket.pipe(socket));
+    const echoPort = await listenOnFreePort(echo);
+    const stats = createStatsStore();
+    const listeners = await start(withIdleTimeout(withCluster(loadEnvoyConfig(ENVOY_YAML), echoPort), IDLE_MS), [], stats);
+    try {
+      const socket = connect({ host: "127.0.0.1", port: portOf(listeners, "main") });
+      socket.on("error", () => {});
+      let echoed = "";
+      socket.on("data", (chunk: Buffer) => (echoed += chunk.toString()));
+      const closed = new Promise<void>((resolve) => socket.on("close", () => resolve()));
+      await new Promise((resolve) => socket.on("connect", resolve));
+      // a byte every IDLE_MS / 2, for 4 × IDLE_MS
+      for (let i = 0; i < 8; i++) {
+        socket.write(String(i));
+        await new Promise((resolve) => setTimeout(resolve, IDLE_MS / 2));
+      }
+      assert.equal(socket.destroyed, false);
+      assert.equal(echoed, "01234567");
+      await within(5000, "the idle connection to end", closed);
+      await listeners.whenIdle();
+      assert.deepEqual(statsUnder(stats, "tcp.main_tcp.idle_timeout"), ["tcp.main_tcp.idle_timeout: 1"]);
+    } finally {
+      await listeners.close();
+      await new Promise((resolve) => echo.close(resolve));
+    }
+  });
+
+  test("0s: no idle timeout, the half-closed connection stays until a side closes", async () => {
+    let upstreamSocket!: Socket;
+    const silent = createServer({ allowHalfOpen: true }, (socket) => {
+      socket.on("error", () => {});
+      socket.resume();
+      upstreamSocket = socket;
+    });
+    const silentPort = await listenOnFreePort(silent);
+    const stats = createStatsStore();
+    const listeners = await start(withIdleTimeout(withCluster(loadEnvoyConfig(ENVOY_YAML), silentPort), 0), [], stats);
+    try {
+      const socket = connect({ host: "127.0.0.1", port: portOf(listeners, "main"), allowHalfOpen: true });
+      socket.on("error", () => {});
+      socket.resume();
+      const closed = new Promise<void>((resolve) => socket.on("close", () => resolve()));
+      socket.end("hello");
+      await new Promise((resolve) => setTimeout(resolve, 3 * IDLE_MS));
+      assert.equal(listeners.openConnections, 1);
+      // the upstream answers and closes: both sides have closed, the connection ends
+      upstreamSocket.end("bye");
+      await within(5000, "the connection to end after both FINs", closed);
+      await listeners.whenIdle();
+      assert.deepEqual(statsUnder(stats, "tcp.main_tcp.idle_timeout"), ["tcp.main_tcp.idle_timeout: 0"]);
+    } finally {
+      await listeners.close();
+      await new Promise((resolve) => silent.close(resolve));
+    }
   });
 });

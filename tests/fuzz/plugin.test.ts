@@ -8,9 +8,8 @@ import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { describe, it } from "node:test";
 import type { WasmFilterConfig } from "../../host/config/model.ts";
-import { createStatsStore } from "../../host/stats.ts";
-import { PluginStartError, type PropertyNames, type StatsStore, type WasmPlugin } from "../../host/wasm/api.ts";
-import { startWasmPlugin } from "../../host/wasm/plugin.ts";
+import { createStatsStore, type StatsStore } from "../../host/stats.ts";
+import { PluginStartError, startWasmPlugin, type PropertyNames, type WasmPlugin } from "../../host/wasm/api.ts";
 import { FuzzLogger, runTraffic, type Totals } from "../helpers/fuzz-connection.ts";
 import { clusters, configuredLine, invalidConfiguration, PayloadSource, upstreamHosts, validConfiguration } from "../helpers/fuzz-inputs.ts";
 import { fuzzSettings, Random } from "../helpers/fuzz-random.ts";
@@ -33,7 +32,7 @@ function fuzzPluginConfig(random: Random, configuration: string): WasmFilterConf
 }
 
 function start(plugin: WasmFilterConfig, logger: FuzzLogger, stats: StatsStore, propertyNames: PropertyNames, concurrency: number): WasmPlugin {
-  return startWasmPlugin({ plugin, wasmPath: WASM_PATH, concurrency, logger, stats, propertyNames, trace: false });
+  return startWasmPlugin({ plugin, wasmPath: WASM_PATH, concurrency, logger, stats, propertyNames });
 }
 
 const memoryOf = (plugin: WasmPlugin) => plugin.diagnostics().map((vm) => `${vm.role}: ${vm.memoryBytes}`);

@@ -2,7 +2,9 @@
 // exact bytes and for bulk.
 
 import { execFile } from "node:child_process";
+import { accessSync, constants } from "node:fs";
 import { connect } from "node:net";
+import { delimiter, join } from "node:path";
 
 export interface CurlResult {
   code: number | null;
@@ -10,10 +12,29 @@ export interface CurlResult {
   stderr: string;
 }
 
+/** The first executable `name` on PATH, or undefined. */
+function findOnPath(name: string): string | undefined {
+  for (const dir of (process.env.PATH ?? "").split(delimiter).filter((entry) => entry !== "")) {
+    try {
+      accessSync(join(dir, name), constants.X_OK);
+      return join(dir, name);
+    } catch {
+      // not in this directory
+    }
+  }
+  return undefined;
+}
+
+const CURL = findOnPath("curl");
+
+/** Options of a test (or suite) that runs curl: skipped, and saying so, where curl is not installed. */
+export const NEEDS_CURL = { skip: CURL === undefined ? "skipped: curl not installed" : false };
+
 /** Run the real curl; a failed transfer is a result (its exit code), not an exception. */
 export function curl(args: string[]): Promise<CurlResult> {
+  if (CURL === undefined) throw new Error("curl is not installed: give the test NEEDS_CURL");
   return new Promise((resolve) => {
-    execFile("/usr/bin/curl", ["--silent", "--show-error", "--max-time", "10", ...args], (error, stdout, stderr) => {
+    execFile(CURL, ["--silent", "--show-error", "--max-time", "10", ...args], (error, stdout, stderr) => {
       resolve({ code: error === null ? 0 : typeof error.code === "number" ? error.code : null, stdout, stderr });
     });
   });

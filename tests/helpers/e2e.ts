@@ -2,8 +2,8 @@
 // what the plugin logged and counted.
 
 import { createLogger } from "../../host/log.ts";
+import type { LogLevelName } from "../../host/loggers.ts";
 import { startLocalHost, type LocalHostOptions, type RunningHost } from "../../host/local-host.ts";
-import type { LogLevelName } from "../../host/wasm/api.ts";
 import { BUILD_FOLDER, ENVOY_YAML } from "./e2e-paths.ts";
 
 export interface TestHost {

@@ -2,7 +2,8 @@
 // (docs/envoy-host.md §3), many open at once, each checked as it goes: no trap, no error line, no
 // unescaped character in a log line, the data and done lines the plugin owes.
 
-import type { ClusterInfo, ConnectionInfo, FilterCallbacks, Logger, NetworkFilter, UpstreamHostInfo, WasmPlugin } from "../../host/wasm/api.ts";
+import type { Logger } from "../../host/log.ts";
+import type { ClusterInfo, ConnectionInfo, FilterCallbacks, NetworkFilter, UpstreamHostInfo, WasmPlugin } from "../../host/wasm/api.ts";
 import { escapeBytes, type PayloadSource } from "./fuzz-inputs.ts";
 import type { Random } from "./fuzz-random.ts";
 

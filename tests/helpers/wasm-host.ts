@@ -3,17 +3,19 @@
 
 import type { WasmFilterConfig } from "../../host/config/model.ts";
 import { createLogger } from "../../host/log.ts";
-import { createStatsStore } from "../../host/stats.ts";
-import type {
-  ConnectionInfo,
-  FilterCallbacks,
-  LogLevelName,
-  NetworkFilter,
-  PropertyNames,
-  StatsStore,
-  WasmPlugin,
+import type { LogLevelName } from "../../host/loggers.ts";
+import { createStatsStore, type StatsStore } from "../../host/stats.ts";
+import {
+  startWasmPlugin,
+  type ConnectionInfo,
+  type FilterCallbacks,
+  type Meaning,
+  type NetworkFilter,
+  type PropertyNames,
+  type TraceEvent,
+  type WasmPlugin,
+  type Word,
 } from "../../host/wasm/api.ts";
-import { startWasmPlugin } from "../../host/wasm/plugin.ts";
 import { writeWat } from "./wat.ts";
 
 // Log lines carry local time: tests pin the zone and the clock.
@@ -52,14 +54,14 @@ export interface TestPlugin {
   plugin: WasmPlugin;
   /** log lines as printed */
   lines: string[];
-  /** trace lines */
-  trace: string[];
+  /** every call across the ABI, as events (traceLine renders one as the CLI prints it) */
+  trace: TraceEvent[];
   stats: StatsStore;
 }
 
 export function startTestPlugin(wat: string | null, options: TestPluginOptions = {}): TestPlugin {
   const lines: string[] = [];
-  const trace: string[] = [];
+  const trace: TraceEvent[] = [];
   const stats = createStatsStore();
   const plugin = startWasmPlugin({
     plugin: pluginConfig(options.plugin),
@@ -68,8 +70,7 @@ export function startTestPlugin(wat: string | null, options: TestPluginOptions =
     logger: createLogger({ level: options.level ?? "info", componentLevels: {}, write: (l) => lines.push(l), now: () => NOW }),
     stats,
     propertyNames: options.propertyNames ?? "current",
-    trace: true,
-    traceWrite: (line) => trace.push(line),
+    trace: (event) => trace.push(event),
   });
   return { plugin, lines, trace, stats };
 }
@@ -104,7 +105,59 @@ export function bytes(text: string): Uint8Array {
   return Buffer.from(text);
 }
 
-/** Trace lines without the thread number. */
-export function calls(trace: string[]): string[] {
-  return trace.map((line) => line.replace(/^\[\d+\] /, ""));
+/**
+ * A trace event as the tests compare it: what was called, with which words, what it returned
+ * (a host call's result by its ABI name) and what the host made of it; the thread left out.
+ */
+export type Traced =
+  | { kind: "enter"; name: string; args: readonly number[]; meaning: Meaning }
+  | { kind: "leave"; name: string; result: number | undefined; meaning: Meaning }
+  | { kind: "host"; name: string; args: readonly Word[]; result: string; meaning: Meaning };
+
+export function traced(events: readonly TraceEvent[]): Traced[] {
+  return events.map((event) => {
+    switch (event.kind) {
+      case "enter":
+        return enter(event.name, event.args, event.meaning);
+      case "leave":
+        return leave(event.name, event.result, event.meaning);
+      case "host":
+        return host(event.name, event.args, event.resultName, event.meaning);
+    }
+  });
+}
+
+/** As traced, each event with its VM's thread: for the tests of which VM was called. */
+export function tracedOnThreads(events: readonly TraceEvent[]): Array<Traced & { thread: number }> {
+  return events.map((event, i) => on(event.thread, traced(events.slice(i, i + 1))[0]));
+}
+
+/** An event of the VM on this thread. */
+export function on(thread: number, event: Traced): Traced & { thread: number } {
+  return { ...event, thread };
+}
+
+/** The host calls of a trace, in order. */
+export function hostCalls(events: readonly TraceEvent[]): Array<Extract<Traced, { kind: "host" }>> {
+  return traced(events).filter((event) => event.kind === "host");
+}
+
+/** The callbacks (and entry points) the host called, in order. */
+export function callbacks(events: readonly TraceEvent[]): Traced[] {
+  return traced(events).filter((event) => event.kind === "enter");
+}
+
+/** The host called `name` of the module with these words. */
+export function enter(name: string, args: readonly number[], meaning: Meaning = {}): Traced {
+  return { kind: "enter", name, args, meaning };
+}
+
+/** `name` returned this word (undefined: no result, or it trapped). */
+export function leave(name: string, result?: number, meaning: Meaning = {}): Traced {
+  return { kind: "leave", name, result, meaning };
+}
+
+/** The module called the host's `name` with these words, and it answered `result`. */
+export function host(name: string, args: readonly Word[], result: string, meaning: Meaning = {}): Traced {
+  return { kind: "host", name, args, result, meaning };
 }

@@ -2,12 +2,12 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { pluginModule } from "../helpers/wat.ts";
-import { bytes, calls, startTestPlugin, TestConnection, type TestPlugin } from "../helpers/wasm-host.ts";
+import { bytes, host, hostCalls, startTestPlugin, TestConnection, type TestPlugin } from "../helpers/wasm-host.ts";
 
 /**
  * `$read` calls proxy_get_buffer_bytes with out-pointers 100 and 104 (primed with 0xffffffff);
  * `$show` logs the block at info, so its bytes appear in the log and its pointer and size in the
- * trace (as `proxy_log(2, <ptr>, <size>)`).
+ * trace (as the words of `proxy_log(2, <ptr>, <size>)`).
  */
 const HELPERS = `
   (func $read (param $type i32) (param $start i32) (param $length i32)
@@ -16,10 +16,6 @@ const HELPERS = `
     (drop (call $get_buffer_bytes (local.get $type) (local.get $start) (local.get $length) (i32.const 100) (i32.const 104))))
   (func $show
     (drop (call $log (i32.const 2) (i32.load (i32.const 100)) (i32.load (i32.const 104)))))`;
-
-function hostCalls(run: TestPlugin): string[] {
-  return calls(run.trace).filter((line) => line.startsWith("  "));
-}
 
 function downstreamDataTest(body: string, data = "hello"): { run: TestPlugin; connection: TestConnection } {
   const run = startTestPlugin(
@@ -37,9 +33,9 @@ function downstreamDataTest(body: string, data = "hello"): { run: TestPlugin; co
 
 test("nothing to return: 0 and 0 written, Ok, and malloc not called", () => {
   const { run } = downstreamDataTest(`(call $read (i32.const 2) (i32.const 0) (i32.const 0)) (call $show)`);
-  assert.deepEqual(hostCalls(run), [
-    "  proxy_get_buffer_bytes(2, 0, 0, 100, 104) → Ok  NetworkDownstreamData[0..0] 0 bytes",
-    "  proxy_log(2, 0, 0) → Ok  info",
+  assert.deepEqual(hostCalls(run.trace), [
+    host("proxy_get_buffer_bytes", [2, 0, 0, 100, 104], "Ok", { buffer: "NetworkDownstreamData", start: 0, bytes: 0 }),
+    host("proxy_log", [2, 0, 0], "Ok", { level: "info", printed: true }),
   ]);
   assert.equal(run.plugin.diagnostics()[1].mallocCalls, 0);
   run.plugin.close();
@@ -47,9 +43,9 @@ test("nothing to return: 0 and 0 written, Ok, and malloc not called", () => {
 
 test("the range is clamped to the buffer: (1, 0xffffffff) reads all but the first byte", () => {
   const { run } = downstreamDataTest(`(call $read (i32.const 2) (i32.const 1) (i32.const -1)) (call $show)`);
-  assert.deepEqual(hostCalls(run), [
-    "  proxy_get_buffer_bytes(2, 1, -1, 100, 104) → Ok  NetworkDownstreamData[1..5] 4 bytes",
-    "  proxy_log(2, 4096, 4) → Ok  info",
+  assert.deepEqual(hostCalls(run.trace), [
+    host("proxy_get_buffer_bytes", [2, 1, -1, 100, 104], "Ok", { buffer: "NetworkDownstreamData", start: 1, bytes: 4 }),
+    host("proxy_log", [2, 4096, 4], "Ok", { level: "info", printed: true }),
   ]);
   assert.match(run.lines.at(-1)!, /: ello$/);
   const { mallocCalls, bytesCopiedIn } = run.plugin.diagnostics()[1];
@@ -59,7 +55,7 @@ test("the range is clamped to the buffer: (1, 0xffffffff) reads all but the firs
 
 test("a start past the end returns nothing", () => {
   const { run } = downstreamDataTest(`(call $read (i32.const 2) (i32.const 9) (i32.const 4)) (call $show)`);
-  assert.equal(hostCalls(run)[1], "  proxy_log(2, 0, 0) → Ok  info");
+  assert.deepEqual(hostCalls(run.trace)[1], host("proxy_log", [2, 0, 0], "Ok", { level: "info", printed: true }));
   run.plugin.close();
 });
 
@@ -68,10 +64,10 @@ test("a buffer type above 8 is BadArgument; HTTP body types are NotFound on a co
     (call $read (i32.const 9) (i32.const 0) (i32.const 4))
     (call $read (i32.const 0) (i32.const 0) (i32.const 4))
     (drop (call $get_buffer_status (i32.const 9) (i32.const 100) (i32.const 104)))`);
-  assert.deepEqual(hostCalls(run), [
-    "  proxy_get_buffer_bytes(9, 0, 4, 100, 104) → BadArgument",
-    "  proxy_get_buffer_bytes(0, 0, 4, 100, 104) → NotFound  HttpRequestBody",
-    "  proxy_get_buffer_status(9, 100, 104) → BadArgument",
+  assert.deepEqual(hostCalls(run.trace), [
+    host("proxy_get_buffer_bytes", [9, 0, 4, 100, 104], "BadArgument"),
+    host("proxy_get_buffer_bytes", [0, 0, 4, 100, 104], "NotFound", { buffer: "HttpRequestBody" }),
+    host("proxy_get_buffer_status", [9, 100, 104], "BadArgument"),
   ]);
   run.plugin.close();
 });
@@ -80,18 +76,18 @@ test("buffer status writes the length and flags 0", () => {
   const { run } = downstreamDataTest(`
     (drop (call $get_buffer_status (i32.const 2) (i32.const 100) (i32.const 104)))
     (call $show)`);
-  assert.deepEqual(hostCalls(run), [
-    "  proxy_get_buffer_status(2, 100, 104) → Ok  NetworkDownstreamData 5 bytes",
-    "  proxy_log(2, 5, 0) → Ok  info",
+  assert.deepEqual(hostCalls(run.trace), [
+    host("proxy_get_buffer_status", [2, 100, 104], "Ok", { buffer: "NetworkDownstreamData", bytes: 5 }),
+    host("proxy_log", [2, 5, 0], "Ok", { level: "info", printed: true }),
   ]);
   run.plugin.close();
 });
 
 test("network buffers outside their callback are empty, never NotFound", () => {
   const { run } = downstreamDataTest(`(call $read (i32.const 3) (i32.const 0) (i32.const 4)) (call $show)`);
-  assert.deepEqual(hostCalls(run), [
-    "  proxy_get_buffer_bytes(3, 0, 4, 100, 104) → Ok  NetworkUpstreamData[0..0] 0 bytes",
-    "  proxy_log(2, 0, 0) → Ok  info",
+  assert.deepEqual(hostCalls(run.trace), [
+    host("proxy_get_buffer_bytes", [3, 0, 4, 100, 104], "Ok", { buffer: "NetworkUpstreamData", start: 0, bytes: 0 }),
+    host("proxy_log", [2, 0, 0], "Ok", { level: "info", printed: true }),
   ]);
   run.plugin.close();
 });
@@ -103,12 +99,12 @@ test("set_buffer_bytes: start 0 drains then prepends, start at the end appends, 
     (drop (call $set_buffer_bytes (i32.const 2) (i32.const 99) (i32.const 0) (i32.const 1050) (i32.const 1)))
     (drop (call $set_buffer_bytes (i32.const 2) (i32.const 3) (i32.const 0) (i32.const 1050) (i32.const 1)))
     (drop (call $set_buffer_bytes (i32.const 7) (i32.const 0) (i32.const 0) (i32.const 1050) (i32.const 1)))`, "world");
-  assert.deepEqual(hostCalls(run), [
-    "  proxy_set_buffer_bytes(2, 0, 0, 1024, 6) → Ok  NetworkDownstreamData[0..0] replaced with 6 bytes",
-    "  proxy_set_buffer_bytes(2, 0, 5, 1040, 5) → Ok  NetworkDownstreamData[0..5] replaced with 5 bytes",
-    "  proxy_set_buffer_bytes(2, 99, 0, 1050, 1) → Ok  NetworkDownstreamData appended 1 byte",
-    "  proxy_set_buffer_bytes(2, 3, 0, 1050, 1) → BadArgument  NetworkDownstreamData",
-    "  proxy_set_buffer_bytes(7, 0, 0, 1050, 1) → NotFound  PluginConfiguration",
+  assert.deepEqual(hostCalls(run.trace), [
+    host("proxy_set_buffer_bytes", [2, 0, 0, 1024, 6], "Ok", { buffer: "NetworkDownstreamData", replaced: 0, bytes: 6 }),
+    host("proxy_set_buffer_bytes", [2, 0, 5, 1040, 5], "Ok", { buffer: "NetworkDownstreamData", replaced: 5, bytes: 5 }),
+    host("proxy_set_buffer_bytes", [2, 99, 0, 1050, 1], "Ok", { buffer: "NetworkDownstreamData", appended: 1 }),
+    host("proxy_set_buffer_bytes", [2, 3, 0, 1050, 1], "BadArgument", { buffer: "NetworkDownstreamData" }),
+    host("proxy_set_buffer_bytes", [7, 0, 0, 1050, 1], "NotFound", { buffer: "PluginConfiguration" }),
   ]);
   assert.deepEqual(connection.events, ['to upstream "HELLO world!"']);
   run.plugin.close();
@@ -128,15 +124,15 @@ test("the plugin configuration exists only during on_configure, the VM configura
         (i32.const 1))`),
     { plugin: { configuration: '{"metadata_namespace":"location"}', vmConfiguration: "vm-config" }, concurrency: 1 },
   );
-  assert.deepEqual(hostCalls(run).slice(0, 6), [
-    "  proxy_get_buffer_bytes(6, 0, -1, 100, 104) → Ok  VmConfiguration[0..9] 9 bytes",
-    "  proxy_log(2, 4096, 9) → Ok  info",
-    "  proxy_get_buffer_bytes(7, 0, -1, 100, 104) → NotFound  PluginConfiguration",
-    "  proxy_get_buffer_bytes(7, 0, -1, 100, 104) → Ok  PluginConfiguration[0..33] 33 bytes",
-    "  proxy_log(2, 4105, 33) → Ok  info",
-    "  proxy_get_buffer_bytes(6, 0, -1, 100, 104) → NotFound  VmConfiguration",
+  assert.deepEqual(hostCalls(run.trace).slice(0, 6), [
+    host("proxy_get_buffer_bytes", [6, 0, -1, 100, 104], "Ok", { buffer: "VmConfiguration", start: 0, bytes: 9 }),
+    host("proxy_log", [2, 4096, 9], "Ok", { level: "info", printed: true }),
+    host("proxy_get_buffer_bytes", [7, 0, -1, 100, 104], "NotFound", { buffer: "PluginConfiguration" }),
+    host("proxy_get_buffer_bytes", [7, 0, -1, 100, 104], "Ok", { buffer: "PluginConfiguration", start: 0, bytes: 33 }),
+    host("proxy_log", [2, 4105, 33], "Ok", { level: "info", printed: true }),
+    host("proxy_get_buffer_bytes", [6, 0, -1, 100, 104], "NotFound", { buffer: "VmConfiguration" }),
   ]);
-  assert.equal(hostCalls(run)[6], "  proxy_set_buffer_bytes(7, 0, 0, 0, 1) → BadArgument  PluginConfiguration");
+  assert.deepEqual(hostCalls(run.trace)[6], host("proxy_set_buffer_bytes", [7, 0, 0, 0, 1], "BadArgument", { buffer: "PluginConfiguration" }));
   assert.deepEqual(
     run.lines.slice(0, 2).map((line) => line.split(": ")[1]),
     ["vm-config", '{"metadata_namespace":"location"}'],
@@ -152,13 +148,13 @@ test("the other buffer types (1, 4, 5, 8) and the configurations are NotFound on
     (call $read (i32.const 8) (i32.const 0) (i32.const 4))
     (call $read (i32.const 6) (i32.const 0) (i32.const 4))
     (call $read (i32.const 7) (i32.const 0) (i32.const 4))`);
-  assert.deepEqual(hostCalls(run), [
-    "  proxy_get_buffer_bytes(1, 0, 4, 100, 104) → NotFound  HttpResponseBody",
-    "  proxy_get_buffer_bytes(4, 0, 4, 100, 104) → NotFound  HttpCallResponseBody",
-    "  proxy_get_buffer_bytes(5, 0, 4, 100, 104) → NotFound  GrpcReceiveBuffer",
-    "  proxy_get_buffer_bytes(8, 0, 4, 100, 104) → NotFound  CallData",
-    "  proxy_get_buffer_bytes(6, 0, 4, 100, 104) → NotFound  VmConfiguration",
-    "  proxy_get_buffer_bytes(7, 0, 4, 100, 104) → NotFound  PluginConfiguration",
+  assert.deepEqual(hostCalls(run.trace), [
+    host("proxy_get_buffer_bytes", [1, 0, 4, 100, 104], "NotFound", { buffer: "HttpResponseBody" }),
+    host("proxy_get_buffer_bytes", [4, 0, 4, 100, 104], "NotFound", { buffer: "HttpCallResponseBody" }),
+    host("proxy_get_buffer_bytes", [5, 0, 4, 100, 104], "NotFound", { buffer: "GrpcReceiveBuffer" }),
+    host("proxy_get_buffer_bytes", [8, 0, 4, 100, 104], "NotFound", { buffer: "CallData" }),
+    host("proxy_get_buffer_bytes", [6, 0, 4, 100, 104], "NotFound", { buffer: "VmConfiguration" }),
+    host("proxy_get_buffer_bytes", [7, 0, 4, 100, 104], "NotFound", { buffer: "PluginConfiguration" }),
   ]);
   run.plugin.close();
 });
@@ -171,11 +167,11 @@ test("network buffers in a root context are empty, never NotFound", () => {
         (call $read (i32.const 3) (i32.const 0) (i32.const -1)) (call $show)
         (i32.const 1))`),
   );
-  assert.deepEqual(hostCalls(run).slice(0, 4), [
-    "  proxy_get_buffer_bytes(2, 0, -1, 100, 104) → Ok  NetworkDownstreamData[0..0] 0 bytes",
-    "  proxy_log(2, 0, 0) → Ok  info",
-    "  proxy_get_buffer_bytes(3, 0, -1, 100, 104) → Ok  NetworkUpstreamData[0..0] 0 bytes",
-    "  proxy_log(2, 0, 0) → Ok  info",
+  assert.deepEqual(hostCalls(run.trace).slice(0, 4), [
+    host("proxy_get_buffer_bytes", [2, 0, -1, 100, 104], "Ok", { buffer: "NetworkDownstreamData", start: 0, bytes: 0 }),
+    host("proxy_log", [2, 0, 0], "Ok", { level: "info", printed: true }),
+    host("proxy_get_buffer_bytes", [3, 0, -1, 100, 104], "Ok", { buffer: "NetworkUpstreamData", start: 0, bytes: 0 }),
+    host("proxy_log", [2, 0, 0], "Ok", { level: "info", printed: true }),
   ]);
   run.plugin.close();
 });
@@ -191,11 +187,11 @@ test("results reach the module as Envoy's numbers: Ok 0, NotFound 1, BadArgument
       (call $get_buffer_status (i32.const 2) (i32.const 0x7ffffff0) (i32.const 104))))
     (drop (call $log (i32.const 0) (call $continue_stream (i32.const 3)) (i32.const 0)))`);
   assert.deepEqual(
-    hostCalls(run).filter((line) => line.startsWith("  proxy_log")),
+    hostCalls(run.trace).filter((call) => call.name === "proxy_log"),
     [
-      "  proxy_log(0, 0, 1) → Ok  trace, not printed",
-      "  proxy_log(0, 2, 6) → Ok  trace, not printed",
-      "  proxy_log(0, 12, 0) → Ok  trace, not printed",
+      host("proxy_log", [0, 0, 1], "Ok", { level: "trace", printed: false }),
+      host("proxy_log", [0, 2, 6], "Ok", { level: "trace", printed: false }),
+      host("proxy_log", [0, 12, 0], "Ok", { level: "trace", printed: false }),
     ],
   );
   run.plugin.close();

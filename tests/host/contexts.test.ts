@@ -2,7 +2,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { pluginModule } from "../helpers/wat.ts";
-import { bytes, calls, startTestPlugin, TestConnection } from "../helpers/wasm-host.ts";
+import { traceLine, type TraceEvent } from "../../host/wasm/api.ts";
+import { bytes, callbacks, enter, host, leave, startTestPlugin, TestConnection, traced } from "../helpers/wasm-host.ts";
 
 /** Every callback of a network filter, each answering Continue (or true). */
 const ALL_CALLBACKS = `
@@ -30,16 +31,16 @@ function curl(connection: TestConnection): void {
   filter.onDownstreamClose("remote");
 }
 
-const callbacksIn = (trace: string[]) => calls(trace).filter((line) => line.startsWith("→ proxy_on"));
+const callbacksIn = (trace: TraceEvent[]) => callbacks(trace).filter((call) => call.name.startsWith("proxy_on"));
 
 test("each VM's root context is 1: context_create, vm_start, configure with the configuration sizes", () => {
   const { plugin, trace } = startTestPlugin(pluginModule(ALL_CALLBACKS), {
     plugin: { configuration: '{"a":1}', vmConfiguration: "vm" },
   });
   const start = [
-    "→ proxy_on_context_create(1, 0)  root context 1",
-    "→ proxy_on_vm_start(1, 2)  vm configuration 2 bytes",
-    "→ proxy_on_configure(1, 7)  plugin configuration 7 bytes",
+    enter("proxy_on_context_create", [1, 0], { kind: "root", id: 1 }),
+    enter("proxy_on_vm_start", [1, 2], { bytes: 2 }),
+    enter("proxy_on_configure", [1, 7], { bytes: 7 }),
   ];
   // the canary, the main thread's VM, one worker
   assert.deepEqual(callbacksIn(trace), [...start, ...start, ...start]);
@@ -52,17 +53,17 @@ test("a curl-like connection: Envoy's callback order, size-0 end of stream, upst
   const connection = new TestConnection(plugin);
   curl(connection);
   assert.deepEqual(callbacksIn(trace), [
-    "→ proxy_on_context_create(2, 1)  connection context 2 of root 1",
-    "→ proxy_on_new_connection(2)",
-    "→ proxy_on_downstream_data(2, 33, 0)  33 bytes",
-    "→ proxy_on_upstream_data(2, 32, 0)  32 bytes",
-    "→ proxy_on_downstream_data(2, 0, 1)  0 bytes, end of stream",
-    "→ proxy_on_upstream_data(2, 0, 1)  0 bytes, end of stream",
-    "→ proxy_on_upstream_connection_close(2, 0)  peer unknown",
-    "→ proxy_on_downstream_connection_close(2, 2)  peer remote",
-    "→ proxy_on_done(2)",
-    "→ proxy_on_log(2)",
-    "→ proxy_on_delete(2)",
+    enter("proxy_on_context_create", [2, 1], { kind: "connection", id: 2, root: 1 }),
+    enter("proxy_on_new_connection", [2]),
+    enter("proxy_on_downstream_data", [2, 33, 0], { bytes: 33, endOfStream: false }),
+    enter("proxy_on_upstream_data", [2, 32, 0], { bytes: 32, endOfStream: false }),
+    enter("proxy_on_downstream_data", [2, 0, 1], { bytes: 0, endOfStream: true }),
+    enter("proxy_on_upstream_data", [2, 0, 1], { bytes: 0, endOfStream: true }),
+    enter("proxy_on_upstream_connection_close", [2, 0], { peer: "unknown" }),
+    enter("proxy_on_downstream_connection_close", [2, 2], { peer: "remote" }),
+    enter("proxy_on_done", [2]),
+    enter("proxy_on_log", [2]),
+    enter("proxy_on_delete", [2]),
   ]);
   assert.deepEqual(connection.events, [
     'to upstream "POST / HTTP/1.1\r\n\r\n[initial body]"',
@@ -79,7 +80,10 @@ test("a close this side started is peer type 1 (local)", () => {
   const connection = new TestConnection(plugin);
   connection.filter.onNewConnection();
   connection.filter.onDownstreamClose("local");
-  assert.ok(calls(trace).includes("→ proxy_on_downstream_connection_close(2, 1)  peer local"));
+  assert.deepEqual(
+    callbacks(trace).find((call) => call.name === "proxy_on_downstream_connection_close"),
+    enter("proxy_on_downstream_connection_close", [2, 1], { peer: "local" }),
+  );
   plugin.close();
 });
 
@@ -93,15 +97,15 @@ test("proxy_on_done's return value is ignored for TCP: 0 still gets log and dele
   connection.filter.onNewConnection();
   trace.length = 0;
   connection.filter.onDownstreamClose("remote");
-  assert.deepEqual(calls(trace), [
-    "→ proxy_on_downstream_connection_close(2, 2)  peer remote",
-    "← proxy_on_downstream_connection_close",
-    "→ proxy_on_done(2)",
-    "← proxy_on_done = 0",
-    "→ proxy_on_log(2)",
-    "← proxy_on_log",
-    "→ proxy_on_delete(2)",
-    "← proxy_on_delete",
+  assert.deepEqual(traced(trace), [
+    enter("proxy_on_downstream_connection_close", [2, 2], { peer: "remote" }),
+    leave("proxy_on_downstream_connection_close"),
+    enter("proxy_on_done", [2]),
+    leave("proxy_on_done", 0),
+    enter("proxy_on_log", [2]),
+    leave("proxy_on_log"),
+    enter("proxy_on_delete", [2]),
+    leave("proxy_on_delete"),
   ]);
   assert.equal(plugin.activeConnections, 0);
   plugin.close();
@@ -119,14 +123,14 @@ test("connection ids count on from 2 per VM and are never reused", () => {
   const third = new TestConnection(plugin);
   third.filter.onNewConnection();
   assert.deepEqual(
-    calls(trace).filter((line) => line.startsWith("→ proxy_on_new_connection")),
-    ["→ proxy_on_new_connection(2)", "→ proxy_on_new_connection(3)", "→ proxy_on_new_connection(4)"],
+    callbacks(trace).filter((call) => call.name === "proxy_on_new_connection"),
+    [enter("proxy_on_new_connection", [2]), enter("proxy_on_new_connection", [3]), enter("proxy_on_new_connection", [4])],
   );
   assert.equal(plugin.activeConnections, 2);
   plugin.close();
 });
 
-test("trace shows callbacks in and out and host calls with arguments and results", () => {
+test("the --trace text: callbacks in and out, host calls with their words, results and meaning", () => {
   const wat = pluginModule(`
     (func (export "proxy_on_downstream_data") (param i32 i32 i32) (result i32)
       (drop (call $get_buffer_bytes (i32.const 2) (i32.const 0) (i32.const 256) (i32.const 100) (i32.const 104)))
@@ -135,7 +139,7 @@ test("trace shows callbacks in and out and host calls with arguments and results
   trace.length = 0;
   const connection = new TestConnection(plugin);
   connection.filter.onDownstreamData(bytes("hello"), false);
-  assert.deepEqual(trace, [
+  assert.deepEqual(trace.map(traceLine), [
     "[2] → proxy_on_downstream_data(2, 5, 0)  5 bytes",
     "[2]   proxy_get_buffer_bytes(2, 0, 256, 100, 104) → Ok  NetworkDownstreamData[0..5] 5 bytes",
     "[2] ← proxy_on_downstream_data = 0  Continue",
@@ -147,25 +151,28 @@ test("shutdown: proxy_on_delete(root) follows proxy_on_done(root) at once when i
   const withDone = startTestPlugin(pluginModule(ALL_CALLBACKS));
   withDone.trace.length = 0;
   withDone.plugin.close();
-  assert.deepEqual(withDone.trace, [
-    "[1] → proxy_on_done(1)",
-    "[1] ← proxy_on_done = 1",
-    "[1] → proxy_on_delete(1)",
-    "[1] ← proxy_on_delete",
-    "[2] → proxy_on_done(1)",
-    "[2] ← proxy_on_done = 1",
-    "[2] → proxy_on_delete(1)",
-    "[2] ← proxy_on_delete",
+  assert.deepEqual(traced(withDone.trace), [
+    enter("proxy_on_done", [1]),
+    leave("proxy_on_done", 1),
+    enter("proxy_on_delete", [1]),
+    leave("proxy_on_delete"),
+    enter("proxy_on_done", [1]),
+    leave("proxy_on_done", 1),
+    enter("proxy_on_delete", [1]),
+    leave("proxy_on_delete"),
   ]);
+  // the main thread's VM, then the worker's
+  assert.deepEqual(withDone.trace.map((event) => event.thread), [1, 1, 1, 1, 2, 2, 2, 2]);
   const withoutDone = startTestPlugin(pluginModule(`(func (export "proxy_on_delete") (param i32))`));
   withoutDone.trace.length = 0;
   withoutDone.plugin.close();
-  assert.deepEqual(withoutDone.trace, [
-    "[1] → proxy_on_delete(1)",
-    "[1] ← proxy_on_delete",
-    "[2] → proxy_on_delete(1)",
-    "[2] ← proxy_on_delete",
+  assert.deepEqual(traced(withoutDone.trace), [
+    enter("proxy_on_delete", [1]),
+    leave("proxy_on_delete"),
+    enter("proxy_on_delete", [1]),
+    leave("proxy_on_delete"),
   ]);
+  assert.deepEqual(withoutDone.trace.map((event) => event.thread), [1, 1, 2, 2]);
 });
 
 test("shutdown: proxy_on_done(root) returning 0 defers proxy_on_delete(root) until the module calls proxy_done", () => {
@@ -184,24 +191,26 @@ test("shutdown: proxy_on_done(root) returning 0 defers proxy_on_delete(root) unt
   const connection = new TestConnection(plugin);
   trace.length = 0;
   plugin.close();
-  assert.deepEqual(trace, [
-    "[1] → proxy_on_done(1)",
-    "[1]   proxy_done() → NotFound",
-    "[1] ← proxy_on_done = 0",
-    "[2] → proxy_on_done(1)",
-    "[2]   proxy_done() → NotFound",
-    "[2] ← proxy_on_done = 0",
+  assert.deepEqual(traced(trace), [
+    enter("proxy_on_done", [1]),
+    host("proxy_done", [], "NotFound"),
+    leave("proxy_on_done", 0),
+    enter("proxy_on_done", [1]),
+    host("proxy_done", [], "NotFound"),
+    leave("proxy_on_done", 0),
   ]);
+  assert.deepEqual(trace.map((event) => event.thread), [1, 1, 1, 2, 2, 2]);
   trace.length = 0;
   connection.filter.onDownstreamData(bytes("hi"), false);
   // the delete comes after the callback proxy_done was called in, once
-  assert.deepEqual(trace, [
-    "[2] → proxy_on_downstream_data(2, 2, 0)  2 bytes",
-    "[2]   proxy_set_effective_context(1) → Ok  context 1",
-    "[2]   proxy_done() → Ok",
-    "[2]   proxy_done() → NotFound",
-    "[2] ← proxy_on_downstream_data = 0  Continue",
-    "[2] → proxy_on_delete(1)",
-    "[2] ← proxy_on_delete",
+  assert.deepEqual(traced(trace), [
+    enter("proxy_on_downstream_data", [2, 2, 0], { bytes: 2, endOfStream: false }),
+    host("proxy_set_effective_context", [1], "Ok", { context: 1 }),
+    host("proxy_done", [], "Ok"),
+    host("proxy_done", [], "NotFound"),
+    leave("proxy_on_downstream_data", 0, { status: "Continue" }),
+    enter("proxy_on_delete", [1]),
+    leave("proxy_on_delete"),
   ]);
+  assert.ok(trace.every((event) => event.thread === 2));
 });

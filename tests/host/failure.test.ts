@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { WasmFilterConfig } from "../../host/config/model.ts";
 import { pluginModule } from "../helpers/wat.ts";
-import { bytes, calls, startTestPlugin, TestConnection, TIMESTAMP } from "../helpers/wasm-host.ts";
+import { bytes, callbacks, enter, host, leave, startTestPlugin, TestConnection, TIMESTAMP, traced } from "../helpers/wasm-host.ts";
 
 test("on_configure returning 0 rejects the configuration", () => {
   const wat = pluginModule(`(func (export "proxy_on_configure") (param i32 i32) (result i32) (i32.const 0))`);
@@ -58,13 +58,14 @@ test("a trap fails the VM: an error line, its connection closed at once, the oth
   assert.equal(plugin.activeConnections, 0);
   plugin.close();
   // Only the main thread's root hears of the shutdown: the failed worker VM gets nothing.
+  assert.deepEqual(callbacks(trace), [
+    enter("proxy_on_downstream_data", [3, 4, 0], { bytes: 4, endOfStream: false }),
+    enter("proxy_on_done", [1]),
+    enter("proxy_on_delete", [1]),
+  ]);
   assert.deepEqual(
-    trace.filter((line) => line.includes("] → ")),
-    [
-      "[2] → proxy_on_downstream_data(3, 4, 0)  4 bytes",
-      "[1] → proxy_on_done(1)",
-      "[1] → proxy_on_delete(1)",
-    ],
+    trace.filter((event) => event.kind === "enter").map((event) => event.thread),
+    [2, 1, 1],
   );
 });
 
@@ -81,10 +82,10 @@ const LEGACY_FAIL_OPEN: Partial<WasmFilterConfig> = { failurePolicy: "FAIL_OPEN"
 
 test("a trap in proxy_on_downstream_data: the read buffer, retained bytes included, is dropped and the connection closed; legacy fail_open forwards it", () => {
   const held = [
-    "→ proxy_on_downstream_data(2, 2, 0)  2 bytes",
-    "← proxy_on_downstream_data = 1  StopIteration",
-    "→ proxy_on_downstream_data(2, 4, 0)  4 bytes",
-    "← proxy_on_downstream_data",
+    enter("proxy_on_downstream_data", [2, 2, 0], { bytes: 2, endOfStream: false }),
+    leave("proxy_on_downstream_data", 1, { status: "StopIteration" }),
+    enter("proxy_on_downstream_data", [2, 4, 0], { bytes: 4, endOfStream: false }),
+    leave("proxy_on_downstream_data"),
   ];
   const closed = startTestPlugin(HOLDS_THEN_TRAPS);
   const connection = new TestConnection(closed.plugin);
@@ -96,7 +97,7 @@ test("a trap in proxy_on_downstream_data: the read buffer, retained bytes includ
   connection.filter.onDownstreamData(bytes("ef"), true);
   connection.filter.onDownstreamClose("local");
   assert.deepEqual(connection.events, ["close downstream"]);
-  assert.deepEqual(calls(closed.trace), held);
+  assert.deepEqual(traced(closed.trace), held);
   closed.plugin.close();
 
   const open = startTestPlugin(HOLDS_THEN_TRAPS, { plugin: LEGACY_FAIL_OPEN });
@@ -108,7 +109,7 @@ test("a trap in proxy_on_downstream_data: the read buffer, retained bytes includ
   passing.filter.onDownstreamData(bytes("ef"), true);
   passing.filter.onDownstreamClose("remote");
   assert.deepEqual(passing.events, ['to upstream "abcd"', 'to upstream "ef" eos']);
-  assert.deepEqual(calls(open.trace), held);
+  assert.deepEqual(traced(open.trace), held);
   open.plugin.close();
 });
 
@@ -125,11 +126,11 @@ test("a trap in proxy_on_upstream_data: not forwarded to the client and the conn
     connection.filter.onUpstreamData(bytes("bye"), true);
     connection.filter.onDownstreamClose("local");
     assert.deepEqual(connection.events, expected);
-    assert.deepEqual(calls(run.trace), [
-      "→ proxy_on_upstream_data(2, 2, 0)  2 bytes",
-      "← proxy_on_upstream_data = 0  Continue",
-      "→ proxy_on_upstream_data(2, 4, 0)  4 bytes",
-      "← proxy_on_upstream_data",
+    assert.deepEqual(traced(run.trace), [
+      enter("proxy_on_upstream_data", [2, 2, 0], { bytes: 2, endOfStream: false }),
+      leave("proxy_on_upstream_data", 0, { status: "Continue" }),
+      enter("proxy_on_upstream_data", [2, 4, 0], { bytes: 4, endOfStream: false }),
+      leave("proxy_on_upstream_data"),
     ]);
     run.plugin.close();
   }
@@ -145,12 +146,12 @@ test("a trap in proxy_on_context_create or proxy_on_new_connection closes the co
       (func (export "proxy_on_new_connection") (param i32) (result i32) (unreachable))`),
   };
   const traces = {
-    context_create: ["→ proxy_on_context_create(2, 1)  connection context 2 of root 1", "← proxy_on_context_create"],
+    context_create: [enter("proxy_on_context_create", [2, 1], { kind: "connection", id: 2, root: 1 }), leave("proxy_on_context_create")],
     new_connection: [
-      "→ proxy_on_context_create(2, 1)  connection context 2 of root 1",
-      "← proxy_on_context_create",
-      "→ proxy_on_new_connection(2)",
-      "← proxy_on_new_connection",
+      enter("proxy_on_context_create", [2, 1], { kind: "connection", id: 2, root: 1 }),
+      leave("proxy_on_context_create"),
+      enter("proxy_on_new_connection", [2]),
+      leave("proxy_on_new_connection"),
     ],
   };
   for (const callback of ["context_create", "new_connection"] as const) {
@@ -166,7 +167,7 @@ test("a trap in proxy_on_context_create or proxy_on_new_connection closes the co
       connection.filter.onDownstreamData(bytes("hi"), false);
       connection.filter.onDownstreamClose("local");
       assert.deepEqual(connection.events, atEnd, callback);
-      assert.deepEqual(calls(run.trace), traces[callback], callback);
+      assert.deepEqual(traced(run.trace), traces[callback], callback);
       run.plugin.close();
     }
   }
@@ -203,10 +204,10 @@ test("proc_exit alone only logs at trace and returns: the callback goes on and t
   assert.deepEqual(lines.slice(-1), [
     `${TIMESTAMP}[2][trace][wasm] [source/extensions/common/wasm/context.cc:1195] wasi_snapshot_preview1 proc_exit`,
   ]);
-  assert.deepEqual(calls(trace).slice(0, 3), [
-    "→ proxy_on_new_connection(2)",
-    "  proc_exit(1) → undefined",
-    "← proxy_on_new_connection = 0  Continue",
+  assert.deepEqual(traced(trace).slice(0, 3), [
+    enter("proxy_on_new_connection", [2]),
+    host("proc_exit", [1], "undefined"),
+    leave("proxy_on_new_connection", 0, { status: "Continue" }),
   ]);
   assert.deepEqual(connection.events, ['to upstream "hi"']);
   assert.deepEqual(plugin.diagnostics().map((vm) => vm.failed), [false, false]);
@@ -275,8 +276,8 @@ test("FAIL_RELOAD: closed during the back-off, then a new VM with its own root c
   assert.deepEqual(reloaded.plugin.diagnostics().map((vm) => vm.failed), [false, false]);
   // The trapping connection's id on the failed VM, then the same first id on the new VM.
   assert.deepEqual(
-    calls(reloaded.trace).filter((line) => line.startsWith("→ proxy_on_new_connection")),
-    ["→ proxy_on_new_connection(2)", "→ proxy_on_new_connection(2)"],
+    callbacks(reloaded.trace).filter((call) => call.name === "proxy_on_new_connection"),
+    [enter("proxy_on_new_connection", [2]), enter("proxy_on_new_connection", [2])],
   );
 });
 

@@ -2,11 +2,11 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { createLogger } from "../../host/log.ts";
+import type { LogLevelName } from "../../host/loggers.ts";
 import { createStatsStore } from "../../host/stats.ts";
-import type { LogLevelName } from "../../host/wasm/api.ts";
-import { startWasmPlugin } from "../../host/wasm/plugin.ts";
+import { startWasmPlugin } from "../../host/wasm/api.ts";
 import { pluginModule, writeWat } from "../helpers/wat.ts";
-import { calls, NOW, pluginConfig, startTestPlugin, TestConnection, TIMESTAMP } from "../helpers/wasm-host.ts";
+import { host, hostCalls, NOW, pluginConfig, startTestPlugin, TestConnection, TIMESTAMP, traced } from "../helpers/wasm-host.ts";
 
 test("Envoy's line format, in local time, with spdlog's level names", () => {
   const lines: string[] = [];
@@ -50,7 +50,7 @@ test("proxy_log: a root context leaves out the plugin name, a connection context
     `${TIMESTAMP}[2][info][wasm] ${source} wasm log tcp_connection_logger: configured`,
     `${TIMESTAMP}[2][info][wasm] ${source} wasm log my_plugin tcp_connection_logger: new connection`,
   ]);
-  assert.equal(trace.at(-2), "[2]   proxy_log(6, 1060, 6) → BadArgument");
+  assert.deepEqual(traced(trace).at(-2), host("proxy_log", [6, 1060, 6], "BadArgument"));
   plugin.close();
 });
 
@@ -84,7 +84,7 @@ test("proxy_log levels 0..5 print as trace, debug, info, warning, error, critica
     lines.map((line) => line.match(/\]\[(\w+)\]\[wasm\] /)![1]),
     ["trace", "debug", "info", "warning", "error", "critical"],
   );
-  assert.deepEqual(calls(trace).slice(-3, -1), ["  proxy_log(6, 1024, 1) → BadArgument", "  proxy_log(7, 1024, 1) → BadArgument"]);
+  assert.deepEqual(traced(trace).slice(-3, -1), [host("proxy_log", [6, 1024, 1], "BadArgument"), host("proxy_log", [7, 1024, 1], "BadArgument")]);
   plugin.close();
 });
 
@@ -108,7 +108,10 @@ test("proxy_get_log_level (ABI 0.2.1): the wasm logger's level, trace 0 .. criti
   levels.forEach((level, rank) => {
     const { plugin, stats, trace } = startTestPlugin(LEVEL_PROBE, { level });
     new TestConnection(plugin).filter.onNewConnection();
-    assert.ok(calls(trace).includes(`  proxy_get_log_level(2048) → Ok  ${level}`));
+    assert.deepEqual(
+      hostCalls(trace).find((call) => call.name === "proxy_get_log_level"),
+      host("proxy_get_log_level", [2048], "Ok", { level }),
+    );
     assert.equal(stats.get("wasmcustom.log_level"), BigInt(rank + 1), level);
     plugin.close();
   });
@@ -123,7 +126,6 @@ test("proxy_get_log_level follows the wasm component's own level, not the defaul
     logger: createLogger({ level: "trace", componentLevels: { wasm: "error" }, write: () => {} }),
     stats,
     propertyNames: "current",
-    trace: false,
   });
   new TestConnection(plugin).filter.onNewConnection();
   assert.equal(stats.get("wasmcustom.log_level"), 5n);

@@ -1,9 +1,10 @@
 // docs/envoy-host.md §6: metric ids per VM, one shared stat per name, and the admin output.
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { isDeepStrictEqual } from "node:util";
 import { createStatsStore } from "../../host/stats.ts";
 import { pluginModule } from "../helpers/wat.ts";
-import { calls, startTestPlugin, TestConnection } from "../helpers/wasm-host.ts";
+import { host, hostCalls, startTestPlugin, TestConnection, traced } from "../helpers/wasm-host.ts";
 
 /** Configure defines the metrics (ids stored from 200); each new connection updates them. */
 const METRICS = pluginModule(`
@@ -16,7 +17,7 @@ const METRICS = pluginModule(`
     (drop (call $define_metric (i32.const 1) (i32.const 1056) (i32.const 18) (i32.const 208)))
     (drop (call $define_metric (i32.const 2) (i32.const 1088) (i32.const 12) (i32.const 212)))
     (drop (call $define_metric (i32.const 3) (i32.const 1088) (i32.const 12) (i32.const 216)))
-    ;; the ids, shown in the trace as proxy_log arguments
+    ;; the ids, shown in the trace as the words of proxy_log
     (drop (call $log (i32.const 0) (i32.load (i32.const 200)) (i32.load (i32.const 204))))
     (drop (call $log (i32.const 0) (i32.load (i32.const 208)) (i32.load (i32.const 212))))
     (i32.const 1))
@@ -33,20 +34,21 @@ const METRICS = pluginModule(`
 
 test("ids are per VM, count by 4 with the type in the low bits; a second define is a new id", () => {
   const { plugin, trace } = startTestPlugin(METRICS);
-  const configure = calls(trace).slice(0, 9);
+  const configure = traced(trace).slice(0, 9);
   assert.deepEqual(configure.slice(1, 6), [
-    "  proxy_define_metric(0, 1024, 18, 200) → Ok  counter connection_counter = id 4",
-    "  proxy_define_metric(0, 1024, 18, 204) → Ok  counter connection_counter = id 8",
-    "  proxy_define_metric(1, 1056, 18, 208) → Ok  gauge active.connections = id 5",
-    "  proxy_define_metric(2, 1088, 12, 212) → Ok  histogram payload_size = id 6",
-    "  proxy_define_metric(3, 1088, 12, 216) → BadArgument  type 3 payload_size",
+    host("proxy_define_metric", [0, 1024, 18, 200], "Ok", { type: "counter", name: "connection_counter", id: 4 }),
+    host("proxy_define_metric", [0, 1024, 18, 204], "Ok", { type: "counter", name: "connection_counter", id: 8 }),
+    host("proxy_define_metric", [1, 1056, 18, 208], "Ok", { type: "gauge", name: "active.connections", id: 5 }),
+    host("proxy_define_metric", [2, 1088, 12, 212], "Ok", { type: "histogram", name: "payload_size", id: 6 }),
+    host("proxy_define_metric", [3, 1088, 12, 216], "BadArgument", { type: "type 3", name: "payload_size" }),
   ]);
   assert.deepEqual(configure.slice(6, 8), [
-    "  proxy_log(0, 4, 8) → Ok  trace, not printed",
-    "  proxy_log(0, 5, 6) → Ok  trace, not printed",
+    host("proxy_log", [0, 4, 8], "Ok", { level: "trace", printed: false }),
+    host("proxy_log", [0, 5, 6], "Ok", { level: "trace", printed: false }),
   ]);
   // every VM (canary, main, worker) starts its ids afresh
-  assert.equal(calls(trace).filter((line) => line === "  proxy_log(0, 4, 8) → Ok  trace, not printed").length, 3);
+  const firstId = host("proxy_log", [0, 4, 8], "Ok", { level: "trace", printed: false });
+  assert.equal(hostCalls(trace).filter((call) => isDeepStrictEqual(call, firstId)).length, 3);
   plugin.close();
 });
 
@@ -55,16 +57,16 @@ test("counter increments must be positive; gauges go both ways; unknown ids are 
   trace.length = 0;
   new TestConnection(plugin).filter.onNewConnection();
   assert.deepEqual(
-    calls(trace).filter((line) => line.startsWith("  ")),
+    hostCalls(trace),
     [
-      "  proxy_increment_metric(4, 1) → Ok  connection_counter += 1",
-      "  proxy_increment_metric(4, 0) → BadArgument  connection_counter += 0",
-      "  proxy_increment_metric(8, -1) → BadArgument  connection_counter -= 1",
-      "  proxy_increment_metric(5, 3) → Ok  active.connections += 3",
-      "  proxy_increment_metric(5, -1) → Ok  active.connections -= 1",
-      "  proxy_record_metric(6, 85) → Ok  payload_size records 85",
-      "  proxy_increment_metric(44, 1) → NotFound",
-      "  proxy_get_metric(4, 300) → Ok  connection_counter = 1",
+      host("proxy_increment_metric", [4, 1n], "Ok", { metric: "connection_counter", delta: 1n }),
+      host("proxy_increment_metric", [4, 0n], "BadArgument", { metric: "connection_counter", delta: 0n }),
+      host("proxy_increment_metric", [8, -1n], "BadArgument", { metric: "connection_counter", delta: -1n }),
+      host("proxy_increment_metric", [5, 3n], "Ok", { metric: "active.connections", delta: 3n }),
+      host("proxy_increment_metric", [5, -1n], "Ok", { metric: "active.connections", delta: -1n }),
+      host("proxy_record_metric", [6, 85n], "Ok", { metric: "payload_size", type: "histogram", value: 85n }),
+      host("proxy_increment_metric", [44, 1n], "NotFound"),
+      host("proxy_get_metric", [4, 300], "Ok", { metric: "connection_counter", value: 1n }),
     ],
   );
   plugin.close();
@@ -110,10 +112,10 @@ test("record_metric on a counter adds; both ids of a name count in the one stat;
   const { plugin, stats, trace } = startTestPlugin(wat);
   trace.length = 0;
   new TestConnection(plugin).filter.onNewConnection();
-  assert.deepEqual(calls(trace).filter((line) => line.startsWith("  ")), [
-    "  proxy_increment_metric(4, 2) → Ok  tcp-conn/total:x += 2",
-    "  proxy_record_metric(8, 5) → Ok  tcp-conn/total:x += 5",
-    "  proxy_get_metric(4, 300) → Ok  tcp-conn/total:x = 7",
+  assert.deepEqual(hostCalls(trace), [
+    host("proxy_increment_metric", [4, 2n], "Ok", { metric: "tcp-conn/total:x", delta: 2n }),
+    host("proxy_record_metric", [8, 5n], "Ok", { metric: "tcp-conn/total:x", type: "counter", value: 5n }),
+    host("proxy_get_metric", [4, 300], "Ok", { metric: "tcp-conn/total:x", value: 7n }),
   ]);
   assert.equal(stats.renderText(), "wasmcustom.tcp-conn/total:x: 7\n");
   assert.equal(stats.renderPrometheus(), "# TYPE tcp_conn_total_x counter\ntcp_conn_total_x{} 7\n");

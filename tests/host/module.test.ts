@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { PluginStartError } from "../../host/wasm/api.ts";
 import { pluginModule } from "../helpers/wat.ts";
-import { bytes, calls, startTestPlugin, TestConnection, TIMESTAMP, type TestPluginOptions } from "../helpers/wasm-host.ts";
+import { bytes, callbacks, enter, host, hostCalls, startTestPlugin, TestConnection, TIMESTAMP, traced, type TestPluginOptions, type Traced } from "../helpers/wasm-host.ts";
 
 function startError(wat: string | null, options: TestPluginOptions = {}): string {
   try {
@@ -62,6 +62,54 @@ test("each ABI version marker loads; a marker that is not a function is refused"
     startError(notAFunction),
     "Unable to create Wasm plugin tcp_connection_logger: Missing or unknown Proxy-Wasm ABI version",
   );
+});
+
+test("a callback whose signature is not the ABI's is refused at load, naming the export, as cpp-host does", () => {
+  const refused = (exportWat: string, options = {}) => startError(pluginModule(exportWat, options));
+  assert.equal(
+    refused(`(func (export "proxy_on_new_connection") (param i32 i32) (result i32) (i32.const 0))`),
+    "Unable to create Wasm plugin tcp_connection_logger: Bad function signature for: proxy_on_new_connection, want: i32 -> i32, but the module exports: i32 i32 -> i32",
+  );
+  assert.equal(
+    refused(`(func (export "proxy_on_vm_start") (param i32 i32))`),
+    "Unable to create Wasm plugin tcp_connection_logger: Bad function signature for: proxy_on_vm_start, want: i32 i32 -> i32, but the module exports: i32 i32 -> void",
+  );
+  assert.equal(
+    refused(`(func (export "proxy_on_log") (param i64))`),
+    "Unable to create Wasm plugin tcp_connection_logger: Bad function signature for: proxy_on_log, want: i32 -> void, but the module exports: i64 -> void",
+  );
+  assert.equal(
+    refused(`(func (export "_start") (param i32))`),
+    "Unable to create Wasm plugin tcp_connection_logger: Bad function signature for: _start, want: void -> void, but the module exports: i32 -> void",
+  );
+  // Envoy looks for a reactor's main, or for a command's _start, not for both
+  startTestPlugin(pluginModule(`(func (export "_initialize")) (func (export "_start") (param i32))`)).plugin.close();
+  startTestPlugin(pluginModule(`(func (export "main"))`)).plugin.close();
+  assert.equal(
+    refused(`(func (export "proxy_on_http_call_response") (param i32 i32 i32 i32))`),
+    "Unable to create Wasm plugin tcp_connection_logger: Bad function signature for: proxy_on_http_call_response, want: i32 i32 i32 i32 i32 -> void, but the module exports: i32 i32 i32 i32 -> void",
+  );
+  // the first export Envoy looks for is named: the allocator before the callbacks
+  assert.equal(
+    refused(`(func (export "proxy_on_memory_allocate") (param i32 i32) (result i32) (i32.const 0))
+      (func (export "proxy_on_done") (result i32) (i32.const 0))`, { allocator: null }),
+    "Unable to create Wasm plugin tcp_connection_logger: Bad function signature for: proxy_on_memory_allocate, want: i32 -> i32, but the module exports: i32 i32 -> i32",
+  );
+});
+
+test("the header callbacks' signature depends on the ABI version; proxy_on_foreign_function is looked for from 0.2.0", () => {
+  const headers = (params: string) => `(func (export "proxy_on_request_headers") (param ${params}) (result i32) (i32.const 0))`;
+  startTestPlugin(pluginModule(headers("i32 i32 i32"))).plugin.close();
+  startTestPlugin(abi010Module(), {}).plugin.close();
+  const abi010 = (exportWat: string) => abi010Module().replace("(func (export \"proxy_abi_version_0_1_0\"))", `(func (export "proxy_abi_version_0_1_0")) ${exportWat}`);
+  startTestPlugin(abi010(headers("i32 i32"))).plugin.close();
+  assert.equal(
+    startError(abi010(headers("i32 i32 i32"))),
+    "Unable to create Wasm plugin tcp_connection_logger: Bad function signature for: proxy_on_request_headers, want: i32 i32 -> i32, but the module exports: i32 i32 i32 -> i32",
+  );
+  const foreign = `(func (export "proxy_on_foreign_function") (param i32))`;
+  startTestPlugin(abi010(foreign)).plugin.close();
+  assert.match(startError(pluginModule(foreign)), /Bad function signature for: proxy_on_foreign_function, want: i32 i32 i32 -> void,/);
 });
 
 /** The `env` functions docs/envoy-host.md §1 lists for every ABI version. */
@@ -125,9 +173,9 @@ test("fd_write to fd 1 is logged at info, to fd 2 at error, in the context's was
     `${TIMESTAMP}[2][info][wasm] ${source} wasm log tcp_connection_logger tcp_connection_logger: to stdout`,
     `${TIMESTAMP}[2][error][wasm] ${source} wasm log tcp_connection_logger tcp_connection_logger: to stderr`,
   ]);
-  assert.deepEqual(calls(trace).filter((line) => line.includes("fd_write")), [
-    "  fd_write(1, 200, 1, 300) → 0  stdout 9 bytes",
-    "  fd_write(2, 200, 1, 300) → 0  stderr 9 bytes",
+  assert.deepEqual(hostCalls(trace).filter((call) => call.name === "fd_write"), [
+    host("fd_write", [1, 200, 1, 300], "0", { stream: "stdout", bytes: 9 }),
+    host("fd_write", [2, 200, 1, 300], "0", { stream: "stderr", bytes: 9 }),
   ]);
   plugin.close();
 });
@@ -136,40 +184,44 @@ test("the host allocates with malloc when exported, else with proxy_on_memory_al
   const readsData = `
     (func (export "proxy_on_downstream_data") (param i32 i32 i32) (result i32)
       (drop (call $get_buffer_bytes (i32.const 2) (i32.const 0) (i32.const -1) (i32.const 100) (i32.const 104)))
-      ;; the block's pointer, shown in the trace as a proxy_log argument
+      ;; the block's pointer, shown in the trace as a word of proxy_log
       (drop (call $log (i32.const 0) (i32.load (i32.const 100)) (i32.const 0)))
       (i32.const 0))`;
-  const blockOf = (wat: string): string => {
+  const blockOf = (wat: string): Traced[] => {
     const { plugin, trace } = startTestPlugin(wat);
     new TestConnection(plugin).filter.onDownstreamData(bytes("hello"), false);
     plugin.close();
-    return calls(trace).filter((line) => line.includes("proxy_log(0,")).join();
+    return hostCalls(trace).filter((call) => call.name === "proxy_log" && call.args[0] === 0);
   };
   // pluginModule's allocator answers from 4096; this proxy_on_memory_allocate answers 8192
   const otherAllocator = `(func (export "proxy_on_memory_allocate") (param i32) (result i32) (i32.const 8192))`;
-  assert.equal(blockOf(pluginModule(readsData + otherAllocator)), "  proxy_log(0, 4096, 0) → Ok  trace, not printed");
-  assert.equal(
-    blockOf(pluginModule(readsData + otherAllocator, { allocator: null })),
-    "  proxy_log(0, 8192, 0) → Ok  trace, not printed",
-  );
+  assert.deepEqual(blockOf(pluginModule(readsData + otherAllocator)), [
+    host("proxy_log", [0, 4096, 0], "Ok", { level: "trace", printed: false }),
+  ]);
+  assert.deepEqual(blockOf(pluginModule(readsData + otherAllocator, { allocator: null })), [
+    host("proxy_log", [0, 8192, 0], "Ok", { level: "trace", printed: false }),
+  ]);
 });
 
 test("_initialize then main, or else _start, runs once per VM before its root context, and in the base VM, which has none", () => {
-  const entries = (exports: string[]): string[] => {
-    const body = exports.map((name) => `(func (export "${name}"))`).join("\n");
+  const entries = (exports: string[]): Traced[] => {
+    // main(argc, argv) -> i32, as Envoy wants it; the others take and return nothing
+    const body = exports
+      .map((name) => (name === "main" ? `(func (export "main") (param i32 i32) (result i32) (i32.const 0))` : `(func (export "${name}"))`))
+      .join("\n");
     const { plugin, trace } = startTestPlugin(pluginModule(body + `(func (export "proxy_on_context_create") (param i32 i32))`));
     plugin.close();
-    return calls(trace).filter((line) => line.startsWith("→"));
+    return callbacks(trace);
   };
-  const root = "→ proxy_on_context_create(1, 0)  root context 1";
+  const root = enter("proxy_on_context_create", [1, 0], { kind: "root", id: 1 });
   // the base VM, then the canary, the main thread's VM, one worker
   assert.deepEqual(entries(["_initialize", "main", "_start"]), [
-    ...["→ _initialize()", "→ main()"],
-    ...["→ _initialize()", "→ main()", root],
-    ...["→ _initialize()", "→ main()", root],
-    ...["→ _initialize()", "→ main()", root],
+    ...[enter("_initialize", []), enter("main", [])],
+    ...[enter("_initialize", []), enter("main", []), root],
+    ...[enter("_initialize", []), enter("main", []), root],
+    ...[enter("_initialize", []), enter("main", []), root],
   ]);
-  assert.deepEqual(entries(["_start"]), ["→ _start()", "→ _start()", root, "→ _start()", root, "→ _start()", root]);
+  assert.deepEqual(entries(["_start"]), [enter("_start", []), enter("_start", []), root, enter("_start", []), root, enter("_start", []), root]);
 });
 
 test("during _initialize only proxy_log and a few WASI calls are allowed; another host call fails the start", () => {
@@ -205,9 +257,9 @@ test("inside malloc only proxy_log and a few WASI calls are allowed; another hos
     );
   const options = { plugin: { configuration: "{}" } };
   const { plugin, trace } = startTestPlugin(allocating(`(drop (call $log (i32.const 0) (i32.const 1024) (i32.const 1)))`), options);
-  assert.deepEqual(calls(trace).slice(1, 3), [
-    "  proxy_get_buffer_bytes(7, 0, -1, 100, 104) → Ok  PluginConfiguration[0..2] 2 bytes",
-    "  proxy_log(0, 1024, 1) → Ok  trace, not printed",
+  assert.deepEqual(traced(trace).slice(1, 3), [
+    host("proxy_get_buffer_bytes", [7, 0, -1, 100, 104], "Ok", { buffer: "PluginConfiguration", start: 0, bytes: 2 }),
+    host("proxy_log", [0, 1024, 1], "Ok", { level: "trace", printed: false }),
   ]);
   plugin.close();
   assert.equal(

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { PropertyNames, UpstreamHostInfo } from "../../host/wasm/api.ts";
 import { pluginModule } from "../helpers/wat.ts";
-import { bytes, startTestPlugin, TestConnection } from "../helpers/wasm-host.ts";
+import { bytes, hostCalls, startTestPlugin, TestConnection } from "../helpers/wasm-host.ts";
 
 const CLUSTER = {
   name: "web_service",
@@ -49,11 +49,11 @@ function readProperties(
 ): Record<"root" | "connection" | "data", Reading> {
   const run = startTestPlugin(propertyModule(paths), { propertyNames: names });
   const readings = (from: number, logFrom: number): Reading => {
-    const results = run.trace.slice(from).filter((line) => line.includes("proxy_get_property("));
+    const results = hostCalls(run.trace.slice(from)).filter((call) => call.name === "proxy_get_property");
     const values = run.lines.slice(logFrom).map((line) => line.slice(line.indexOf(": ", line.indexOf("wasm log")) + 2));
     const reading: Reading = {};
     paths.forEach((path, i) => {
-      const result = results[i].split(" → ")[1].split(" ")[0];
+      const result = results[i].result;
       reading[path] = result === "Ok" ? Buffer.from(values.shift()!).toString("hex") : result;
     });
     return reading;

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { pluginModule } from "../helpers/wat.ts";
-import { bytes, calls, startTestPlugin, TestConnection } from "../helpers/wasm-host.ts";
+import { bytes, enter, host, startTestPlugin, TestConnection, traced } from "../helpers/wasm-host.ts";
 
 /** Holds downstream data until it is 8 bytes or more, then resumes with continue_stream(Downstream). */
 const HOLDS_UNTIL_8 = pluginModule(`
@@ -24,13 +24,13 @@ test("StopIteration retains the bytes and reports them again with the next; cont
   connection.filter.onDownstreamData(bytes("ghi"), false);
   assert.deepEqual(connection.events, ['to upstream "abcdefghi"']);
   assert.deepEqual(
-    calls(trace).filter((line) => line.startsWith("→") || line.startsWith("  ")),
+    traced(trace).filter((event) => event.kind !== "leave"),
     [
-      "→ proxy_on_downstream_data(2, 3, 0)  3 bytes",
-      "→ proxy_on_downstream_data(2, 6, 0)  6 bytes",
-      "→ proxy_on_downstream_data(2, 9, 0)  9 bytes",
-      "  proxy_continue_stream(2) → Ok  Downstream",
-      "  proxy_continue_stream(3) → Unimplemented  Upstream",
+      enter("proxy_on_downstream_data", [2, 3, 0], { bytes: 3, endOfStream: false }),
+      enter("proxy_on_downstream_data", [2, 6, 0], { bytes: 6, endOfStream: false }),
+      enter("proxy_on_downstream_data", [2, 9, 0], { bytes: 9, endOfStream: false }),
+      host("proxy_continue_stream", [2], "Ok", { stream: "Downstream" }),
+      host("proxy_continue_stream", [3], "Unimplemented", { stream: "Upstream" }),
     ],
   );
   plugin.close();

@@ -3,9 +3,9 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { createLogger } from "../../host/log.ts";
 import { createStatsStore } from "../../host/stats.ts";
-import { startWasmPlugin } from "../../host/wasm/plugin.ts";
+import { startWasmPlugin, traceLine, traceLines } from "../../host/wasm/api.ts";
 import { pluginModule, writeWat } from "../helpers/wat.ts";
-import { bytes, calls, NOW, pluginConfig, startTestPlugin, TestConnection, TIMESTAMP } from "../helpers/wasm-host.ts";
+import { bytes, host, hostCalls, NOW, pluginConfig, startTestPlugin, TestConnection, TIMESTAMP } from "../helpers/wasm-host.ts";
 
 const CLUSTER = {
   name: "web_service",
@@ -44,16 +44,16 @@ test("a property read shows its path with dots, then the value: text quoted, num
   connection.filter.onClusterSelected(CLUSTER);
   trace.length = 0;
   connection.filter.onDownstreamData(bytes("hello"), false);
-  assert.deepEqual(calls(trace).filter((line) => line.startsWith("  ")), [
-    '  proxy_get_property(2048, 14, 100, 104) → Ok  source.address = "127.0.0.1:4660"',
-    "  proxy_get_property(2176, 11, 100, 104) → Ok  source.port = 4660",
-    '  proxy_get_property(2304, 12, 100, 104) → Ok  plugin_vm_id = ""',
-    "  proxy_get_property(2432, 45, 100, 104) → Ok  xds.cluster_metadata.filter_metadata.location = pairs{3}",
-    '  proxy_get_property(2560, 48, 100, 104) → Ok  xds.cluster_metadata.filter_metadata.location.az = "ap-northeast-1a"',
-    "  proxy_get_property(2688, 52, 100, 104) → Ok  xds.cluster_metadata.filter_metadata.location.weight = 2.5",
-    "  proxy_get_property(2816, 52, 100, 104) → Ok  xds.cluster_metadata.filter_metadata.location.canary = true",
-    "  proxy_get_property(2944, 20, 100, 104) → Ok  xds.cluster_metadata = bytes{74}",
-    "  proxy_get_property(3072, 27, 100, 104) → NotFound  xds.upstream_host_metadata",
+  assert.deepEqual(hostCalls(trace), [
+    host("proxy_get_property", [2048, 14, 100, 104], "Ok", { path: "source.address", value: '"127.0.0.1:4660"' }),
+    host("proxy_get_property", [2176, 11, 100, 104], "Ok", { path: "source.port", value: "4660" }),
+    host("proxy_get_property", [2304, 12, 100, 104], "Ok", { path: "plugin_vm_id", value: '""' }),
+    host("proxy_get_property", [2432, 45, 100, 104], "Ok", { path: "xds.cluster_metadata.filter_metadata.location", value: "pairs{3}" }),
+    host("proxy_get_property", [2560, 48, 100, 104], "Ok", { path: "xds.cluster_metadata.filter_metadata.location.az", value: '"ap-northeast-1a"' }),
+    host("proxy_get_property", [2688, 52, 100, 104], "Ok", { path: "xds.cluster_metadata.filter_metadata.location.weight", value: "2.5" }),
+    host("proxy_get_property", [2816, 52, 100, 104], "Ok", { path: "xds.cluster_metadata.filter_metadata.location.canary", value: "true" }),
+    host("proxy_get_property", [2944, 20, 100, 104], "Ok", { path: "xds.cluster_metadata", value: "bytes{74}" }),
+    host("proxy_get_property", [3072, 27, 100, 104], "NotFound", { path: "xds.upstream_host_metadata" }),
   ]);
   plugin.close();
 });
@@ -76,9 +76,9 @@ test("names and values are escaped and cut after 60 characters; a value with oth
   trace.length = 0;
   new TestConnection(plugin).filter.onNewConnection();
   const shown = String.raw`\"red\"\\\t\n\x9b31m\u{202e}` + "x".repeat(47) + "…(+13)";
-  assert.deepEqual(calls(trace).filter((line) => line.startsWith("  ")), [
-    `  proxy_set_property(1024, 8, 1040, 76) → Ok  note\\x1b[2J = "${shown}"`,
-    "  proxy_set_property(1024, 8, 1200, 5) → Ok  note\\x1b[2J = bytes{5}",
+  assert.deepEqual(hostCalls(trace), [
+    host("proxy_set_property", [1024, 8, 1040, 76], "Ok", { path: "note\\x1b[2J", value: `"${shown}"` }),
+    host("proxy_set_property", [1024, 8, 1200, 5], "Ok", { path: "note\\x1b[2J", value: "bytes{5}" }),
   ]);
   plugin.close();
 });
@@ -104,8 +104,7 @@ test("a host call's trace line comes before the log line it printed; proxy_log n
     logger: createLogger({ level: "info", componentLevels: {}, write: (line) => output.push(line), now: () => NOW }),
     stats: createStatsStore(),
     propertyNames: "current",
-    trace: true,
-    traceWrite: (line) => output.push(line),
+    trace: traceLines((line) => output.push(line)),
   });
   output.length = 0;
   new TestConnection(plugin).filter.onNewConnection();
@@ -126,7 +125,7 @@ test("a callback's return value is named for the network callbacks: 0 Continue, 
   const { plugin, trace } = startTestPlugin(wat);
   trace.length = 0;
   new TestConnection(plugin).filter.onDownstreamData(bytes("abc"), true);
-  assert.deepEqual(trace, [
+  assert.deepEqual(trace.map(traceLine), [
     "[2] → proxy_on_downstream_data(2, 3, 1)  3 bytes, end of stream",
     "[2] ← proxy_on_downstream_data = 7  StopIteration",
   ]);

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { pluginModule } from "../helpers/wat.ts";
-import { startTestPlugin, TestConnection } from "../helpers/wasm-host.ts";
+import { enter, host, on, startTestPlugin, TestConnection, tracedOnThreads } from "../helpers/wasm-host.ts";
 
 /** Counts connections in a module global and shows the count as a proxy_log argument. */
 const COUNTS_CONNECTIONS = pluginModule(`
@@ -15,12 +15,11 @@ const COUNTS_CONNECTIONS = pluginModule(`
 
 test("concurrency 2: a canary, then the main thread's VM and two workers, each with root context 1", () => {
   const { plugin, trace } = startTestPlugin(COUNTS_CONNECTIONS, { concurrency: 2 });
-  assert.deepEqual(trace.filter((line) => line.includes("→ proxy_on_context_create")), [
-    "[1] → proxy_on_context_create(1, 0)  root context 1",
-    "[1] → proxy_on_context_create(1, 0)  root context 1",
-    "[2] → proxy_on_context_create(1, 0)  root context 1",
-    "[3] → proxy_on_context_create(1, 0)  root context 1",
-  ]);
+  const root = enter("proxy_on_context_create", [1, 0], { kind: "root", id: 1 });
+  assert.deepEqual(
+    tracedOnThreads(trace).filter((event) => event.kind === "enter" && event.name === "proxy_on_context_create"),
+    [on(1, root), on(1, root), on(2, root), on(3, root)],
+  );
   assert.deepEqual(plugin.diagnostics().map((vm) => vm.role), ["main", "worker 0", "worker 1"]);
   assert.deepEqual(plugin.diagnostics().map((vm) => vm.memoryBytes), [65536, 65536, 65536]);
   plugin.close();
@@ -30,12 +29,11 @@ test("connections go round robin over the workers; module globals are per VM", (
   const { plugin, trace } = startTestPlugin(COUNTS_CONNECTIONS, { concurrency: 2 });
   trace.length = 0;
   for (let i = 0; i < 4; i++) new TestConnection(plugin).filter.onNewConnection();
-  assert.deepEqual(trace.filter((line) => line.includes("proxy_log")), [
-    "[2]   proxy_log(0, 0, 1) → Ok  trace, not printed",
-    "[3]   proxy_log(0, 0, 1) → Ok  trace, not printed",
-    "[2]   proxy_log(0, 0, 2) → Ok  trace, not printed",
-    "[3]   proxy_log(0, 0, 2) → Ok  trace, not printed",
-  ]);
+  const count = (n: number) => host("proxy_log", [0, 0, n], "Ok", { level: "trace", printed: false });
+  assert.deepEqual(
+    tracedOnThreads(trace).filter((event) => event.name === "proxy_log"),
+    [on(2, count(1)), on(3, count(1)), on(2, count(2)), on(3, count(2))],
+  );
   plugin.close();
   assert.throws(() => new TestConnection(plugin), /closed/);
 });
@@ -43,10 +41,9 @@ test("connections go round robin over the workers; module globals are per VM", (
 test("context ids are per VM: the first connection on each worker is 2", () => {
   const { plugin, trace } = startTestPlugin(COUNTS_CONNECTIONS, { concurrency: 2 });
   for (let i = 0; i < 3; i++) new TestConnection(plugin).filter.onNewConnection();
-  assert.deepEqual(trace.filter((line) => line.includes("→ proxy_on_new_connection")), [
-    "[2] → proxy_on_new_connection(2)",
-    "[3] → proxy_on_new_connection(2)",
-    "[2] → proxy_on_new_connection(3)",
-  ]);
+  assert.deepEqual(
+    tracedOnThreads(trace).filter((event) => event.kind === "enter" && event.name === "proxy_on_new_connection"),
+    [on(2, enter("proxy_on_new_connection", [2])), on(3, enter("proxy_on_new_connection", [2])), on(2, enter("proxy_on_new_connection", [3]))],
+  );
   plugin.close();
 });

@@ -6,7 +6,7 @@
 
 import assert from "node:assert/strict";
 import { it } from "node:test";
-import { bytes, calls, startTestPlugin, TestConnection } from "../helpers/wasm-host.ts";
+import { bytes, leave, startTestPlugin, TestConnection, traced } from "../helpers/wasm-host.ts";
 
 const WASM_PATH = new URL("../../build/dispatch-probe.wasm", import.meta.url).pathname;
 
@@ -31,12 +31,14 @@ it("calls each callback on the filter's class, with its status, in a release bui
     "ProbeConnection.onDownstreamConnectionClose 2",
     "ProbeConnection.onDone",
   ]);
-  const returns = calls(probe.trace).filter((line) => /^← proxy_on_(new_connection|downstream_data|upstream_data) = /.test(line));
+  const returns = traced(probe.trace).filter(
+    (event) => event.kind === "leave" && /^proxy_on_(new_connection|downstream_data|upstream_data)$/.test(event.name),
+  );
   assert.deepEqual(returns, [
-    "← proxy_on_new_connection = 1  StopIteration",
-    "← proxy_on_downstream_data = 1  StopIteration",
-    "← proxy_on_downstream_data = 1  StopIteration",
-    "← proxy_on_upstream_data = 0  Continue",
+    leave("proxy_on_new_connection", 1, { status: "StopIteration" }),
+    leave("proxy_on_downstream_data", 1, { status: "StopIteration" }),
+    leave("proxy_on_downstream_data", 1, { status: "StopIteration" }),
+    leave("proxy_on_upstream_data", 0, { status: "Continue" }),
   ]);
   // The upstream edit went through the kit's append.
   assert.deepEqual(connection.events, ['to client "reply+"']);

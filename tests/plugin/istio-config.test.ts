@@ -9,8 +9,7 @@ import { describe, it } from "node:test";
 import { parse } from "yaml";
 import { createLogger } from "../../host/log.ts";
 import { createStatsStore } from "../../host/stats.ts";
-import { PluginStartError } from "../../host/wasm/api.ts";
-import { startWasmPlugin } from "../../host/wasm/plugin.ts";
+import { PluginStartError, startWasmPlugin } from "../../host/wasm/api.ts";
 import { ROOT } from "../helpers/e2e-paths.ts";
 import { istioPluginConfigJson } from "../helpers/istio-plugin-config.ts";
 import { bytes, pluginConfig, TestConnection } from "../helpers/wasm-host.ts";
@@ -33,7 +32,6 @@ function startAsIstio(configuration: string, lines: string[] = []) {
     logger: createLogger({ level: "info", componentLevels: {}, write: (line) => lines.push(line) }),
     stats,
     propertyNames: "current",
-    trace: false,
   });
   return { plugin, lines, stats };
 }

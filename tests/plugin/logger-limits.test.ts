@@ -6,11 +6,12 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { JsonValue } from "../../host/config/model.ts";
+import type { Logger } from "../../host/log.ts";
+import type { LogLevelName } from "../../host/loggers.ts";
 import { createStatsStore } from "../../host/stats.ts";
 import {
-  PluginStartError, type ClusterInfo, type ConnectionInfo, type FilterCallbacks, type Logger, type LogLevelName, type WasmPlugin,
+  PluginStartError, startWasmPlugin, type ClusterInfo, type ConnectionInfo, type FilterCallbacks, type TraceEvent, type WasmPlugin,
 } from "../../host/wasm/api.ts";
-import { startWasmPlugin } from "../../host/wasm/plugin.ts";
 import { pluginConfig } from "../helpers/wasm-host.ts";
 
 const WASM_PATH = new URL("../../build/main.wasm", import.meta.url).pathname;
@@ -52,13 +53,13 @@ const passing: FilterCallbacks = { forwardDownstream() {}, forwardUpstream() {},
 interface Logged {
   plugin: WasmPlugin;
   logger: Lines;
-  trace: string[];
+  trace: TraceEvent[];
 }
 
 function start(level: LogLevelName, configuration = ""): Logged {
   const logger = new Lines();
   logger.level = level;
-  const trace: string[] = [];
+  const trace: TraceEvent[] = [];
   const plugin = startWasmPlugin({
     plugin: pluginConfig({ configuration }),
     wasmPath: WASM_PATH,
@@ -66,8 +67,7 @@ function start(level: LogLevelName, configuration = ""): Logged {
     logger,
     stats: createStatsStore(),
     propertyNames: "current",
-    trace: true,
-    traceWrite: (line) => trace.push(line),
+    trace: (event) => trace.push(event),
   });
   logger.take();
   trace.length = 0;
@@ -87,10 +87,7 @@ function connect(plugin: WasmPlugin, upstream: ClusterInfo): void {
 
 /** The paths of the properties read since the last call, in order. */
 function propertiesRead(logged: Logged): string[] {
-  const read = logged.trace.flatMap((line) => {
-    const match = /  proxy_get_property\([^)]*\) → \w+ {2}([^ ]+)/.exec(line);
-    return match === null ? [] : [match[1]];
-  });
+  const read = logged.trace.flatMap((event) => (event.kind === "host" && event.name === "proxy_get_property" ? [String(event.meaning.path)] : []));
   logged.trace.length = 0;
   return read;
 }
@@ -273,7 +270,7 @@ describe("release build/main.wasm: metadata shown within metadata_preview_bytes"
   it("says so in the configured line when it is not the default", () => {
     const logger = new Lines();
     startWasmPlugin({
-      plugin: pluginConfig({ configuration: '{"metadata_preview_bytes": 64}' }), wasmPath: WASM_PATH, concurrency: 1, logger, stats: createStatsStore(), propertyNames: "current", trace: false,
+      plugin: pluginConfig({ configuration: '{"metadata_preview_bytes": 64}' }), wasmPath: WASM_PATH, concurrency: 1, logger, stats: createStatsStore(), propertyNames: "current",
     }).close();
     assert.ok(logger.lines.includes("info configured: metadata_namespace=location payload_preview_bytes=256 metadata_preview_bytes=64"));
   });
@@ -291,7 +288,7 @@ describe("release build/main.wasm: refuses a bad metadata_preview_bytes or metad
     it(configuration, () => {
       const logger = new Lines();
       assert.throws(
-        () => startWasmPlugin({ plugin: pluginConfig({ configuration }), wasmPath: WASM_PATH, concurrency: 1, logger, stats: createStatsStore(), propertyNames: "current", trace: false }),
+        () => startWasmPlugin({ plugin: pluginConfig({ configuration }), wasmPath: WASM_PATH, concurrency: 1, logger, stats: createStatsStore(), propertyNames: "current" }),
         PluginStartError,
       );
       assert.deepEqual(logger.lines, [`error invalid plugin configuration: ${error}`]);

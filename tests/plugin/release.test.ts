@@ -2,15 +2,18 @@
 // exact log lines, metrics, both property namings, hostile payloads, memory. This suite fails on
 // a build whose connection overrides are skipped: the connection lines would be missing.
 
+import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { PluginStartError, type ClusterInfo, type ConnectionInfo, type FilterCallbacks, type Logger, type LogLevelName, type PropertyNames, type UpstreamHostInfo, type WasmPlugin } from "../../host/wasm/api.ts";
-import { startWasmPlugin } from "../../host/wasm/plugin.ts";
+import { createLogger, type Logger } from "../../host/log.ts";
+import type { LogLevelName } from "../../host/loggers.ts";
+import { PluginStartError, startWasmPlugin, traceLines, type ClusterInfo, type ConnectionInfo, type FilterCallbacks, type PropertyNames, type TraceEvent, type UpstreamHostInfo, type WasmPlugin } from "../../host/wasm/api.ts";
 import { createStatsStore } from "../../host/stats.ts";
 import { assertEnvoyModule } from "../helpers/envoy-module.ts";
 import { pluginConfig } from "../helpers/wasm-host.ts";
 
 const WASM_PATH = new URL("../../build/main.wasm", import.meta.url).pathname;
+const README = new URL("../../README.md", import.meta.url).pathname;
 
 const LOCATION = { cloud_provider: "aws", region: "ap-northeast-1", az: "ap-northeast-1a" };
 const WEB_SERVICE: ClusterInfo = { name: "web_service", metadata: { filter_metadata: { location: LOCATION } } };
@@ -52,7 +55,7 @@ interface Harness {
   logger: CapturingLogger;
   stats: ReturnType<typeof createStatsStore>;
   /** the host's trace (every call in and out of the module) when started `traced`, else empty */
-  trace: string[];
+  trace: TraceEvent[];
 }
 
 interface StartOptions {
@@ -66,7 +69,7 @@ function start(options: StartOptions = {}): Harness {
   const logger = new CapturingLogger();
   logger.level = options.level ?? "trace";
   const stats = createStatsStore();
-  const trace: string[] = [];
+  const trace: TraceEvent[] = [];
   const plugin = startWasmPlugin({
     plugin: pluginConfig({ configuration: options.configuration ?? "" }),
     wasmPath: WASM_PATH,
@@ -74,15 +77,14 @@ function start(options: StartOptions = {}): Harness {
     logger,
     stats,
     propertyNames: options.propertyNames ?? "current",
-    trace: options.traced ?? false,
-    traceWrite: (line) => trace.push(line),
+    trace: options.traced ? (event) => trace.push(event) : undefined,
   });
   return { plugin, logger, stats, trace };
 }
 
 /** How many host calls named `name` the trace has: what the module asked, printed or not. */
-function hostCalls(trace: string[], name: string): number {
-  return trace.filter((line) => line.includes(`  ${name}(`)).length;
+function hostCalls(trace: TraceEvent[], name: string): number {
+  return trace.filter((event) => event.kind === "host" && event.name === name).length;
 }
 
 /** One curl-like connection: request, reply, both ends of stream, upstream then downstream close. */
@@ -310,10 +312,52 @@ describe("release build/main.wasm", () => {
     plugin.close();
   });
 
+  it("prints the README's lifecycle trace of one curl request, byte for byte", (t) => {
+    // README "The lifecycle of one connection": the trace block, the plugin's log lines cut to `(log) ` and 100 characters
+    const readme = readFileSync(README, "utf8");
+    const block = readme.slice(readme.indexOf("\n", readme.indexOf("$ make local ARGS=--trace")) + 1);
+    const expected = block.slice(0, block.indexOf("\n```")).split("\n");
+    // what differs from one real run to the next: the client's port, and how long the connection took
+    const clientPort = Number(/source\.address = "127\.0\.0\.1:(\d+)"/.exec(block)![1]);
+    const durationMs = Number(/, (\d+) ms\n/.exec(block)![1]);
+    let now = Date.UTC(2026, 10, 25, 15, 53, 6);
+    t.mock.method(Date, "now", () => now);
+    const output: string[] = [];
+    const logger = createLogger({ level: "info", componentLevels: {}, write: (line) => output.push(line) });
+    const plugin = startWasmPlugin({
+      plugin: pluginConfig({ configuration: '{"metadata_namespace": "location", "payload_preview_bytes": 256}' }),
+      wasmPath: WASM_PATH,
+      concurrency: 1,
+      logger,
+      stats: createStatsStore(),
+      propertyNames: "current",
+      trace: traceLines((line) => output.push(line)),
+    });
+    output.length = 0;
+    const curl: ConnectionInfo = { ...CLIENT, source: { address: "127.0.0.1", port: clientPort }, listenerName: "main" };
+    const filter = plugin.createFilter(curl, forwarding);
+    filter.onNewConnection();
+    filter.onClusterSelected(WEB_SERVICE);
+    filter.onUpstreamConnected(UPSTREAM_HOST);
+    filter.onDownstreamData(bytes("POST / HTTP/1.1\r\nHost: localhost:18000\r\nUser-Agent: curl/7.88.1\r\nAccept: */*\r\nContent-Length: 14\r\nContent-Type: application/x-www-form-urlencoded\r\n\r\n[initial body]"), false);
+    filter.onUpstreamData(bytes("HTTP/1.1 200 OK\r\ncontent-length: 13\r\ncontent-type: text/plain\r\ndate: Wed, 25 Nov 2026 15:53:06 GMT\r\nserver: envoy\r\n\r\nexample body\n"), false);
+    filter.onDownstreamData(new Uint8Array(0), true);
+    filter.onUpstreamData(new Uint8Array(0), true);
+    filter.onUpstreamClose();
+    now += durationMs;
+    filter.onDownstreamClose("local");
+    const shown = output.map((line) => {
+      const log = /\]\[wasm\] \[[^\]]+\] wasm log [^:]+: (.*)$/.exec(line);
+      return log === null ? line : `    (log) ${log[1].slice(0, 100)}`;
+    });
+    assert.deepEqual(shown, expected);
+    plugin.close();
+  });
+
   it("refuses a bad configuration: PluginStartError, and an error line naming the key", () => {
     const logger = new CapturingLogger();
     assert.throws(
-      () => startWasmPlugin({ plugin: pluginConfig({ configuration: "{\"foo\": 1}" }), wasmPath: WASM_PATH, concurrency: 1, logger, stats: createStatsStore(), propertyNames: "current", trace: false }),
+      () => startWasmPlugin({ plugin: pluginConfig({ configuration: "{\"foo\": 1}" }), wasmPath: WASM_PATH, concurrency: 1, logger, stats: createStatsStore(), propertyNames: "current" }),
       PluginStartError,
     );
     assert.ok(logger.lines.includes("error invalid plugin configuration: unknown key \"foo\""));

@@ -6,11 +6,11 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { createLogger } from "../../host/log.ts";
+import type { LogLevelName } from "../../host/loggers.ts";
 import { createStatsStore } from "../../host/stats.ts";
-import { PluginStartError, type ConnectionInfo, type LogLevelName } from "../../host/wasm/api.ts";
-import { startWasmPlugin } from "../../host/wasm/plugin.ts";
+import { PluginStartError, startWasmPlugin, traceLine, type ConnectionInfo, type EnterEvent } from "../../host/wasm/api.ts";
 import { assertEnvoyModule } from "../helpers/envoy-module.ts";
-import { bytes, calls, NOW, pluginConfig, startTestPlugin, TestConnection, type TestPlugin } from "../helpers/wasm-host.ts";
+import { bytes, hostCalls, NOW, pluginConfig, startTestPlugin, TestConnection, type TestPlugin } from "../helpers/wasm-host.ts";
 
 const WASM_PATH = new URL("../../build/tcp_guard.wasm", import.meta.url).pathname;
 const PLUGIN = { name: "tcp_guard", rootId: "tcp_guard", code: { kind: "local" as const, filename: "/etc/envoy/plugin/tcp_guard.wasm" } };
@@ -54,8 +54,8 @@ function connectionMessages(guard: TestPlugin): string[] {
 
 /** The id the host gave the connection created last. */
 function lastConnectionId(guard: TestPlugin): number {
-  const created = calls(guard.trace).filter((line) => /^→ proxy_on_context_create\(\d+, [1-9]/.test(line));
-  return Number(/\((\d+),/.exec(created[created.length - 1])![1]);
+  const created = guard.trace.filter((event) => event.kind === "enter" && event.name === "proxy_on_context_create" && event.args[1] !== 0);
+  return (created[created.length - 1] as EnterEvent).args[0];
 }
 
 /**
@@ -64,7 +64,7 @@ function lastConnectionId(guard: TestPlugin): number {
  * are left out.
  */
 function callbackTrace(guard: TestPlugin, callback: string, id: number, n = 0): string[] {
-  const lines = calls(guard.trace);
+  const lines = guard.trace.map((event) => traceLine(event).replace(/^\[\d+\] /, ""));
   const starts = lines.flatMap((line, i) => (line.startsWith(`→ ${callback}(${id}`) ? [i] : []));
   const start = starts[n];
   assert.notEqual(start, undefined, `no call ${n} of ${callback} for connection ${id}`);
@@ -173,7 +173,7 @@ describe("release build/tcp_guard.wasm", () => {
     assert.ok(
       callbackTrace(guard, "proxy_on_downstream_data", id).some((l) => /^ {2}proxy_set_buffer_bytes\(2, 0, 0, \d+, 45\) → Ok {2}NetworkDownstreamData\[0\.\.0\] replaced with 45 bytes$/.test(l)),
     );
-    assert.equal(calls(guard.trace).filter((l) => l.includes("proxy_set_buffer_bytes")).length, 1);
+    assert.equal(hostCalls(guard.trace).filter((call) => call.name === "proxy_set_buffer_bytes").length, 1);
     assert.deepEqual(connectionMessages(guard), [`debug connection ${id}: prepended PROXY TCP4 192.0.2.10 127.0.0.1 51234 18000\\r\\n`]);
     connection.filter.onDownstreamClose("remote");
     guard.plugin.close();
@@ -268,7 +268,7 @@ describe("release build/tcp_guard.wasm", () => {
     assert.deepEqual(denied.events, ["close downstream"]);
     assert.deepEqual(over.events, ["close downstream", "close downstream"]);
     assert.deepEqual(messages(guard), []);
-    assert.equal(calls(guard.trace).filter((l) => l.includes("proxy_log(")).length, 0);
+    assert.equal(hostCalls(guard.trace).filter((call) => call.name === "proxy_log").length, 0);
     assert.deepEqual(counters(guard), [2n, 1n, 1n]);
     guard.plugin.close();
   });
@@ -324,7 +324,7 @@ describe("release build/tcp_guard.wasm", () => {
         const lines: string[] = [];
         const logger = createLogger({ level: "info", componentLevels: {}, write: (line) => lines.push(line), now: () => NOW });
         assert.throws(
-          () => startWasmPlugin({ plugin: pluginConfig({ ...PLUGIN, configuration }), wasmPath: WASM_PATH, concurrency: 1, logger, stats: createStatsStore(), propertyNames: "current", trace: false }),
+          () => startWasmPlugin({ plugin: pluginConfig({ ...PLUGIN, configuration }), wasmPath: WASM_PATH, concurrency: 1, logger, stats: createStatsStore(), propertyNames: "current" }),
           PluginStartError,
         );
         const wasmLines = lines.filter((line) => line.includes("[wasm]"));

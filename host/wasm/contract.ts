@@ -1,0 +1,174 @@
+// The contract between the proxy-wasm host (host/wasm) and the rest of the host (host/net,
+// host/local-host.ts, host/cli.ts, tests, benchmarks), published by api.ts. The network side only
+// ever sees these types: it never touches wasm memory, and the wasm side never touches a socket.
+
+import type { JsonObject, WasmFilterConfig } from "../config/model.ts";
+import type { Logger } from "../log.ts";
+import type { StatsStore } from "../stats.ts";
+
+// ---------------------------------------------------------------- the network filter
+
+export interface Endpoint {
+  address: string;
+  port: number;
+}
+
+/** What is known of a downstream connection when it is accepted. */
+export interface ConnectionInfo {
+  /** the client's address (property source.*) */
+  source: Endpoint;
+  /** the listener's local address the client reached (property destination.*) */
+  destination: Endpoint;
+  listenerName: string;
+}
+
+/** The cluster tcp_proxy picked (properties xds.cluster_name, xds.cluster_metadata). */
+export interface ClusterInfo {
+  name: string;
+  /** envoy.config.core.v3.Metadata as JSON: `{ filter_metadata: { location: {...} } }` */
+  metadata: JsonObject;
+}
+
+/** The upstream host tcp_proxy connected to (upstream.*, xds.upstream_host_metadata). */
+export interface UpstreamHostInfo {
+  address: Endpoint;
+  metadata: JsonObject;
+}
+
+/** What a filter calls on its connection: the next filter in the chain, and the socket. */
+export interface FilterCallbacks {
+  /** pass downstream bytes on towards the upstream (the next filter, tcp_proxy) */
+  forwardDownstream(data: Uint8Array, endOfStream: boolean): void;
+  /** pass upstream bytes on towards the client */
+  forwardUpstream(data: Uint8Array, endOfStream: boolean): void;
+  /** close the downstream connection: the filter asked for it, or its VM failed (FAIL_CLOSED) */
+  closeDownstream(): void;
+}
+
+/**
+ * One filter instance per connection. The network side calls these in Envoy's order
+ * (docs/envoy-host.md §3): onNewConnection; onClusterSelected and onUpstreamConnected as tcp_proxy
+ * learns them (before the first downstream data reaches the filter, normally); the data
+ * callbacks per read/write (end of stream once per direction, possibly with 0 bytes);
+ * onUpstreamClose after the upstream's end of stream; onDownstreamClose last.
+ * The filter forwards data through its FilterCallbacks, or holds it (StopIteration) and
+ * forwards it later; it never throws.
+ */
+export interface NetworkFilter {
+  onNewConnection(): void;
+  onClusterSelected(cluster: ClusterInfo): void;
+  onUpstreamConnected(host: UpstreamHostInfo): void;
+  onDownstreamData(data: Uint8Array, endOfStream: boolean): void;
+  onUpstreamData(data: Uint8Array, endOfStream: boolean): void;
+  onUpstreamClose(): void;
+  /** local: this side closed it; remote: the client did. Ends the filter (done/log/delete). */
+  onDownstreamClose(peer: "local" | "remote"): void;
+}
+
+export interface FilterFactory {
+  createFilter(info: ConnectionInfo, callbacks: FilterCallbacks): NetworkFilter;
+}
+
+/** Which property names the host answers: Envoy ≥ 1.33 (`xds.*` only) or ≤ 1.24 (top-level only). */
+export type PropertyNames = "current" | "legacy";
+
+export interface WasmPluginOptions {
+  plugin: WasmFilterConfig;
+  /** the module's real path on this machine (the loader maps /etc/envoy/plugin/ to it) */
+  wasmPath: string;
+  /** --concurrency N: N worker VMs take connections round robin (plus Envoy's main-thread VM) */
+  concurrency: number;
+  logger: Logger;
+  stats: StatsStore;
+  propertyNames: PropertyNames;
+  /**
+   * Receives every call across the ABI as an event (callbacks in and out, host calls, their
+   * words and what they mean); traceLines renders them as the CLI's --trace lines. Absent:
+   * no trace, at no cost.
+   */
+  trace?: TraceListener;
+}
+
+/** Measurements of one VM, for tests and benchmarks. */
+export interface VmDiagnostics {
+  /** "canary", "main" or "worker <i>" */
+  role: string;
+  /** current size of the module's linear memory */
+  memoryBytes: number;
+  /** bytes the host has copied into wasm memory through malloc'd blocks, since start */
+  bytesCopiedIn: number;
+  /** calls of the module's malloc by the host, since start */
+  mallocCalls: number;
+  /** the VM trapped and is out of service */
+  failed: boolean;
+}
+
+/** A loaded wasm network filter: its VMs started and configured, ready for connections. */
+export interface WasmPlugin extends FilterFactory {
+  /** connections whose filter has not ended yet, over all VMs */
+  readonly activeConnections: number;
+  /** one entry per live VM (the main-thread VM first, then the workers) */
+  diagnostics(): VmDiagnostics[];
+  /** release every VM; later createFilter calls throw */
+  close(): void;
+}
+
+/**
+ * Thrown by startWasmPlugin when Envoy would refuse the configuration:
+ * module does not load or link, no ABI marker, no malloc, start/configure returned 0 or trapped.
+ * The message is Envoy's, one line.
+ */
+export class PluginStartError extends Error {
+  override name = "PluginStartError";
+}
+
+// ---------------------------------------------------------------- the trace
+
+/** A word as it crosses the boundary: i32 as a number (signed), i64 as a BigInt. */
+export type Word = number | bigint;
+
+/**
+ * What a call's words mean, as named facts (`{ buffer: "NetworkDownstreamData", bytes: 5 }`):
+ * tests read it, and the CLI renders it as text. Text that came from the module is escaped and
+ * cut, so that it can be printed as it is.
+ */
+export type Meaning = Readonly<Record<string, string | number | bigint | boolean>>;
+
+/** The host calls a callback (or an entry point) of the module. */
+export interface EnterEvent {
+  readonly kind: "enter";
+  /** the thread of the VM, as its log lines print it */
+  readonly thread: number;
+  readonly name: string;
+  /** the words passed, as many as the export declares */
+  readonly args: readonly number[];
+  readonly meaning: Meaning;
+}
+
+/** A callback returned (not sent for an entry point); a callback that trapped leaves without a result. */
+export interface LeaveEvent {
+  readonly kind: "leave";
+  readonly thread: number;
+  readonly name: string;
+  /** the word returned; undefined for a callback without a result, or one that trapped */
+  readonly result: number | undefined;
+  readonly meaning: Meaning;
+}
+
+/** The module called the host, and the call returned. */
+export interface HostCallEvent {
+  readonly kind: "host";
+  readonly thread: number;
+  readonly name: string;
+  /** the words as the module passed them: i32 signed, i64 as BigInt */
+  readonly args: readonly Word[];
+  readonly result: number | undefined;
+  /** the result as the ABI names it (`Ok`, `NotFound`; a WASI errno as its number) */
+  readonly resultName: string;
+  /** what the words mean, the values the host wrote back into module memory included */
+  readonly meaning: Meaning;
+}
+
+export type TraceEvent = EnterEvent | LeaveEvent | HostCallEvent;
+export type TraceListener = (event: TraceEvent) => void;
+
