@@ -26,7 +26,7 @@ export interface InVmSizes {
 }
 
 export const FULL_SIZES: InVmSizes = {
-  lifecycleRounds: 60, lifecyclesPerBatch: 500, newConnectionRounds: 21, newConnectionsPerBatch: 1000, chunkRounds: 60, chunksPerBatch: 300,
+  lifecycleRounds: 60, lifecyclesPerBatch: 500, newConnectionRounds: 31, newConnectionsPerBatch: 1000, chunkRounds: 60, chunksPerBatch: 300,
 };
 export const QUICK_SIZES: InVmSizes = {
   lifecycleRounds: 15, lifecyclesPerBatch: 300, newConnectionRounds: 5, newConnectionsPerBatch: 300, chunkRounds: 15, chunksPerBatch: 100,

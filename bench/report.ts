@@ -2,7 +2,7 @@
 // written as JSON (bench/results.json) with the same numbers.
 
 import { writeFileSync } from "node:fs";
-import type { Chain, EndToEndResults } from "./end-to-end.ts";
+import type { EndToEndResults } from "./end-to-end.ts";
 import { DO_NOTHING, FILTER, SAME_CALLS, type Timing } from "./in-vm.ts";
 
 /** One scenario's lifecycle: its host calls, µs per subject, and the filter's ratios. */
@@ -68,15 +68,11 @@ function targets(r: Results): Target[] {
   for (const module of ["build/main.wasm", "build/tcp_guard.wasm"]) {
     list.push({ name: `${module}, KiB`, value: r.wasmBytes[module] / 1024, rule: `<= ${MAX_MODULE_BYTES / 1024}`, pass: r.wasmBytes[module] <= MAX_MODULE_BYTES });
   }
-  for (const [concurrency, chains] of Object.entries(r.endToEnd)) {
-    const ratio = throughputRatio(chains);
+  for (const [concurrency, figures] of Object.entries(r.endToEnd)) {
+    const ratio = figures.throughputRatio;
     list.push({ name: `end to end, ${concurrency} clients, with / without wasm`, value: ratio, rule: ">= 0.7", pass: ratio >= 0.7 });
   }
   return list;
-}
-
-function throughputRatio(chains: Record<Chain, { requestsPerSecond: number }>): number {
-  return chains["wasm+tcp_proxy"].requestsPerSecond / chains.tcp_proxy.requestsPerSecond;
 }
 
 export function allPass(r: Results): boolean {
@@ -140,8 +136,8 @@ export function formatResults(r: Results): string {
     table("Linear memory of the worker VM, bytes", ["after lifecycles", "logger", "do nothing"],
       Object.keys(r.memoryBytes[FILTER]).map((n) => [n, String(r.memoryBytes[FILTER][n]), String(r.memoryBytes[DO_NOTHING][n])])),
     table("End to end on loopback, listener main, one POST per connection", ["clients, chain", "req/s", "p50 ms", "p99 ms", "failed"],
-      Object.entries(r.endToEnd).flatMap(([concurrency, chains]) =>
-        Object.entries(chains).map(([chain, f]) => [
+      Object.entries(r.endToEnd).flatMap(([concurrency, figures]) =>
+        Object.entries(figures.chains).map(([chain, f]) => [
           `${concurrency}, ${chain}`, fixed(f.requestsPerSecond, 0), fixed(f.p50Ms), fixed(f.p99Ms), String(f.failed),
         ]))),
     table("Module sizes, bytes", ["module", "bytes"], Object.entries(r.wasmBytes).map(([module, bytes]) => [module, String(bytes)])),
