@@ -1,44 +1,15 @@
-// Every call into the host. This is the only module that declares host imports (`@external`) or
-// calls them: each call's result is checked, each returned size read, each returned block taken
-// over. The imports are declared here as Envoy names them (docs/envoy-host.md §1) rather than taken
-// from proxy-runtime 0.1.8, which lacks proxy_get_log_level (ABI 0.2.1) and proxy_set_buffer_bytes
-// (it declares that one under the name proxy_get_buffer_status).
+// Every call into the host. This is the only module of a filter that calls the host imports
+// (imports.ts): each call's result is checked, each returned size read, each returned block taken
+// over.
 
 import { free } from "@solo-io/proxy-runtime/malloc";
 import {
   BufferTypeValues, LogLevelValues, MetricTypeValues, StreamTypeValues, WasmResultValues,
 } from "@solo-io/proxy-runtime/runtime";
-
-// @ts-ignore: decorator
-@external("env", "proxy_log")
-declare function proxy_log(level: i32, message: usize, size: usize): i32;
-// @ts-ignore: decorator
-@external("env", "proxy_get_log_level")
-declare function proxy_get_log_level(level_out: usize): i32;
-// @ts-ignore: decorator
-@external("env", "proxy_get_current_time_nanoseconds")
-declare function proxy_get_current_time_nanoseconds(nanoseconds_out: usize): i32;
-// @ts-ignore: decorator
-@external("env", "proxy_get_property")
-declare function proxy_get_property(path: usize, path_size: usize, value_out: usize, value_size_out: usize): i32;
-// @ts-ignore: decorator
-@external("env", "proxy_get_buffer_bytes")
-declare function proxy_get_buffer_bytes(buffer: i32, start: u32, length: u32, data_out: usize, size_out: usize): i32;
-// @ts-ignore: decorator
-@external("env", "proxy_set_buffer_bytes")
-declare function proxy_set_buffer_bytes(buffer: i32, start: u32, length: u32, data: usize, size: usize): i32;
-// @ts-ignore: decorator
-@external("env", "proxy_define_metric")
-declare function proxy_define_metric(type: i32, name: usize, name_size: usize, id_out: usize): i32;
-// @ts-ignore: decorator
-@external("env", "proxy_increment_metric")
-declare function proxy_increment_metric(id: u32, offset: i64): i32;
-// @ts-ignore: decorator
-@external("env", "proxy_continue_stream")
-declare function proxy_continue_stream(stream: i32): i32;
-// @ts-ignore: decorator
-@external("env", "proxy_close_stream")
-declare function proxy_close_stream(stream: i32): i32;
+import {
+  proxy_close_stream, proxy_continue_stream, proxy_define_metric, proxy_get_buffer_bytes, proxy_get_current_time_nanoseconds,
+  proxy_get_log_level, proxy_get_property, proxy_increment_metric, proxy_log, proxy_set_buffer_bytes,
+} from "./imports";
 
 /** Where the host writes a returned block's address, then its length; or one 8-byte value. */
 const RETURNED_POINTER: usize = memory.data(8);

@@ -22,36 +22,12 @@
 import { free } from "@solo-io/proxy-runtime/malloc";
 // Its abort_proc_exit is the release's abort (asconfig.json), as in every filter.
 import "@solo-io/proxy-runtime/runtime";
+import {
+  proxy_close_stream, proxy_define_metric, proxy_get_buffer_bytes, proxy_get_current_time_nanoseconds, proxy_get_log_level,
+  proxy_get_property, proxy_increment_metric, proxy_log, proxy_set_buffer_bytes,
+} from "../../assembly/kit/imports";
 
 export { malloc } from "@solo-io/proxy-runtime/malloc";
-
-// @ts-ignore: decorator
-@external("env", "proxy_log")
-declare function proxy_log(level: i32, message: usize, size: usize): i32;
-// @ts-ignore: decorator
-@external("env", "proxy_get_log_level")
-declare function proxy_get_log_level(level_out: usize): i32;
-// @ts-ignore: decorator
-@external("env", "proxy_get_current_time_nanoseconds")
-declare function proxy_get_current_time_nanoseconds(nanoseconds_out: usize): i32;
-// @ts-ignore: decorator
-@external("env", "proxy_get_property")
-declare function proxy_get_property(path: usize, path_size: usize, value_out: usize, value_size_out: usize): i32;
-// @ts-ignore: decorator
-@external("env", "proxy_get_buffer_bytes")
-declare function proxy_get_buffer_bytes(buffer: i32, start: u32, length: u32, data_out: usize, size_out: usize): i32;
-// @ts-ignore: decorator
-@external("env", "proxy_set_buffer_bytes")
-declare function proxy_set_buffer_bytes(buffer: i32, start: u32, length: u32, data: usize, size: usize): i32;
-// @ts-ignore: decorator
-@external("env", "proxy_define_metric")
-declare function proxy_define_metric(type: i32, name: usize, name_size: usize, id_out: usize): i32;
-// @ts-ignore: decorator
-@external("env", "proxy_increment_metric")
-declare function proxy_increment_metric(id: u32, offset: i64): i32;
-// @ts-ignore: decorator
-@external("env", "proxy_close_stream")
-declare function proxy_close_stream(stream: i32): i32;
 
 export function proxy_abi_version_0_2_1(): void {}
 
@@ -60,27 +36,16 @@ const OK = 0;
 const RETURNED_POINTER: usize = memory.data(8);
 const RETURNED_LENGTH: usize = RETURNED_POINTER + 4;
 
-const NEW_CONNECTION = 0;
-const DOWNSTREAM_DATA = 1;
-const UPSTREAM_DATA = 2;
-const DOWNSTREAM_CLOSE = 3;
-const UPSTREAM_CLOSE = 4;
-const DONE = 5;
+/** The callbacks with a script, in the order of CALLBACKS. */
+const enum Callback { NewConnection, DownstreamData, UpstreamData, DownstreamClose, UpstreamClose, Done }
 const CALLBACKS = ["new_connection", "downstream_data", "upstream_data", "downstream_close", "upstream_close", "done"];
 
-const RETURN = 0;
-const LEVEL = 1;
-const TIME = 2;
-const LOG = 3;
-const PROPERTY = 4;
-const BUFFER = 5;
-const SET_BUFFER = 6;
-const METRIC = 7;
-const CLOSE = 8;
+/** The calls a script can make (and `return`). */
+const enum Kind { Return, Level, Time, Log, Property, Buffer, SetBuffer, Metric, Close }
 
 /** One host call, its arguments decoded when the script is read. */
 class Call {
-  kind: i32 = RETURN;
+  kind: Kind = Kind.Return;
   a: i32 = 0;
   b: i32 = 0;
   c: i32 = 0;
@@ -138,7 +103,7 @@ function clearReturned(): void {
   store<u32>(RETURNED_LENGTH, 0);
 }
 
-function run(context_id: u32, callback: i32): i32 {
+function run(context_id: u32, callback: Callback): i32 {
   const connection = connectionOf(context_id);
   if (connection === null) return 0;
   const byInvocation = scripts[callback];
@@ -151,33 +116,33 @@ function run(context_id: u32, callback: i32): i32 {
   for (let i = 0; i < calls.length; i++) {
     const call = calls[i];
     switch (call.kind) {
-      case RETURN:
+      case Kind.Return:
         status = call.a;
         break;
-      case LEVEL:
+      case Kind.Level:
         proxy_get_log_level(RETURNED_POINTER);
         break;
-      case TIME:
+      case Kind.Time:
         proxy_get_current_time_nanoseconds(RETURNED_POINTER);
         break;
-      case LOG:
+      case Kind.Log:
         proxy_log(call.a, changetype<usize>(filler), call.b + digits(context_id));
         break;
-      case PROPERTY:
+      case Kind.Property:
         clearReturned();
         freeReturned(proxy_get_property(changetype<usize>(call.bytes), call.bytes.byteLength, RETURNED_POINTER, RETURNED_LENGTH));
         break;
-      case BUFFER:
+      case Kind.Buffer:
         clearReturned();
         freeReturned(proxy_get_buffer_bytes(call.a, call.b, call.c, RETURNED_POINTER, RETURNED_LENGTH));
         break;
-      case SET_BUFFER:
+      case Kind.SetBuffer:
         proxy_set_buffer_bytes(call.a, call.b, call.c, changetype<usize>(filler), <usize>call.offset);
         break;
-      case METRIC:
+      case Kind.Metric:
         proxy_increment_metric(call.a, call.offset);
         break;
-      case CLOSE:
+      case Kind.Close:
         proxy_close_stream(call.a);
         break;
     }
@@ -209,28 +174,28 @@ function parseCall(words: string[]): Call {
   if (name == "return") {
     call.a = I32.parseInt(words[3]);
   } else if (name == "level") {
-    call.kind = LEVEL;
+    call.kind = Kind.Level;
   } else if (name == "time") {
-    call.kind = TIME;
+    call.kind = Kind.Time;
   } else if (name == "log") {
-    call.kind = LOG;
+    call.kind = Kind.Log;
     call.a = I32.parseInt(words[3]);
     call.b = I32.parseInt(words[4]);
   } else if (name == "property") {
-    call.kind = PROPERTY;
+    call.kind = Kind.Property;
     call.bytes = hexBytes(words[3]);
   } else if (name == "buffer" || name == "set_buffer") {
-    call.kind = name == "buffer" ? BUFFER : SET_BUFFER;
+    call.kind = name == "buffer" ? Kind.Buffer : Kind.SetBuffer;
     call.a = I32.parseInt(words[3]);
     call.b = I32.parseInt(words[4]);
     call.c = I32.parseInt(words[5]);
-    if (call.kind == SET_BUFFER) call.offset = I64.parseInt(words[6]);
+    if (call.kind == Kind.SetBuffer) call.offset = I64.parseInt(words[6]);
   } else if (name == "metric") {
-    call.kind = METRIC;
+    call.kind = Kind.Metric;
     call.a = defineMetric(I32.parseInt(words[3]), words[4]);
     call.offset = I64.parseInt(words[5]);
   } else if (name == "close") {
-    call.kind = CLOSE;
+    call.kind = Kind.Close;
     call.a = I32.parseInt(words[3]);
   }
   return call;
@@ -250,8 +215,8 @@ function readScript(text: string): void {
     while (byInvocation.length <= n) byInvocation.push([]);
     const call = parseCall(words);
     byInvocation[n].push(call);
-    if (call.kind == LOG) longest = max(longest, call.b + 10);
-    if (call.kind == SET_BUFFER) longest = max(longest, <i32>call.offset);
+    if (call.kind == Kind.Log) longest = max(longest, call.b + 10);
+    if (call.kind == Kind.SetBuffer) longest = max(longest, <i32>call.offset);
   }
   filler = new ArrayBuffer(longest);
   memory.fill(changetype<usize>(filler), 0x78, longest); // "x"
@@ -286,27 +251,27 @@ export function proxy_on_configure(root_context_id: u32, configuration_size: u32
 }
 
 export function proxy_on_new_connection(context_id: u32): i32 {
-  return run(context_id, NEW_CONNECTION);
+  return run(context_id, Callback.NewConnection);
 }
 
 export function proxy_on_downstream_data(context_id: u32, data_size: u32, end_of_stream: u32): i32 {
-  return run(context_id, DOWNSTREAM_DATA);
+  return run(context_id, Callback.DownstreamData);
 }
 
 export function proxy_on_upstream_data(context_id: u32, data_size: u32, end_of_stream: u32): i32 {
-  return run(context_id, UPSTREAM_DATA);
+  return run(context_id, Callback.UpstreamData);
 }
 
 export function proxy_on_downstream_connection_close(context_id: u32, peer_type: u32): void {
-  run(context_id, DOWNSTREAM_CLOSE);
+  run(context_id, Callback.DownstreamClose);
 }
 
 export function proxy_on_upstream_connection_close(context_id: u32, peer_type: u32): void {
-  run(context_id, UPSTREAM_CLOSE);
+  run(context_id, Callback.UpstreamClose);
 }
 
 export function proxy_on_done(context_id: u32): u32 {
-  run(context_id, DONE);
+  run(context_id, Callback.Done);
   return 1;
 }
 
