@@ -216,6 +216,22 @@ describe("release build/main.wasm: the missing-metadata warning, once per cluste
     logged.plugin.close();
   });
 
+  it("remembers at most 1,024 clusters per VM: past that it forgets them all and warns afresh", () => {
+    const logged = start("warn");
+    const warnedFor = (name: string) => logged.logger.take().filter((line) => line.includes(`for cluster "${name}"`)).length;
+    connect(logged.plugin, cluster("first"));
+    connect(logged.plugin, cluster("first"));
+    connect(logged.plugin, cluster("first"));
+    assert.equal(warnedFor("first"), 2); // the 3rd is suppressed
+    for (let n = 1; n < 1024; n++) connect(logged.plugin, cluster(`c${n}`));
+    connect(logged.plugin, cluster("first"));
+    assert.equal(warnedFor("first"), 1); // the 4th: due anyway
+    connect(logged.plugin, cluster("c1024")); // the 1,025th cluster: all forgotten
+    connect(logged.plugin, cluster("first"));
+    assert.equal(warnedFor("first"), 1); // its 5th connection, but a first warning again
+    logged.plugin.close();
+  });
+
   it("with logging off or at error, reads nothing to warn with and counts nothing", () => {
     const logged = start("error");
     for (let n = 1; n <= 3; n++) connect(logged.plugin, cluster("bare"));
