@@ -11,7 +11,7 @@ import type { WasmFilterConfig } from "../../host/config/model.ts";
 import { createStatsStore, type StatsStore } from "../../host/stats.ts";
 import { PluginStartError, startWasmPlugin, type PropertyNames, type WasmPlugin } from "../../host/wasm/api.ts";
 import { FuzzLogger, runTraffic, type Totals } from "../helpers/fuzz-connection.ts";
-import { clusters, escapeText, invalidConfiguration, PayloadSource, upstreamHosts, validConfiguration } from "../helpers/fuzz-inputs.ts";
+import { clusters, configuredLine, invalidConfiguration, PayloadSource, upstreamHosts, validConfiguration } from "../helpers/fuzz-inputs.ts";
 import { fuzzSettings, Random } from "../helpers/fuzz-random.ts";
 import { pluginConfig } from "../helpers/wasm-host.ts";
 
@@ -48,7 +48,7 @@ describe(`plugin fuzz, FUZZ_SEED=${SEED} FUZZ_COUNT=${count}`, { skip: existsSyn
       const valid = validConfiguration(random);
       const logger = new FuzzLogger();
       const plugin = start(fuzzPluginConfig(random, valid.text), logger, createStatsStore(), "current", 1);
-      const configured = `configured: metadata_namespace=${escapeText(valid.namespace)} payload_preview_bytes=${valid.previewBytes}`;
+      const configured = configuredLine(valid);
       const context = `configuration ${JSON.stringify(valid.text)}`;
       assert.ok(logger.recent.includes(configured), `${context}: no line "${configured}" in ${JSON.stringify(logger.recent)}`);
       assert.deepEqual([...logger.errors, ...logger.unsafe], [], context);
