@@ -98,7 +98,7 @@ down: ## stop the Docker set-up
 e2e-envoy: ## check a running `make up` set-up end to end (skipped without a Docker engine)
 	scripts/e2e-envoy.sh
 
-bench: build ## benchmarks: the plugin against a do-nothing baseline, writes bench/results.json
+bench: build ## benchmarks: each filter against a same-calls and a do-nothing baseline, PASS/MISS per target, bench/results.json
 	npx tsx bench/run.ts
 
 bench-quick: build ## the benchmarks with fewer iterations

@@ -20,7 +20,7 @@ export interface EndToEndSizes {
   warmUpRequests: number;
 }
 
-export const FULL_E2E: EndToEndSizes = { repetitions: 3, maxRequests: 4000, maxMs: 2500, warmUpRequests: 300 };
+export const FULL_E2E: EndToEndSizes = { repetitions: 5, maxRequests: 3000, maxMs: 2000, warmUpRequests: 300 };
 export const QUICK_E2E: EndToEndSizes = { repetitions: 1, maxRequests: 800, maxMs: 1000, warmUpRequests: 100 };
 
 export interface EndToEndFigure {
@@ -31,8 +31,15 @@ export interface EndToEndFigure {
   failed: number;
 }
 
-/** Figures per concurrency, then per chain. */
-export type EndToEndResults = Record<string, Record<Chain, EndToEndFigure>>;
+/** The figures of one concurrency. */
+export interface ConcurrencyFigures {
+  chains: Record<Chain, EndToEndFigure>;
+  /** requests/s with the filter / without, median of the repetitions' ratios */
+  throughputRatio: number;
+}
+
+/** Figures per concurrency. */
+export type EndToEndResults = Record<string, ConcurrencyFigures>;
 
 function startHost(chain: Chain): Promise<RunningHost> {
   return startLocalHost({
@@ -82,7 +89,7 @@ async function measureConcurrency(
   hosts: Record<Chain, RunningHost>,
   concurrency: number,
   sizes: EndToEndSizes,
-): Promise<Record<Chain, EndToEndFigure>> {
+): Promise<ConcurrencyFigures> {
   const runs: Record<Chain, LoadResult[]> = { "wasm+tcp_proxy": [], tcp_proxy: [] };
   for (let rep = 0; rep <= sizes.repetitions; rep++) {
     // Repetition 0 warms up both hosts (JIT, connection paths) and is not counted.
@@ -102,14 +109,24 @@ async function measureConcurrency(
       if (!warmUp) runs[chain].push(result);
     }
   }
-  return { "wasm+tcp_proxy": summarize(runs["wasm+tcp_proxy"]), tcp_proxy: summarize(runs.tcp_proxy) };
+  // The two chains of a repetition ran one after the other: their ratio is spared what the
+  // machine did in other repetitions.
+  const ratios = runs["wasm+tcp_proxy"].map((run, i) => requestsPerSecond(run) / requestsPerSecond(runs.tcp_proxy[i]));
+  return {
+    chains: { "wasm+tcp_proxy": summarize(runs["wasm+tcp_proxy"]), tcp_proxy: summarize(runs.tcp_proxy) },
+    throughputRatio: median(ratios),
+  };
+}
+
+function requestsPerSecond(run: LoadResult): number {
+  return (run.completed * 1000) / run.elapsedMs;
 }
 
 /** Throughput: the median repetition; latency percentiles: over every request of every repetition. */
 function summarize(runs: LoadResult[]): EndToEndFigure {
   const latencies = runs.flatMap((run) => run.latenciesMs);
   return {
-    requestsPerSecond: median(runs.map((run) => (run.completed * 1000) / run.elapsedMs)),
+    requestsPerSecond: median(runs.map(requestsPerSecond)),
     p50Ms: percentile(latencies, 50),
     p99Ms: percentile(latencies, 99),
     completed: runs.reduce((sum, run) => sum + run.completed, 0),

@@ -1,169 +1,268 @@
-// The benchmarks inside the local host's VM, without sockets: a connection's whole lifecycle,
-// a new connection among many open ones, one downstream chunk by size, and linear memory after
-// many connections. The plugin and the baseline run in turns within each repetition, so that
-// whatever the machine does meanwhile falls on both alike; each figure is the median repetition.
+// The benchmarks inside the local host's VM, without sockets: a connection's whole lifecycle for
+// a filter and its two baselines, a new connection among many open ones, one downstream chunk by
+// size, and linear memory after many connections. Whatever is compared runs in turns within each
+// repetition, so that whatever the machine does meanwhile falls on all alike; a ratio is the
+// median of the ratios of each repetition, a time the median repetition.
 
-import type { LogLevelName } from "../host/loggers.ts";
+import type { WasmFilterConfig } from "../host/config/model.ts";
 import type { NetworkFilter } from "../host/wasm/api.ts";
 import { median, microsPerOp, nowNs, progress } from "./measure.ts";
+import { type BaselineModules } from "./modules.ts";
+import { LOGGER_WASM, PAYLOAD_BYTES, type Scenario } from "./scenarios.ts";
 import { ConnectionDriver, startPlugin, workerMemoryBytes, type ChainSetting } from "./vm-driver.ts";
 
-/** A figure measured for the plugin and for the baseline in the same run. */
-export interface Compared {
-  plugin: number;
-  baseline: number;
-}
-
-export interface Modules {
-  plugin: string;
-  baseline: string;
-}
-
+/**
+ * Repetitions (rounds) of each figure and what one subject does in a round. Many short rounds:
+ * on a busy machine a burst of other work then spoils few of them, and the median ignores those.
+ */
 export interface InVmSizes {
-  repetitions: number;
+  lifecycleRounds: number;
   lifecyclesPerBatch: number;
+  /** each round opens and closes 10,000 connections per subject, untimed */
+  newConnectionRounds: number;
   newConnectionsPerBatch: number;
+  chunkRounds: number;
   chunksPerBatch: number;
 }
 
-export const FULL_SIZES: InVmSizes = { repetitions: 15, lifecyclesPerBatch: 2000, newConnectionsPerBatch: 500, chunksPerBatch: 1000 };
-export const QUICK_SIZES: InVmSizes = { repetitions: 5, lifecyclesPerBatch: 1000, newConnectionsPerBatch: 300, chunksPerBatch: 300 };
+export const FULL_SIZES: InVmSizes = {
+  lifecycleRounds: 60, lifecyclesPerBatch: 500, newConnectionRounds: 31, newConnectionsPerBatch: 1000, chunkRounds: 60, chunksPerBatch: 300,
+};
+export const QUICK_SIZES: InVmSizes = {
+  lifecycleRounds: 15, lifecyclesPerBatch: 300, newConnectionRounds: 5, newConnectionsPerBatch: 300, chunkRounds: 15, chunksPerBatch: 100,
+};
 
-const SMALL_PAYLOAD = 100;
 export const OPEN_COUNTS = [1, 1000, 10000] as const;
 export const CHUNK_SIZES = [100, 64 * 1024, 1024 * 1024] as const;
 export const MEMORY_CHECKPOINTS = [1000, 100000] as const;
 
-/** Bytes as a client might send them: printable, so the preview is escaped at its usual cost. */
+/** Lifecycles run on each VM before anything is timed, so that V8 has tiered its hot code up. */
+const WARM_UP_LIFECYCLES = 5000;
+
+/** µs of one operation for a filter and the baseline(s) it is compared with, and the ratios. */
+export interface Timing {
+  /** subject → median µs */
+  micros: Record<string, number>;
+  /** subject → median over the repetitions of its time / the reference's time in the same one */
+  ratios: Record<string, number>;
+}
+
 function payload(size: number): Uint8Array {
   return new Uint8Array(size).fill(0x61);
 }
 
-/** The plugin and the baseline, each freshly started, with the logger at the same level. */
-export type Pair = Record<keyof Compared, ConnectionDriver>;
-
-/** Lifecycles run on each VM before anything is timed, so that V8 has tiered its hot code up. */
-const WARM_UP_LIFECYCLES = 5000;
-
-export function startPair(setting: ChainSetting, modules: Modules, logLevel: LogLevelName): Pair {
-  const pair = {
-    plugin: new ConnectionDriver(startPlugin(setting, modules.plugin, logLevel), setting),
-    baseline: new ConnectionDriver(startPlugin(setting, modules.baseline, logLevel), setting),
-  };
-  const request = payload(SMALL_PAYLOAD);
-  for (const subject of ["plugin", "baseline"] as const) {
-    progress(`warming up the ${subject}, log level ${logLevel}`);
-    for (let i = 0; i < WARM_UP_LIFECYCLES; i++) pair[subject].lifecycle(request, request);
-  }
-  return pair;
-}
-
-export function closePair(pair: Pair): void {
-  pair.plugin.plugin.close();
-  pair.baseline.plugin.close();
-}
-
 /**
- * Runs `measure` for the plugin and the baseline, alternating which goes first, and returns the
- * median of each. The first run of each is a warm-up and is not counted.
+ * Runs `repetitions` + 1 rounds of `round` (the first uncounted: everything warm), and returns per
+ * key the samples each round returned. `round` gets the round's number, to vary the order.
  */
-function interleaved(repetitions: number, label: string, measure: (subject: keyof Compared) => number): Compared {
-  const samples: Record<keyof Compared, number[]> = { plugin: [], baseline: [] };
+function rounds(repetitions: number, label: string, round: (rep: number) => Record<string, number>): Record<string, number[]> {
+  const samples: Record<string, number[]> = {};
   for (let rep = 0; rep <= repetitions; rep++) {
     progress(`${label}: repetition ${rep}/${repetitions}`);
-    const order: Array<keyof Compared> = rep % 2 === 0 ? ["plugin", "baseline"] : ["baseline", "plugin"];
-    for (const subject of order) {
-      const value = measure(subject);
-      if (rep > 0) samples[subject].push(value);
-    }
+    const values = round(rep);
+    if (rep === 0) continue;
+    for (const [key, value] of Object.entries(values)) (samples[key] ??= []).push(value);
   }
-  return { plugin: median(samples.plugin), baseline: median(samples.baseline) };
+  return samples;
 }
 
-/** µs per whole connection lifecycle (100 B each way) with the logger at `logLevel`. */
-export function lifecycleMicros(pair: Pair, sizes: InVmSizes, logLevel: LogLevelName): Compared {
-  const request = payload(SMALL_PAYLOAD);
-  const reply = payload(SMALL_PAYLOAD);
-  const result = interleaved(sizes.repetitions, `lifecycle, log level ${logLevel}`, (subject) => {
-    const driver = pair[subject];
-    const start = nowNs();
-    for (let i = 0; i < sizes.lifecyclesPerBatch; i++) driver.lifecycle(request, reply);
-    return microsPerOp(nowNs() - start, sizes.lifecyclesPerBatch);
+/** Medians of the samples, and of each key's ratio to `reference` round by round. */
+function timing(samples: Record<string, number[]>, reference: string): Timing {
+  const micros: Record<string, number> = {};
+  const ratios: Record<string, number> = {};
+  for (const [key, values] of Object.entries(samples)) {
+    micros[key] = median(values);
+    ratios[key] = median(values.map((value, i) => value / samples[reference][i]));
+  }
+  return { micros, ratios };
+}
+
+/** `items` rotated by `by`: each round starts with another one. */
+function rotated<T>(items: readonly T[], by: number): T[] {
+  const start = by % items.length;
+  return [...items.slice(start), ...items.slice(0, start)];
+}
+
+// ---------------------------------------------------------------- lifecycles
+
+/** The three subjects of a lifecycle figure. */
+export const FILTER = "filter";
+export const SAME_CALLS = "same calls";
+export const DO_NOTHING = "do nothing";
+
+/**
+ * µs per whole connection of `scenario` for the filter, its same-calls baseline (`sameCalls`, its
+ * plugin configuration) and the do-nothing baseline; ratios to the same-calls baseline, and, under
+ * the do-nothing subject's name in `overDoNothing`, the filter's ratio to the do-nothing one.
+ */
+export function lifecycleMicros(
+  scenario: Scenario,
+  setting: ChainSetting,
+  baselines: BaselineModules,
+  sameCalls: WasmFilterConfig,
+  sizes: InVmSizes,
+): Timing & { overDoNothing: number } {
+  const drivers: Record<string, ConnectionDriver> = {
+    [FILTER]: new ConnectionDriver(startPlugin(scenario.plugin, scenario.wasmPath, scenario.level), setting, scenario.sourceAddress),
+    [SAME_CALLS]: new ConnectionDriver(startPlugin(sameCalls, baselines.sameCalls, scenario.level), setting, scenario.sourceAddress),
+    [DO_NOTHING]: new ConnectionDriver(startPlugin(scenario.plugin, baselines.doNothing, scenario.level), setting, scenario.sourceAddress),
+  };
+  const subjects = Object.keys(drivers);
+  for (const subject of subjects) {
+    progress(`${scenario.name}: warming up ${subject}`);
+    for (let i = 0; i < WARM_UP_LIFECYCLES; i++) scenario.lifecycle(drivers[subject]);
+  }
+  const samples = rounds(sizes.lifecycleRounds, scenario.name, (rep) => {
+    const values: Record<string, number> = {};
+    for (const subject of rotated(subjects, rep)) {
+      const driver = drivers[subject];
+      const start = nowNs();
+      for (let i = 0; i < sizes.lifecyclesPerBatch; i++) scenario.lifecycle(driver);
+      values[subject] = microsPerOp(nowNs() - start, sizes.lifecyclesPerBatch);
+    }
+    return values;
   });
-  return result;
+  for (const driver of Object.values(drivers)) driver.plugin.close();
+  const filterOverDoNothing = median(samples[FILTER].map((value, i) => value / samples[DO_NOTHING][i]));
+  return { ...timing(samples, SAME_CALLS), overDoNothing: filterOverDoNothing };
+}
+
+// ---------------------------------------------------------------- the logger alone
+
+/**
+ * The logger (at info) and the do-nothing baseline, with the configuration of envoy/envoy.yaml;
+ * and the same-calls baseline when its configuration (the logger's script at info) is given.
+ */
+function loggerDrivers(setting: ChainSetting, baselines: BaselineModules, sameCalls: WasmFilterConfig | null = null): Record<string, ConnectionDriver> {
+  const drivers: Record<string, ConnectionDriver> = {
+    [FILTER]: new ConnectionDriver(startPlugin(setting.plugin, LOGGER_WASM, "info"), setting),
+    [DO_NOTHING]: new ConnectionDriver(startPlugin(setting.plugin, baselines.doNothing, "info"), setting),
+  };
+  if (sameCalls !== null) drivers[SAME_CALLS] = new ConnectionDriver(startPlugin(sameCalls, baselines.sameCalls, "info"), setting);
+  const request = payload(PAYLOAD_BYTES);
+  for (const [subject, driver] of Object.entries(drivers)) {
+    progress(`warming up ${subject}, log level info`);
+    for (let i = 0; i < WARM_UP_LIFECYCLES; i++) driver.lifecycle(request, request);
+  }
+  return drivers;
+}
+
+function closeDrivers(drivers: Record<string, ConnectionDriver>): void {
+  for (const driver of Object.values(drivers)) driver.plugin.close();
+}
+
+/** Connections that have sent their first bytes and stay open, grown or shrunk to a count. */
+class OpenConnections {
+  private readonly open: NetworkFilter[] = [];
+  private readonly request = payload(PAYLOAD_BYTES);
+
+  constructor(private readonly driver: ConnectionDriver) {}
+
+  resize(count: number): void {
+    while (this.open.length < count) {
+      const filter = this.driver.open();
+      filter.onDownstreamData(this.request, false);
+      this.open.push(filter);
+    }
+    while (this.open.length > count) this.driver.close(this.open.pop()!);
+  }
 }
 
 /**
- * µs per new connection (filter created, proxy_on_context_create, proxy_on_new_connection)
- * while `openCount` connections are open. Each new connection is ended, untimed, before the
- * next, so exactly `openCount` others are open whenever one is timed.
+ * µs per new connection (filter created, proxy_on_context_create, proxy_on_new_connection) while
+ * 1, 1,000 and 10,000 others are open, for the logger at info, its same-calls baseline
+ * (`sameCalls`: what the host's side costs as connections pile up) and the do-nothing one. In each
+ * round each subject is measured at every count on the same VM, one after the other (growing in
+ * one round, shrinking in the next), and its ratios to 1 open are taken within the round. Each
+ * new connection is ended, untimed, before the next, so exactly that many others are open
+ * whenever one is timed.
  */
-export function newConnectionMicros(pair: Pair, sizes: InVmSizes, openCount: number): Compared {
-  const request = payload(SMALL_PAYLOAD);
-  const result = interleaved(sizes.repetitions, `new connection, ${openCount} open`, (subject) => {
-    const driver = pair[subject];
-    const open = openConnections(driver, openCount, request);
-    let timedNs = 0;
-    for (let i = 0; i < sizes.newConnectionsPerBatch; i++) {
-      const start = nowNs();
-      const filter = driver.accept();
-      filter.onNewConnection();
-      timedNs += nowNs() - start;
-      driver.close(filter);
+export function newConnectionMicros(setting: ChainSetting, baselines: BaselineModules, sameCalls: WasmFilterConfig, sizes: InVmSizes): Record<string, Timing> {
+  const drivers = loggerDrivers(setting, baselines, sameCalls);
+  const open = Object.fromEntries(Object.entries(drivers).map(([subject, driver]) => [subject, new OpenConnections(driver)]));
+  const samples = rounds(sizes.newConnectionRounds, "new connection", (rep) => {
+    const values: Record<string, number> = {};
+    const counts = rep % 2 === 0 ? [...OPEN_COUNTS] : [...OPEN_COUNTS].reverse();
+    for (const subject of rotated(Object.keys(drivers), rep)) {
+      for (const count of counts) {
+        open[subject].resize(count);
+        values[`${subject}/${count}`] = timeNewConnections(drivers[subject], sizes.newConnectionsPerBatch);
+      }
+      open[subject].resize(0);
     }
-    for (const filter of open) driver.close(filter);
-    return microsPerOp(timedNs, sizes.newConnectionsPerBatch);
+    return values;
   });
-  return result;
+  closeDrivers(drivers);
+  return bySubject(samples, OPEN_COUNTS[0]);
 }
 
-/** `count` connections that have sent their first bytes and stay open. */
-function openConnections(driver: ConnectionDriver, count: number, request: Uint8Array): NetworkFilter[] {
-  const open: NetworkFilter[] = [];
+function timeNewConnections(driver: ConnectionDriver, count: number): number {
+  let timedNs = 0;
   for (let i = 0; i < count; i++) {
-    const filter = driver.open();
-    filter.onDownstreamData(request, false);
-    open.push(filter);
+    const start = nowNs();
+    const filter = driver.accept();
+    filter.onNewConnection();
+    timedNs += nowNs() - start;
+    driver.close(filter);
   }
-  return open;
+  return microsPerOp(timedNs, count);
 }
 
-/** µs per proxy_on_downstream_data of one `size`-byte chunk on an open connection. */
-export function chunkMicros(pair: Pair, sizes: InVmSizes, size: number): Compared {
-  const chunk = payload(size);
-  const connections = { plugin: pair.plugin.open(), baseline: pair.baseline.open() };
-  const result = interleaved(sizes.repetitions, `downstream chunk of ${size} B`, (subject) => {
-    const filter = connections[subject];
-    const start = nowNs();
-    for (let i = 0; i < sizes.chunksPerBatch; i++) filter.onDownstreamData(chunk, false);
-    return microsPerOp(nowNs() - start, sizes.chunksPerBatch);
+/** `subject/condition` samples split by subject, each with its ratios to `reference` condition. */
+function bySubject(samples: Record<string, number[]>, reference: number): Record<string, Timing> {
+  const grouped: Record<string, Record<string, number[]>> = {};
+  for (const [key, values] of Object.entries(samples)) {
+    const [subject, condition] = key.split("/");
+    (grouped[subject] ??= {})[condition] = values;
+  }
+  return Object.fromEntries(Object.entries(grouped).map(([subject, values]) => [subject, timing(values, String(reference))]));
+}
+
+/**
+ * µs per proxy_on_downstream_data of one chunk of each size on an open connection, the sizes in
+ * turns within each repetition; ratios to the 100-byte chunk of the same repetition.
+ */
+export function chunkMicros(setting: ChainSetting, baselines: BaselineModules, sizes: InVmSizes): Record<string, Timing> {
+  const drivers = loggerDrivers(setting, baselines);
+  const chunks = CHUNK_SIZES.map(payload);
+  const connections = Object.fromEntries(Object.entries(drivers).map(([subject, driver]) => [subject, driver.open()]));
+  const samples = rounds(sizes.chunkRounds, "downstream chunks", (rep) => {
+    const values: Record<string, number> = {};
+    for (const subject of rotated(Object.keys(drivers), rep)) {
+      for (const chunk of rotated(chunks, rep)) {
+        const filter = connections[subject];
+        const start = nowNs();
+        for (let i = 0; i < sizes.chunksPerBatch; i++) filter.onDownstreamData(chunk, false);
+        values[`${subject}/${chunk.length}`] = microsPerOp(nowNs() - start, sizes.chunksPerBatch);
+      }
+    }
+    return values;
   });
-  pair.plugin.close(connections.plugin);
-  pair.baseline.close(connections.baseline);
-  return result;
+  for (const [subject, filter] of Object.entries(connections)) drivers[subject].close(filter);
+  closeDrivers(drivers);
+  return bySubject(samples, CHUNK_SIZES[0]);
 }
 
 /** Linear memory of the connection VMs after each checkpoint's number of lifecycles, per subject. */
-export function memoryAfterLifecycles(setting: ChainSetting, modules: Modules): Record<keyof Compared, number[]> {
+export function memoryAfterLifecycles(setting: ChainSetting, baselines: BaselineModules): Record<string, number[]> {
   // Fresh VMs, not warmed up: memory is counted from the first connection on.
-  const pair = {
-    plugin: new ConnectionDriver(startPlugin(setting, modules.plugin, "info"), setting),
-    baseline: new ConnectionDriver(startPlugin(setting, modules.baseline, "info"), setting),
+  const drivers = {
+    [FILTER]: new ConnectionDriver(startPlugin(setting.plugin, LOGGER_WASM, "info"), setting),
+    [DO_NOTHING]: new ConnectionDriver(startPlugin(setting.plugin, baselines.doNothing, "info"), setting),
   };
-  const request = payload(SMALL_PAYLOAD);
-  const reply = payload(SMALL_PAYLOAD);
-  const result: Record<keyof Compared, number[]> = { plugin: [], baseline: [] };
-  for (const subject of ["plugin", "baseline"] as const) {
-    const driver = pair[subject];
+  const request = payload(PAYLOAD_BYTES);
+  const result: Record<string, number[]> = {};
+  for (const [subject, driver] of Object.entries(drivers)) {
+    result[subject] = [];
     let done = 0;
     for (const checkpoint of MEMORY_CHECKPOINTS) {
       for (; done < checkpoint; done++) {
         if (done % 10000 === 0) progress(`memory, ${subject}: ${done} lifecycles`);
-        driver.lifecycle(request, reply);
+        driver.lifecycle(request, request);
       }
       result[subject].push(workerMemoryBytes(driver.plugin));
     }
   }
-  closePair(pair);
+  closeDrivers(drivers);
   return result;
 }

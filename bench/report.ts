@@ -1,24 +1,39 @@
-// The benchmark's figures as one record: checked against the targets, printed as a table, and
+// The benchmark's figures as one record: checked against the targets, printed as tables, and
 // written as JSON (bench/results.json) with the same numbers.
 
 import { writeFileSync } from "node:fs";
-import type { Chain, EndToEndResults } from "./end-to-end.ts";
-import type { Compared } from "./in-vm.ts";
+import type { EndToEndResults } from "./end-to-end.ts";
+import { DO_NOTHING, FILTER, SAME_CALLS, type Timing } from "./in-vm.ts";
+
+/** One scenario's lifecycle: its host calls, µs per subject, and the filter's ratios. */
+export interface LifecycleFigure {
+  /** e.g. `logger, log info` */
+  scenario: string;
+  /** `callback: call` for every host call of one connection, in order (host-calls.ts) */
+  hostCalls: string[];
+  /** subject (filter, same calls, do nothing) → median µs */
+  micros: Record<string, number>;
+  /** filter / same-calls baseline, median of the repetitions' ratios */
+  overSameCalls: number;
+  /** filter / do-nothing baseline, likewise */
+  overDoNothing: number;
+}
 
 export interface Results {
   mode: "full" | "quick";
   node: string;
-  /** µs per connection lifecycle, by log level */
-  lifecycleMicros: Record<"info" | "off", Compared>;
-  /** µs per new connection, by number of open connections */
-  newConnectionMicros: Record<string, Compared>;
-  /** µs per downstream chunk, by chunk size in bytes */
-  chunkMicros: Record<string, Compared>;
-  /** linear memory in bytes after so many lifecycles */
-  memoryBytes: Record<keyof Compared, Record<string, number>>;
+  /** seconds the whole run took */
+  seconds: number;
+  lifecycles: LifecycleFigure[];
+  /** the logger at info, per subject: µs by number of open connections, ratios to 1 open */
+  newConnection: Record<string, Timing>;
+  /** the logger at info, per subject: µs by chunk size in bytes, ratios to 100 B */
+  chunks: Record<string, Timing>;
+  /** linear memory in bytes after so many lifecycles, per subject */
+  memoryBytes: Record<string, Record<string, number>>;
   endToEnd: EndToEndResults;
   /** module sizes in bytes */
-  wasmBytes: { main: number; debug: number; baseline: number };
+  wasmBytes: Record<string, number>;
 }
 
 interface Target {
@@ -29,26 +44,39 @@ interface Target {
   pass: boolean;
 }
 
+/** The largest module the project ships (tests/helpers/envoy-module.ts checks the same). */
+export const MAX_MODULE_BYTES = 40 * 1024;
+/** A filter's time per connection over its same-calls baseline's: its own work in the VM. */
+const OWN_WORK_LIMIT = 1.3;
+/** tcp_guard's time per connection over the do-nothing baseline's, host calls included. */
+const GUARD_LIMIT = 8;
+
+function atMost(name: string, value: number, limit: number): Target {
+  return { name, value, rule: `<= ${limit}`, pass: value <= limit };
+}
+
 function targets(r: Results): Target[] {
-  const lifecycle = r.lifecycleMicros.info.plugin / r.lifecycleMicros.info.baseline;
-  const open = r.newConnectionMicros["10000"].plugin / r.newConnectionMicros["1"].plugin;
-  const chunk = r.chunkMicros[String(1024 * 1024)].plugin / r.chunkMicros["100"].plugin;
-  const memory = r.memoryBytes.plugin["100000"] / r.memoryBytes.plugin["1000"];
-  const list: Target[] = [
-    { name: "lifecycle, plugin / baseline (log info)", value: lifecycle, rule: "<= 1.5", pass: lifecycle <= 1.5 },
-    { name: "new connection, 10,000 open / 1 open", value: open, rule: "<= 1.2", pass: open <= 1.2 },
-    { name: "downstream chunk, 1 MiB / 100 B", value: chunk, rule: "<= 2", pass: chunk <= 2 },
-    { name: "memory, 100,000 / 1,000 lifecycles", value: memory, rule: "== 1", pass: memory === 1 },
-  ];
-  for (const [concurrency, chains] of Object.entries(r.endToEnd)) {
-    const ratio = throughputRatio(chains);
+  const list: Target[] = [];
+  for (const figure of r.lifecycles) {
+    list.push(atMost(`${figure.scenario}: / same calls`, figure.overSameCalls, OWN_WORK_LIMIT));
+    if (figure.scenario.startsWith("tcp_guard")) list.push(atMost(`${figure.scenario}: / do nothing`, figure.overDoNothing, GUARD_LIMIT));
+  }
+  list.push(atMost("new connection, 10,000 open / 1 open", r.newConnection[FILTER].ratios["10000"], 1.2));
+  list.push(atMost("downstream chunk, 1 MiB / 100 B", r.chunks[FILTER].ratios[String(1024 * 1024)], 2));
+  const memory = r.memoryBytes[FILTER]["100000"] / r.memoryBytes[FILTER]["1000"];
+  list.push({ name: "memory, 100,000 / 1,000 lifecycles", value: memory, rule: "== 1", pass: memory === 1 });
+  for (const module of ["build/main.wasm", "build/tcp_guard.wasm"]) {
+    list.push({ name: `${module}, KiB`, value: r.wasmBytes[module] / 1024, rule: `<= ${MAX_MODULE_BYTES / 1024}`, pass: r.wasmBytes[module] <= MAX_MODULE_BYTES });
+  }
+  for (const [concurrency, figures] of Object.entries(r.endToEnd)) {
+    const ratio = figures.throughputRatio;
     list.push({ name: `end to end, ${concurrency} clients, with / without wasm`, value: ratio, rule: ">= 0.7", pass: ratio >= 0.7 });
   }
   return list;
 }
 
-function throughputRatio(chains: Record<Chain, { requestsPerSecond: number }>): number {
-  return chains["wasm+tcp_proxy"].requestsPerSecond / chains.tcp_proxy.requestsPerSecond;
+export function allPass(r: Results): boolean {
+  return targets(r).every((t) => t.pass);
 }
 
 export function writeResults(path: string, r: Results): void {
@@ -61,44 +89,59 @@ function fixed(value: number, digits = 2): string {
   return Number.isFinite(value) ? value.toFixed(digits) : "n/a";
 }
 
-function comparedRow(label: string, c: Compared, ratio: number, ratioLabel: string): Row {
-  return [label, fixed(c.plugin), fixed(c.baseline), `${fixed(ratio)} ${ratioLabel}`];
-}
-
 function table(title: string, header: Row, rows: Row[]): string {
   const widths = header.map((_, i) => Math.max(...[header, ...rows].map((row) => row[i].length)));
   const line = (row: Row) => row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join("  ");
   return [title, line(header), ...rows.map(line)].join("\n");
 }
 
+/** The callbacks in a connection's order, as the trace names them. */
+const CALLBACKS = ["new_connection", "downstream_data", "upstream_data", "upstream_connection_close", "downstream_connection_close", "done"];
+
+/** Host calls per callback and scenario, counted over one lifecycle. */
+function hostCallTable(lifecycles: LifecycleFigure[]): string {
+  const count = (figure: LifecycleFigure, callback: string | null) =>
+    String(figure.hostCalls.filter((call) => callback === null || call.startsWith(`${callback}: `)).length);
+  return table("Host calls per lifecycle (from a trace; the same-calls baseline makes exactly these)",
+    ["", ...lifecycles.map((f) => f.scenario.replace(", log ", " "))], [
+      ...CALLBACKS.map((callback) => [callback, ...lifecycles.map((f) => count(f, callback))]),
+      ["total", ...lifecycles.map((f) => count(f, null))],
+    ]);
+}
+
+/** Per condition, each subject's µs and ratio to the first condition ("-" for a subject not measured). */
+function conditionRows(label: (condition: string) => string, timing: Record<string, Timing>): Row[] {
+  return Object.keys(timing[FILTER].micros).map((condition) => [
+    label(condition),
+    ...[FILTER, SAME_CALLS, DO_NOTHING].flatMap((subject) => {
+      const measured = timing[subject];
+      return measured === undefined ? ["-", "-"] : [fixed(measured.micros[condition]), fixed(measured.ratios[condition])];
+    }),
+  ]);
+}
+
 export function formatResults(r: Results): string {
-  const life = r.lifecycleMicros;
-  const open1 = r.newConnectionMicros["1"].plugin;
-  const chunk100 = r.chunkMicros["100"].plugin;
   const sections = [
-    table(`In the VM, no sockets (${r.mode}, node ${r.node}), µs per operation, median of repetitions`,
-      ["", "plugin", "baseline", "ratio"], [
-        comparedRow("lifecycle, log info", life.info, life.info.plugin / life.info.baseline, "x baseline"),
-        comparedRow("lifecycle, log off", life.off, life.off.plugin / life.off.baseline, "x baseline"),
-        ...Object.entries(r.newConnectionMicros).map(([open, c]) =>
-          comparedRow(`new connection, ${open} open`, c, c.plugin / open1, "x 1 open")),
-        ...Object.entries(r.chunkMicros).map(([size, c]) =>
-          comparedRow(`downstream chunk ${size} B`, c, c.plugin / chunk100, "x 100 B")),
+    table(`Lifecycle in the VM, no sockets (${r.mode}, node ${r.node}): µs per connection, median of repetitions`,
+      ["", "filter", "same calls", "do nothing", "/ same calls", "/ do nothing"],
+      r.lifecycles.map((f) => [
+        f.scenario, fixed(f.micros[FILTER]), fixed(f.micros[SAME_CALLS]), fixed(f.micros[DO_NOTHING]), fixed(f.overSameCalls), fixed(f.overDoNothing),
+      ])),
+    hostCallTable(r.lifecycles),
+    table("The logger at info: µs per operation, median of repetitions; ratio to 1 open, to 100 B",
+      ["", "logger", "ratio", "same calls", "ratio", "do nothing", "ratio"], [
+        ...conditionRows((open) => `new connection, ${open} open`, r.newConnection),
+        ...conditionRows((size) => `downstream chunk ${size} B`, r.chunks),
       ]),
-    table("Linear memory of the worker VM, bytes", ["after lifecycles", "plugin", "baseline"],
-      Object.keys(r.memoryBytes.plugin).map((n) => [n, String(r.memoryBytes.plugin[n]), String(r.memoryBytes.baseline[n])])),
+    table("Linear memory of the worker VM, bytes", ["after lifecycles", "logger", "do nothing"],
+      Object.keys(r.memoryBytes[FILTER]).map((n) => [n, String(r.memoryBytes[FILTER][n]), String(r.memoryBytes[DO_NOTHING][n])])),
     table("End to end on loopback, listener main, one POST per connection", ["clients, chain", "req/s", "p50 ms", "p99 ms", "failed"],
-      Object.entries(r.endToEnd).flatMap(([concurrency, chains]) =>
-        Object.entries(chains).map(([chain, f]) => [
+      Object.entries(r.endToEnd).flatMap(([concurrency, figures]) =>
+        Object.entries(figures.chains).map(([chain, f]) => [
           `${concurrency}, ${chain}`, fixed(f.requestsPerSecond, 0), fixed(f.p50Ms), fixed(f.p99Ms), String(f.failed),
         ]))),
-    table("Module sizes, bytes", ["module", "bytes"], [
-      ["build/main.wasm", String(r.wasmBytes.main)],
-      ["build/debug.wasm", String(r.wasmBytes.debug)],
-      ["bench/build/baseline.wasm", String(r.wasmBytes.baseline)],
-    ]),
-    table("Targets", ["", "value", "target", ""],
-      targets(r).map((t) => [t.name, fixed(t.value), t.rule, t.pass ? "PASS" : "MISS"])),
+    table("Module sizes, bytes", ["module", "bytes"], Object.entries(r.wasmBytes).map(([module, bytes]) => [module, String(bytes)])),
+    table("Targets", ["", "value", "target", ""], targets(r).map((t) => [t.name, fixed(t.value), t.rule, t.pass ? "PASS" : "MISS"])),
   ];
   return sections.join("\n\n");
 }

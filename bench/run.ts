@@ -1,62 +1,74 @@
-// `make bench` / `make bench-quick`: the plugin (build/main.wasm) against the do-nothing
-// baseline (bench/build/baseline.wasm), in the VM and end to end on loopback. Prints a table and
-// writes the same figures to bench/results.json. Run from the project root after `make build`.
+// `make bench` / `make bench-quick`: the filters (build/main.wasm, build/tcp_guard.wasm) against
+// their same-calls baselines and the do-nothing baseline in the VM, the logger's costs that must
+// not grow, and the logger end to end on loopback. Prints tables and writes the same figures to
+// bench/results.json. Run from the project root after `make build`.
 
 import { existsSync, statSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { ensureBaseline } from "./baseline.ts";
+import { setFlagsFromString } from "node:v8";
 import { endToEnd, FULL_E2E, QUICK_E2E } from "./end-to-end.ts";
 import {
-  CHUNK_SIZES, chunkMicros, closePair, FULL_SIZES, lifecycleMicros, MEMORY_CHECKPOINTS, memoryAfterLifecycles, newConnectionMicros,
-  OPEN_COUNTS, QUICK_SIZES, startPair, type Compared, type Modules,
+  chunkMicros, DO_NOTHING, FILTER, FULL_SIZES, lifecycleMicros, MEMORY_CHECKPOINTS, memoryAfterLifecycles, newConnectionMicros, QUICK_SIZES,
 } from "./in-vm.ts";
 import { clearProgress } from "./measure.ts";
-import { formatResults, writeResults, type Results } from "./report.ts";
+import { ensureBaselines } from "./modules.ts";
+import { allPass, formatResults, writeResults, type LifecycleFigure, type Results } from "./report.ts";
+import { GUARD_WASM, guardScenarios, LOGGER_LEVELS, LOGGER_WASM, loggerScenario, sameCallsOf } from "./scenarios.ts";
 import { loadChainSetting } from "./vm-driver.ts";
 
-const MAIN_WASM = "build/main.wasm";
 const DEBUG_WASM = "build/debug.wasm";
 const RESULTS_JSON = "bench/results.json";
 
+// Every module is compiled by V8's optimizing compiler before it runs: otherwise a module runs its
+// baseline code until the optimized code is ready, which on a busy 2-core machine can take
+// seconds, and a figure could catch one subject before and another after.
+setFlagsFromString("--no-liftoff");
+
 async function main(): Promise<void> {
+  const started = performance.now();
   const { values } = parseArgs({ options: { quick: { type: "boolean", default: false } } });
   const quick = values.quick ?? false;
-  for (const module of [MAIN_WASM, DEBUG_WASM]) {
+  for (const module of [LOGGER_WASM, DEBUG_WASM, GUARD_WASM]) {
     if (!existsSync(module)) throw new Error(`${module} is missing: run make build`);
   }
-  const modules: Modules = { plugin: MAIN_WASM, baseline: ensureBaseline() };
+  const baselines = ensureBaselines();
   const setting = loadChainSetting();
   const sizes = quick ? QUICK_SIZES : FULL_SIZES;
 
-  const logging = startPair(setting, modules, "info");
-  const lifecycleInfo = lifecycleMicros(logging, sizes, "info");
-  const newConnection: Record<string, Compared> = {};
-  for (const open of OPEN_COUNTS) newConnection[open] = newConnectionMicros(logging, sizes, open);
-  const chunk: Record<string, Compared> = {};
-  for (const size of CHUNK_SIZES) chunk[size] = chunkMicros(logging, sizes, size);
-  closePair(logging);
-  const silent = startPair(setting, modules, "off");
-  const lifecycleOff = lifecycleMicros(silent, sizes, "off");
-  closePair(silent);
-  const memory = memoryAfterLifecycles(setting, modules);
+  const scenarios = [...LOGGER_LEVELS.map(([level, name]) => loggerScenario(setting, level, name)), ...guardScenarios(setting)];
+  const scripts = scenarios.map((scenario) => sameCallsOf(scenario, setting, baselines.sameCalls));
+  const lifecycles: LifecycleFigure[] = scenarios.map((scenario, i) => {
+    const sameCalls = scripts[i];
+    const timing = lifecycleMicros(scenario, setting, baselines, sameCalls.plugin, sizes);
+    return {
+      scenario: scenario.name,
+      hostCalls: sameCalls.calls,
+      micros: timing.micros,
+      overSameCalls: timing.ratios[FILTER],
+      overDoNothing: timing.overDoNothing,
+    };
+  });
+  // The logger at info comes first among the scenarios.
+  const newConnection = newConnectionMicros(setting, baselines, scripts[0].plugin, sizes);
+  const chunks = chunkMicros(setting, baselines, sizes);
+  const memory = memoryAfterLifecycles(setting, baselines);
 
   const results: Results = {
     mode: quick ? "quick" : "full",
     node: process.version,
-    lifecycleMicros: {
-      info: lifecycleInfo,
-      off: lifecycleOff,
-    },
-    newConnectionMicros: newConnection,
-    chunkMicros: chunk,
-    memoryBytes: { plugin: byCheckpoint(memory.plugin), baseline: byCheckpoint(memory.baseline) },
+    seconds: 0,
+    lifecycles,
+    newConnection,
+    chunks,
+    memoryBytes: { [FILTER]: byCheckpoint(memory[FILTER]), [DO_NOTHING]: byCheckpoint(memory[DO_NOTHING]) },
     endToEnd: await endToEnd(quick ? QUICK_E2E : FULL_E2E),
-    wasmBytes: { main: statSync(MAIN_WASM).size, debug: statSync(DEBUG_WASM).size, baseline: statSync(modules.baseline).size },
+    wasmBytes: Object.fromEntries([LOGGER_WASM, DEBUG_WASM, GUARD_WASM, baselines.sameCalls, baselines.doNothing].map((m) => [m, statSync(m).size])),
   };
+  results.seconds = Math.round((performance.now() - started) / 1000);
   clearProgress();
   console.log(formatResults(results));
   writeResults(RESULTS_JSON, results);
-  console.log(`\nwritten to ${RESULTS_JSON}`);
+  console.log(`\n${allPass(results) ? "every target PASS" : "some target MISSED"}; ${results.seconds} s; written to ${RESULTS_JSON}`);
 }
 
 function byCheckpoint(bytes: number[]): Record<string, number> {

@@ -9,8 +9,8 @@ import type { LogLevelName } from "../host/loggers.ts";
 import { metadataJson } from "../host/net/cluster.ts";
 import { createStatsStore } from "../host/stats.ts";
 import {
-  startWasmPlugin, type ClusterInfo, type ConnectionInfo, type FilterCallbacks, type NetworkFilter, type UpstreamHostInfo,
-  type WasmPlugin,
+  startWasmPlugin, type ClusterInfo, type ConnectionInfo, type FilterCallbacks, type NetworkFilter, type TraceListener,
+  type UpstreamHostInfo, type WasmPlugin,
 } from "../host/wasm/api.ts";
 
 export const ENVOY_CONFIG = "envoy/envoy.yaml";
@@ -42,20 +42,24 @@ export function loadChainSetting(): ChainSetting {
 }
 
 /**
- * The plugin in `wasmPath` with the configuration of envoy/envoy.yaml, one worker VM, and a
- * logger at `logLevel` whose lines are formatted and then discarded: the cost a user pays for
- * logging, minus the terminal.
+ * The module in `wasmPath` with the plugin configuration `plugin`, one worker VM, and a logger at
+ * `logLevel` whose lines are formatted and then discarded: the cost a user pays for logging,
+ * minus the terminal. With `trace`, every call across the ABI is sent there.
  */
-export function startPlugin(setting: ChainSetting, wasmPath: string, logLevel: LogLevelName): WasmPlugin {
+export function startPlugin(plugin: WasmFilterConfig, wasmPath: string, logLevel: LogLevelName, trace?: TraceListener): WasmPlugin {
   return startWasmPlugin({
-    plugin: setting.plugin,
+    plugin,
     wasmPath,
     concurrency: 1,
     logger: createLogger({ level: logLevel, componentLevels: {}, write: discard }),
     stats: createStatsStore(),
     propertyNames: "current",
+    trace,
   });
 }
+
+/** The worker VM's thread in the trace: Envoy's main thread is 1, the first worker 2. */
+export const WORKER_THREAD = 2;
 
 function discard(): void {}
 
@@ -75,6 +79,8 @@ export class ConnectionDriver {
   constructor(
     readonly plugin: WasmPlugin,
     private readonly setting: ChainSetting,
+    /** the clients' address */
+    private readonly sourceAddress = "127.0.0.1",
   ) {}
 
   /** Accepted, announced, the cluster picked and the upstream connected: ready for data. */
@@ -107,11 +113,18 @@ export class ConnectionDriver {
     this.close(filter);
   }
 
+  /** A connection the filter refuses in proxy_on_new_connection: no upstream, closed at once. */
+  refused(): void {
+    const filter = this.accept();
+    filter.onNewConnection();
+    filter.onDownstreamClose("local");
+  }
+
   private connectionInfo(): ConnectionInfo {
     // Source ports cycle through the ephemeral range, as a busy client's would.
     const port = 32768 + (this.nextSourcePort++ % 28000);
     return {
-      source: { address: "127.0.0.1", port },
+      source: { address: this.sourceAddress, port },
       destination: { address: "127.0.0.1", port: 18000 },
       listenerName: MAIN_LISTENER,
     };

@@ -1,15 +1,15 @@
 // The local host's command line, in Envoy's spirit: `npx tsx host/cli.ts -c envoy/envoy.yaml`.
 // Errors a user can fix print as one line on stderr and exit 1; Ctrl-C, SIGTERM and admin
-// POST /quitquitquit stop it cleanly with exit 0.
+// POST /quitquitquit stop it cleanly with exit 0. The host runs on a thread of its own, watched
+// from this one (supervisor.ts): a plugin callback that does not return is named, and Ctrl-C or
+// SIGTERM still end the process, with exit code 130 or 143 when the host could not close.
 
 import { isIP } from "node:net";
-import { parseArgs } from "node:util";
-import { ConfigError, ConfigReadError } from "./config/load.ts";
-import { createLogger, MAIN_THREAD, type Logger } from "./log.ts";
+import { parseArgs, type ParseArgsConfig } from "node:util";
+import type { HostThreadData } from "./host-thread.ts";
 import { ENVOY_LOGGERS, logLevelNamed, logLevelNames, type LogLevelName } from "./loggers.ts";
-import { ListenError } from "./net/listen.ts";
-import { MissingPluginError, startLocalHost, type LocalHostOptions } from "./local-host.ts";
-import { PluginStartError, type PropertyNames } from "./wasm/api.ts";
+import { superviseHost } from "./supervisor.ts";
+import type { PropertyNames } from "./wasm/api.ts";
 
 const HELP = `Usage: npx tsx host/cli.ts [options]
 
@@ -28,39 +28,42 @@ Options:
                                  answer Envoy >= 1.33 property names (xds.*) or those of
                                  Envoy <= 1.24 (cluster_metadata, ...) (default current)
   -h, --help                     print this help
-`;
 
-const SIGNAL_SOURCE = "source/server/server.cc:1000";
+Exit status: 0 once stopped by Ctrl-C, SIGTERM or admin POST /quitquitquit; 1 for an error in
+the options, the config or a plugin; 130 (Ctrl-C) or 143 (SIGTERM) when the host was stuck in a
+plugin callback and had to be ended without its clean shutdown.
+`;
 
 /** A bad flag or flag value; the message is one line. */
 class UsageError extends Error {
   override name = "UsageError";
 }
 
-interface CommandLine {
+interface CommandLine extends Omit<HostThreadData, "marker"> {
   help: boolean;
-  host: Omit<LocalHostOptions, "logger">;
-  level: LogLevelName;
-  componentLevels: Record<string, LogLevelName>;
+}
+
+function options(env: NodeJS.ProcessEnv) {
+  return {
+    "config-path": { type: "string", short: "c", default: "envoy/envoy.yaml" },
+    concurrency: { type: "string", default: env.ENVOY_CONCURRENCY || "1" },
+    "log-level": { type: "string", short: "l", default: "info" },
+    "component-log-level": { type: "string", default: "" },
+    trace: { type: "boolean", default: false },
+    "plugin-folder": { type: "string", default: env.FOLDER_PLUGIN || "./build" },
+    bind: { type: "string", default: "127.0.0.1" },
+    "property-names": { type: "string", default: "current" },
+    help: { type: "boolean", short: "h", default: false },
+  } as const satisfies ParseArgsConfig["options"];
 }
 
 function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv): CommandLine {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      "config-path": { type: "string", short: "c", default: "envoy/envoy.yaml" },
-      concurrency: { type: "string", default: env.ENVOY_CONCURRENCY || "1" },
-      "log-level": { type: "string", short: "l", default: "info" },
-      "component-log-level": { type: "string", default: "" },
-      trace: { type: "boolean", default: false },
-      "plugin-folder": { type: "string", default: env.FOLDER_PLUGIN || "./build" },
-      bind: { type: "string", default: "127.0.0.1" },
-      "property-names": { type: "string", default: "current" },
-      help: { type: "boolean", short: "h", default: false },
-    },
-    strict: true,
-    allowPositionals: false,
-  });
+  let values;
+  try {
+    ({ values } = parseArgs({ args: argv, options: options(env), strict: true, allowPositionals: false }));
+  } catch (error) {
+    throw parseArgsError(error, argv);
+  }
   return {
     help: values.help,
     level: logLevel(values["log-level"], "--log-level"),
@@ -114,31 +117,25 @@ function propertyNames(value: string): PropertyNames {
   return value;
 }
 
-/** The one-line message of an error the user can fix, or undefined for a bug. */
-function userError(error: unknown): string | undefined {
-  const known = [UsageError, ConfigError, ConfigReadError, ListenError, MissingPluginError, PluginStartError];
-  if (known.some((kind) => error instanceof kind)) return (error as Error).message;
-  if (error instanceof Error && "code" in error && String(error.code).startsWith("ERR_PARSE_ARGS")) {
-    // node's message goes on with a hint about positionals that does not apply here
-    return `${error.message.split(". ")[0]} (see --help)`;
+/**
+ * node's parseArgs error as one line naming the flag. Its message can run over several lines
+ * (a value that starts with '-') or go on with a hint about positionals that does not apply.
+ */
+function parseArgsError(error: unknown, argv: string[]): unknown {
+  if (!(error instanceof Error && "code" in error && String(error.code).startsWith("ERR_PARSE_ARGS"))) return error;
+  const ambiguous = /^Option '([^']+)' argument is ambiguous/.exec(error.message);
+  if (ambiguous !== null) {
+    const flag = ambiguous[1];
+    const value = argv[argv.indexOf(flag) + 1];
+    const name = flag.startsWith("--") ? flag : `--${longName(flag.slice(1))}`;
+    return new UsageError(`${flag}: '${value}' is taken for an option, not a value; a value that starts with '-' is written ${name}=${value}`);
   }
-  if (error instanceof Error && "code" in error && error.code === "ENOENT" && "path" in error) {
-    return `cannot read ${String(error.path)}: no such file`;
-  }
-  return undefined;
+  return new UsageError(`${error.message.split("\n")[0].split(". ")[0]} (see --help)`);
 }
 
-function stopOnSignals(logger: Logger, stop: () => void): () => void {
-  const onSignal = (signal: NodeJS.Signals) => {
-    logger.log("main", "warn", SIGNAL_SOURCE, `caught ${signal === "SIGINT" ? "SIGINT" : "ENVOY_SIGTERM"}`, MAIN_THREAD);
-    stop();
-  };
-  process.on("SIGINT", onSignal);
-  process.on("SIGTERM", onSignal);
-  return () => {
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
-  };
+/** The long name of a short flag: `c` → `config-path`. */
+function longName(short: string): string {
+  return Object.entries(options({})).find(([, option]) => "short" in option && option.short === short)?.[0] ?? short;
 }
 
 async function main(): Promise<number> {
@@ -148,16 +145,10 @@ async function main(): Promise<number> {
       process.stdout.write(HELP);
       return 0;
     }
-    const logger = createLogger({ level: commandLine.level, componentLevels: commandLine.componentLevels });
-    const host = await startLocalHost({ ...commandLine.host, logger });
-    const removeSignalHandlers = stopOnSignals(logger, () => void host.close());
-    await host.closed;
-    removeSignalHandlers();
-    return 0;
+    return await superviseHost(commandLine);
   } catch (error) {
-    const message = userError(error);
-    if (message === undefined) throw error;
-    for (const line of message.split("\n")) process.stderr.write(`error: ${line}\n`);
+    if (!(error instanceof UsageError)) throw error;
+    process.stderr.write(`error: ${error.message}\n`);
     return 1;
   }
 }

@@ -3,6 +3,7 @@
 // through startLocalHost.
 
 import { existsSync } from "node:fs";
+import type { CallMarker } from "./call-marker.ts";
 import { createAdminServer } from "./admin.ts";
 import type { BoundListener } from "./admin/listeners.ts";
 import type { CommandLineOptions, ServerState } from "./admin/server-info.ts";
@@ -43,6 +44,8 @@ export interface LocalHostOptions {
   listenerPorts?: Record<string, number>;
   /** admin port instead of the configured one (0: any free port) */
   adminPort?: number;
+  /** marks every call into a plugin for the command line's watchdog (cli.ts); absent in tests and benchmarks */
+  callMarker?: CallMarker;
 }
 
 export interface RunningHost {
@@ -202,6 +205,7 @@ function startPlugins(
             stats,
             propertyNames: options.propertyNames ?? "current",
             trace,
+            callMarker: options.callMarker,
           }),
         );
       }

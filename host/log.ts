@@ -7,6 +7,11 @@ import { ENVOY_LOGGERS, LOG_LEVELS, SPDLOG_NAMES, type LineLevel, type LogLevelN
 /** Envoy's main thread, whose id its log lines print as 1 in its container. */
 export const MAIN_THREAD = 1;
 
+/** The thread number the lines of worker `index` print: the workers come after the main thread. */
+export function workerThread(index: number): number {
+  return MAIN_THREAD + 1 + index;
+}
+
 export interface Logger {
   /** true when a line of this level on this component would be printed */
   enabled(component: string, level: LogLevelName): boolean;
@@ -14,8 +19,10 @@ export interface Logger {
    * Print one line in Envoy's format:
    * `[2026-11-25 10:00:00.000][<thread>][<level>][<component>] [<source>] <message>`
    * `source` is Envoy's `file:line`, e.g. `source/extensions/common/wasm/context.cc:1195`.
+   * A message given as bytes is written as those bytes, as Envoy writes a module's message
+   * whether or not it is UTF-8.
    */
-  log(component: string, level: LineLevel, source: string, message: string, thread: number): void;
+  log(component: string, level: LineLevel, source: string, message: string | Uint8Array, thread: number): void;
 }
 
 export interface LoggerOptions {
@@ -23,8 +30,13 @@ export interface LoggerOptions {
   level: LogLevelName;
   /** --component-log-level wasm:debug,... */
   componentLevels: Record<string, LogLevelName>;
-  /** where lines go; defaults to process.stderr (Envoy logs to stderr) */
+  /** where lines go, without their newline; defaults to process.stderr (Envoy logs to stderr) */
   write?: (line: string) => void;
+  /**
+   * where a line whose message was given as bytes goes; defaults to process.stderr, or, when
+   * only `write` is given, to `write` with the bytes decoded (invalid UTF-8 shown as U+FFFD)
+   */
+  writeBytes?: (line: Uint8Array) => void;
   /** clock for the timestamp; defaults to Date.now */
   now?: () => number;
 }
@@ -46,6 +58,7 @@ export function createLogger(options: LoggerOptions): AdjustableLogger {
   const levels = new Map<string, LogLevelName>(ENVOY_LOGGERS.map((logger) => [logger, options.level]));
   for (const [component, level] of Object.entries(options.componentLevels)) levels.set(component, level);
   const write = options.write ?? ((line: string) => process.stderr.write(line + "\n"));
+  const writeBytes = options.writeBytes ?? (options.write ? (line: Uint8Array) => write(lossyText.decode(line)) : writeStderrBytes);
   const now = options.now ?? Date.now;
   const timestamp = timestampCache();
 
@@ -57,7 +70,9 @@ export function createLogger(options: LoggerOptions): AdjustableLogger {
     enabled,
     log(component, level, source, message, thread) {
       if (!enabled(component, level)) return;
-      write(`[${timestamp(now())}][${thread}][${SPDLOG_NAMES[level]}][${component}] [${source}] ${message}`);
+      const head = `[${timestamp(now())}][${thread}][${SPDLOG_NAMES[level]}][${component}] [${source}] `;
+      if (typeof message === "string") write(head + message);
+      else writeBytes(Buffer.concat([Buffer.from(head), message]));
     },
     levels: () => ENVOY_LOGGERS.map((logger) => [logger, levels.get(logger)!]),
     setLevel(logger, level) {
@@ -69,6 +84,13 @@ export function createLogger(options: LoggerOptions): AdjustableLogger {
       for (const logger of levels.keys()) levels.set(logger, level);
     },
   };
+}
+
+const lossyText = new TextDecoder();
+const NEWLINE = Buffer.from("\n");
+
+function writeStderrBytes(line: Uint8Array): void {
+  process.stderr.write(Buffer.concat([line, NEWLINE]));
 }
 
 /** The most a Date holds (ECMAScript's TimeClip): beyond it the Date is invalid. */

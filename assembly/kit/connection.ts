@@ -10,23 +10,52 @@ import { StreamData } from "./stream";
 export class Connection {
   /** the connection's context id, as Envoy numbers it (docs/envoy-host.md §3) */
   readonly id: u32;
-  /** bytes from the client, towards the upstream */
-  readonly downstream: StreamData = new StreamData(BufferTypeValues.NetworkDownstreamData, StreamTypeValues.Downstream);
-  /** bytes from the upstream, towards the client */
-  readonly upstream: StreamData = new StreamData(BufferTypeValues.NetworkUpstreamData, StreamTypeValues.Upstream);
+  // Made when first needed: a connection refused at once never has data.
+  private downstreamData: StreamData | null = null;
+  private upstreamData: StreamData | null = null;
   /** proxy_on_done has reached the filter: it is not sent twice */
   finished: bool = false;
+  /** `connection <id>: ` as UTF-8, kept from the second line on and copied into the next ones */
+  private linePrefix: ArrayBuffer | null = null;
+  private linesBegun: u32 = 0;
 
   constructor(id: u32) {
     this.id = id;
   }
 
+  /** bytes from the client, towards the upstream */
+  get downstream(): StreamData {
+    let stream = this.downstreamData;
+    if (stream === null) {
+      stream = new StreamData(BufferTypeValues.NetworkDownstreamData, StreamTypeValues.Downstream);
+      this.downstreamData = stream;
+    }
+    return stream;
+  }
+
+  /** bytes from the upstream, towards the client */
+  get upstream(): StreamData {
+    let stream = this.upstreamData;
+    if (stream === null) {
+      stream = new StreamData(BufferTypeValues.NetworkUpstreamData, StreamTypeValues.Upstream);
+      this.upstreamData = stream;
+    }
+    return stream;
+  }
+
   /** Begins a log line of this connection: `connection <id>: ` (logline.ts). */
   beginLine(): void {
     line.begin();
+    const prefix = this.linePrefix;
+    if (prefix !== null) {
+      line.bytes(prefix);
+      return;
+    }
     line.text("connection ");
     line.decimal(this.id);
     line.text(": ");
+    // A connection that logs one line does not pay for keeping it.
+    if (this.linesBegun++ > 0) this.linePrefix = line.since(0);
   }
 
   /**

@@ -35,6 +35,9 @@ export class NetworkFilter<P, C> {
   private rootIds: string[];
   private roots: Map<u32, P> = new Map();
   private connections: Map<u32, C> = new Map();
+  /** the connection called last, and its id (0 for none): callbacks come in runs for one connection */
+  private lastId: u32 = 0;
+  private last: C | null = null;
 
   /** Serves these root ids (PluginConfig.root_id; "" for a configuration that leaves it out). */
   constructor(rootIds: string[]) {
@@ -51,6 +54,7 @@ export class NetworkFilter<P, C> {
       log(LogLevelValues.error, "connection " + context_id.toString() + ": unknown root context " + root_context_id.toString());
       return;
     }
+    if (context_id == this.lastId) this.forgetLast();
     this.connections.set(context_id, instantiate<C>(context_id, this.roots.get(root_context_id)));
   }
 
@@ -96,8 +100,8 @@ export class NetworkFilter<P, C> {
 
   // proxy_on_new_connection
   newConnection(context_id: u32): FilterStatusValues {
-    if (!this.connections.has(context_id)) return FilterStatusValues.Continue;
-    const connection = this.connections.get(context_id);
+    const connection = this.connection(context_id);
+    if (connection === null) return FilterStatusValues.Continue;
     // @ts-ignore: isDefined is resolved at compile time, on C
     if (isDefined(connection.onNewConnection)) return connection.onNewConnection();
     return FilterStatusValues.Continue;
@@ -106,10 +110,10 @@ export class NetworkFilter<P, C> {
   // proxy_on_downstream_data and proxy_on_upstream_data: the stream learns how many bytes are new
   // before the callback, and what Envoy keeps after it.
   data(context_id: u32, size: usize, endOfStream: bool, fromDownstream: bool): FilterStatusValues {
-    if (!this.connections.has(context_id)) return FilterStatusValues.Continue;
-    const connection = this.connections.get(context_id);
-    let stream = connection.upstream;
-    if (fromDownstream) stream = connection.downstream;
+    const connection = this.connection(context_id);
+    if (connection === null) return FilterStatusValues.Continue;
+    // Only the side called: a stream is made the first time it has data (connection.ts).
+    const stream = fromDownstream ? connection.downstream : connection.upstream;
     stream.enterCallback(size, endOfStream);
     let status = FilterStatusValues.Continue;
     if (fromDownstream) {
@@ -125,16 +129,16 @@ export class NetworkFilter<P, C> {
 
   // proxy_on_downstream_connection_close
   downstreamConnectionClose(context_id: u32, peer: PeerTypeValues): void {
-    if (!this.connections.has(context_id)) return;
-    const connection = this.connections.get(context_id);
+    const connection = this.connection(context_id);
+    if (connection === null) return;
     // @ts-ignore: isDefined is resolved at compile time, on C
     if (isDefined(connection.onDownstreamConnectionClose)) connection.onDownstreamConnectionClose(peer);
   }
 
   // proxy_on_upstream_connection_close
   upstreamConnectionClose(context_id: u32, peer: PeerTypeValues): void {
-    if (!this.connections.has(context_id)) return;
-    const connection = this.connections.get(context_id);
+    const connection = this.connection(context_id);
+    if (connection === null) return;
     // @ts-ignore: isDefined is resolved at compile time, on C
     if (isDefined(connection.onUpstreamConnectionClose)) connection.onUpstreamConnectionClose(peer);
   }
@@ -142,16 +146,32 @@ export class NetworkFilter<P, C> {
   // proxy_on_done: once per connection, however often Envoy calls it. A root context has nothing
   // to finish (no HTTP calls, no timers): it is done at once.
   done(context_id: u32): void {
-    if (!this.connections.has(context_id)) return;
-    const connection = this.connections.get(context_id);
+    const connection = this.connection(context_id);
+    if (connection === null) return;
     if (connection.finished) return;
     connection.finished = true;
     // @ts-ignore: isDefined is resolved at compile time, on C
     if (isDefined(connection.onDone)) connection.onDone();
   }
 
-  // proxy_on_delete: dropping the registry's reference frees the context and all it held.
+  // proxy_on_delete: dropping the registry's references frees the context and all it held.
   delete(context_id: u32): void {
+    if (context_id == this.lastId) this.forgetLast();
     if (!this.connections.delete(context_id)) this.roots.delete(context_id);
+  }
+
+  private forgetLast(): void {
+    this.lastId = 0;
+    this.last = null;
+  }
+
+  /** The connection of `context_id`, or null for an id that is not one. */
+  private connection(context_id: u32): C | null {
+    if (context_id == this.lastId) return this.last;
+    if (!this.connections.has(context_id)) return null;
+    const connection = this.connections.get(context_id);
+    this.lastId = context_id;
+    this.last = connection;
+    return connection;
   }
 }

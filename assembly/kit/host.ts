@@ -1,83 +1,66 @@
-// Every call into the host. This is the only module that declares host imports (`@external`) or
-// calls them: each call's result is checked, each returned size read, each returned block taken
-// over. The imports are declared here as Envoy names them (docs/envoy-host.md §1) rather than taken
-// from proxy-runtime 0.1.8, which lacks proxy_get_log_level (ABI 0.2.1) and proxy_set_buffer_bytes
-// (it declares that one under the name proxy_get_buffer_status).
+// Every call into the host. This is the only module of a filter that calls the host imports
+// (imports.ts): each call's result is checked, each returned size read, each returned block taken
+// over.
 
 import { free } from "@solo-io/proxy-runtime/malloc";
 import {
   BufferTypeValues, LogLevelValues, MetricTypeValues, StreamTypeValues, WasmResultValues,
 } from "@solo-io/proxy-runtime/runtime";
-
-// @ts-ignore: decorator
-@external("env", "proxy_log")
-declare function proxy_log(level: i32, message: usize, size: usize): i32;
-// @ts-ignore: decorator
-@external("env", "proxy_get_log_level")
-declare function proxy_get_log_level(level_out: usize): i32;
-// @ts-ignore: decorator
-@external("env", "proxy_get_current_time_nanoseconds")
-declare function proxy_get_current_time_nanoseconds(nanoseconds_out: usize): i32;
-// @ts-ignore: decorator
-@external("env", "proxy_get_property")
-declare function proxy_get_property(path: usize, path_size: usize, value_out: usize, value_size_out: usize): i32;
-// @ts-ignore: decorator
-@external("env", "proxy_get_buffer_bytes")
-declare function proxy_get_buffer_bytes(buffer: i32, start: u32, length: u32, data_out: usize, size_out: usize): i32;
-// @ts-ignore: decorator
-@external("env", "proxy_set_buffer_bytes")
-declare function proxy_set_buffer_bytes(buffer: i32, start: u32, length: u32, data: usize, size: usize): i32;
-// @ts-ignore: decorator
-@external("env", "proxy_define_metric")
-declare function proxy_define_metric(type: i32, name: usize, name_size: usize, id_out: usize): i32;
-// @ts-ignore: decorator
-@external("env", "proxy_increment_metric")
-declare function proxy_increment_metric(id: u32, offset: i64): i32;
-// @ts-ignore: decorator
-@external("env", "proxy_continue_stream")
-declare function proxy_continue_stream(stream: i32): i32;
-// @ts-ignore: decorator
-@external("env", "proxy_close_stream")
-declare function proxy_close_stream(stream: i32): i32;
+import {
+  proxy_close_stream, proxy_continue_stream, proxy_define_metric, proxy_get_buffer_bytes, proxy_get_current_time_nanoseconds,
+  proxy_get_log_level, proxy_get_property, proxy_increment_metric, proxy_log, proxy_set_buffer_bytes,
+} from "./imports";
 
 /** Where the host writes a returned block's address, then its length; or one 8-byte value. */
 const RETURNED_POINTER: usize = memory.data(8);
 const RETURNED_LENGTH: usize = RETURNED_POINTER + 4;
 
-/** A host call's result code and, when it is Ok, the bytes it returned. */
-export class HostBytes {
-  result: WasmResultValues;
-  bytes: ArrayBuffer;
-
-  constructor(result: WasmResultValues, bytes: ArrayBuffer) {
-    this.result = result;
-    this.bytes = bytes;
-  }
-
-  get ok(): bool {
-    return this.result == WasmResultValues.Ok;
-  }
-}
-
 /** What a failed call or an empty answer holds: shared, as misses are common (absent metadata). */
 const NO_BYTES = new ArrayBuffer(0);
 
 /**
- * Takes ownership of the block a host call just returned: the host allocated it with our exported
- * malloc and wrote its address and length into RETURNED_POINTER and RETURNED_LENGTH.
+ * A host call's result code and, when it is Ok, the bytes it returned. The calls that return
+ * bytes fill one given to them: a caller that reads on every connection keeps one and allocates
+ * nothing per read. What it held goes when it is filled again; release() lets it go sooner, so that
+ * a kept one holds no memory between callbacks.
  */
-function takeReturnedBytes(result: WasmResultValues): HostBytes {
-  if (result != WasmResultValues.Ok) return new HostBytes(result, NO_BYTES);
+export class HostBytes {
+  result: WasmResultValues = WasmResultValues.Ok;
+  bytes: ArrayBuffer = NO_BYTES;
+
+  get ok(): bool {
+    return this.result == WasmResultValues.Ok;
+  }
+
+  /** Holds `result` and `bytes` from now on. */
+  hold(result: WasmResultValues, bytes: ArrayBuffer): HostBytes {
+    this.result = result;
+    this.bytes = bytes;
+    return this;
+  }
+
+  /** Lets the bytes go. */
+  release(): void {
+    this.bytes = NO_BYTES;
+  }
+}
+
+/**
+ * Takes ownership of the block a host call just returned, into `into`: the host allocated it with
+ * our exported malloc and wrote its address and length into RETURNED_POINTER and RETURNED_LENGTH.
+ */
+function takeReturnedBytes(result: WasmResultValues, into: HostBytes): HostBytes {
+  if (result != WasmResultValues.Ok) return into.hold(result, NO_BYTES);
   const pointer = load<usize>(RETURNED_POINTER);
   const length = load<u32>(RETURNED_LENGTH);
   // Nothing to return: the host writes 0 and 0 and does not call malloc (§4).
-  if (pointer == 0) return new HostBytes(length == 0 ? result : WasmResultValues.InvalidMemoryAccess, NO_BYTES);
+  if (pointer == 0) return into.hold(length == 0 ? result : WasmResultValues.InvalidMemoryAccess, NO_BYTES);
   let bytes = changetype<ArrayBuffer>(pointer);
   free(pointer); // malloc's own reference; `bytes` keeps the block alive
   // The block is malloc(length): a length beyond it would be memory the host did not write.
-  if (<u32>bytes.byteLength < length) return new HostBytes(WasmResultValues.InvalidMemoryAccess, NO_BYTES);
+  if (<u32>bytes.byteLength < length) return into.hold(WasmResultValues.InvalidMemoryAccess, NO_BYTES);
   if (<u32>bytes.byteLength > length) bytes = bytes.slice(0, <i32>length);
-  return new HostBytes(result, bytes);
+  return into.hold(result, bytes);
 }
 
 /** Clears the out-words, so that a host that writes nothing is read as "nothing returned". */
@@ -86,10 +69,12 @@ function clearReturned(): void {
   store<u32>(RETURNED_LENGTH, 0);
 }
 
-/** `length` bytes from `start` of a buffer; the host clamps the range to the buffer (§4). */
-export function getBufferBytes(buffer: BufferTypeValues, start: u32, length: u32): HostBytes {
+/** `length` bytes from `start` of a buffer, into `into`; the host clamps the range to the buffer (§4). */
+export function getBufferBytes(buffer: BufferTypeValues, start: u32, length: u32, into: HostBytes = new HostBytes()): HostBytes {
+  // What `into` held goes before the host allocates the answer: never both at once.
+  into.release();
   clearReturned();
-  return takeReturnedBytes(proxy_get_buffer_bytes(buffer, start, length, RETURNED_POINTER, RETURNED_LENGTH));
+  return takeReturnedBytes(proxy_get_buffer_bytes(buffer, start, length, RETURNED_POINTER, RETURNED_LENGTH), into);
 }
 
 /**
@@ -101,12 +86,13 @@ export function setBufferBytes(buffer: BufferTypeValues, start: u32, length: u32
 }
 
 /**
- * The property at `path`: UTF-8, segments joined by NUL, e.g. `String.UTF8.encode("source\0address")`
- * (§5). NotFound is an answer like any other, never an abort.
+ * The property at `path`, into `into`: UTF-8, segments joined by NUL, e.g.
+ * `String.UTF8.encode("source\0address")` (§5). NotFound is an answer like any other, never an abort.
  */
-export function getProperty(path: ArrayBuffer): HostBytes {
+export function getProperty(path: ArrayBuffer, into: HostBytes = new HostBytes()): HostBytes {
+  into.release(); // as in getBufferBytes
   clearReturned();
-  return takeReturnedBytes(proxy_get_property(changetype<usize>(path), path.byteLength, RETURNED_POINTER, RETURNED_LENGTH));
+  return takeReturnedBytes(proxy_get_property(changetype<usize>(path), path.byteLength, RETURNED_POINTER, RETURNED_LENGTH), into);
 }
 
 /** Logs `size` bytes of UTF-8 at `message`. A failed log call has nowhere to be reported. */

@@ -1,7 +1,7 @@
 // Log lines written as bytes into one buffer that is kept, then handed to proxy_log. A connection
 // logs about a dozen lines at info: joining strings cost an allocation per piece and a UTF-16 to
 // UTF-8 copy per line. One line at a time: begin, append, send. Callers build only the lines the
-// host prints (logLevel in log.ts).
+// host prints (logLevel in log.ts). Text is mostly ASCII: it is copied four characters at a time.
 
 import { LogLevelValues } from "@solo-io/proxy-runtime/runtime";
 import { escapeTo, MAX_ESCAPED_WIDTH } from "./escape";
@@ -29,14 +29,51 @@ export function begin(): void {
   length = 0;
 }
 
-/** Appends text as UTF-8. */
+/** Copies `size` bytes, eight at a time: short copies are what lines are made of. */
+function copy(to: usize, from: usize, size: usize): void {
+  let i: usize = 0;
+  for (; i + 8 <= size; i += 8) store<u64>(to + i, load<u64>(from + i));
+  for (; i < size; i++) store<u8>(to + i, load<u8>(from + i));
+}
+
+/** Appends bytes that are already UTF-8 text, as they are. */
+export function bytes(value: ArrayBuffer): void {
+  const size = value.byteLength;
+  copy(reserve(size), changetype<usize>(value), size);
+  length += size;
+}
+
+/** Bits that are set in four UTF-16 code units (one u64) when one of them is not ASCII. */
+const NOT_ASCII: u64 = 0xff80ff80ff80ff80;
+
+/** Appends text as UTF-8: ASCII four characters at a time, the rest (from the first other character) encoded. */
 export function text(value: string): void {
-  const at = reserve(value.length * 3); // a UTF-16 code unit takes at most 3 bytes of UTF-8
-  length += <i32>String.UTF8.encodeUnsafe(changetype<usize>(value), value.length, at);
+  const units = <usize>value.length;
+  const at = reserve(<i32>units * 3); // a UTF-16 code unit takes at most 3 bytes of UTF-8
+  const source = changetype<usize>(value);
+  let i: usize = 0;
+  for (; i + 4 <= units; i += 4) {
+    const four = load<u64>(source + (i << 1));
+    if (four & NOT_ASCII) break;
+    store<u32>(at + i, <u32>(four & 0xff) | <u32>((four >> 8) & 0xff00) | <u32>((four >> 16) & 0xff0000) | <u32>((four >> 24) & 0xff000000));
+  }
+  for (; i < units; i++) {
+    const unit = load<u16>(source + (i << 1));
+    if (unit >= 0x80) break;
+    store<u8>(at + i, <u8>unit);
+  }
+  length += <i32>i;
+  if (i < units) length += <i32>String.UTF8.encodeUnsafe(source + (i << 1), <i32>(units - i), at + i);
 }
 
 /** Appends a number in decimal. */
 export function decimal(value: u64): void {
+  // 32-bit division is cheaper, and ids, sizes and durations mostly fit.
+  if (value <= <u64>u32.MAX_VALUE) writeDecimal<u32>(<u32>value);
+  else writeDecimal<u64>(value);
+}
+
+function writeDecimal<T>(value: T): void {
   let digits = 1;
   for (let rest = value / 10; rest > 0; rest /= 10) digits++;
   const at = reserve(digits);
@@ -48,10 +85,47 @@ export function decimal(value: u64): void {
 }
 
 /** Appends bytes escaped (see escapeTo in escape.ts): raw data never reaches the line as it is. */
-export function escaped(bytes: ArrayBuffer): void {
-  const size = bytes.byteLength;
-  const at = reserve(size * MAX_ESCAPED_WIDTH);
-  length += <i32>(escapeTo<u8>(at, changetype<usize>(bytes), size) - at);
+export function escaped(data: ArrayBuffer): void {
+  escapedAt(changetype<usize>(data), data.byteLength);
+}
+
+/** Appends `size` bytes at `pointer`, escaped. */
+export function escapedAt(pointer: usize, size: usize): void {
+  const at = reserve(<i32>size * MAX_ESCAPED_WIDTH);
+  length += <i32>(escapeTo<u8>(at, pointer, size) - at);
+}
+
+/** Says that `count` bytes were left out of what precedes: ` ... (+N bytes)`, as previews end. */
+export function omitted(count: u64): void {
+  text(" ... (+");
+  decimal(count);
+  text(" bytes)");
+}
+
+/**
+ * Appends at most `budget` bytes of `data`, escaped, and ` ... (+N bytes)` when that is not all:
+ * a value of any length takes a bounded part of the line.
+ */
+export function preview(data: ArrayBuffer, budget: usize): void {
+  const size = <usize>data.byteLength;
+  if (size <= budget) {
+    escapedAt(changetype<usize>(data), size);
+    return;
+  }
+  escapedAt(changetype<usize>(data), budget);
+  omitted(size - budget);
+}
+
+/** Where the line ends now: what is appended after it can be taken with since(). */
+export function mark(): i32 {
+  return length;
+}
+
+/** A copy of the bytes appended since `start` (a mark()), to append again later with bytes(). */
+export function since(start: i32): ArrayBuffer {
+  const taken = new ArrayBuffer(length - start);
+  copy(changetype<usize>(taken), changetype<usize>(buffer) + start, length - start);
+  return taken;
 }
 
 /** Logs the line. */

@@ -6,10 +6,11 @@ import { getProperty, HostBytes } from "./host";
 /**
  * Reads the property at `path`: UTF-8, segments joined by NUL, e.g.
  * `String.UTF8.encode("xds\0cluster_name")`. Encode paths once, not per read. A property that
- * is absent answers NotFound in `result`.
+ * is absent answers NotFound in `result`. The answer goes into `into` (see HostBytes): a filter
+ * that reads a property on every connection keeps one for it.
  */
-export function readProperty(path: ArrayBuffer): HostBytes {
-  return getProperty(path);
+export function readProperty(path: ArrayBuffer, into: HostBytes = new HostBytes()): HostBytes {
+  return getProperty(path, into);
 }
 
 export class Pair {
@@ -36,13 +37,22 @@ export class DecodedPairs {
 }
 
 /**
- * Whether `blob` is long enough for the entry count it starts with: every pairs blob is, and
- * almost no other value is. A check that allocates nothing, for values that are seldom maps;
- * decodePairs checks the same first and says why a blob fails.
+ * Whether `size` bytes at `pointer` are exactly a pairs encoding (see decodePairs): what
+ * decodePairs checks, without copying anything, for values that are seldom maps.
  */
-export function fitsEntryCount(blob: ArrayBuffer): bool {
-  const size = <u64>blob.byteLength;
-  return size >= 4 && 4 + <u64>load<u32>(changetype<usize>(blob)) * 8 <= size;
+export function isPairs(pointer: usize, size: usize): bool {
+  const total = <u64>size;
+  if (total < 4) return false;
+  const count = <u64>load<u32>(pointer);
+  let offset: u64 = 4 + count * 8;
+  if (offset > total) return false;
+  for (let i: u64 = 0; i < count; i++) {
+    const valueStart = offset + <u64>load<u32>(pointer + <usize>(4 + i * 8)) + 1;
+    offset = valueStart + <u64>load<u32>(pointer + <usize>(8 + i * 8)) + 1;
+    if (offset > total) return false;
+    if (load<u8>(pointer + <usize>(valueStart - 1)) != 0 || load<u8>(pointer + <usize>(offset - 1)) != 0) return false;
+  }
+  return offset == total;
 }
 
 /**

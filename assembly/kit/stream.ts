@@ -47,9 +47,9 @@ export class StreamData {
     this.retained = keeps ? this.size : 0;
   }
 
-  /** `length` bytes from `start` (the host clamps the range to the buffer). */
-  read(start: usize, length: usize): HostBytes {
-    return getBufferBytes(this.buffer, <u32>start, <u32>length);
+  /** `length` bytes from `start` (the host clamps the range to the buffer), into `into` (see HostBytes). */
+  read(start: usize, length: usize, into: HostBytes = new HostBytes()): HostBytes {
+    return getBufferBytes(this.buffer, <u32>start, <u32>length, into);
   }
 
   /** The whole buffer in place of what it holds. */

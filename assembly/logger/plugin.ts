@@ -1,23 +1,25 @@
-// The logger's plugin: one per root context. It takes the plugin configuration and defines the
-// metrics its connections update.
+// The logger's plugin: one per root context. It takes the plugin configuration, defines the
+// metrics its connections update, and keeps what its connections share about their upstreams.
 
 import { parseConfiguration } from "../kit/configuration";
 import { MetadataNamespace } from "../kit/metadata";
-import { DEFAULT_METADATA_NAMESPACE, PluginSettings } from "./config";
+import { PluginSettings } from "./config";
 import { ConnectionMetrics } from "./metrics";
+import { UpstreamDescription } from "./upstream";
 
 export class LoggerPlugin {
   settings: PluginSettings = new PluginSettings();
-  /** follows settings.metadataNamespace */
-  metadata: MetadataNamespace = new MetadataNamespace(DEFAULT_METADATA_NAMESPACE);
   metrics: ConnectionMetrics = new ConnectionMetrics();
+  /** follows the settings */
+  upstream: UpstreamDescription = describing(new PluginSettings());
 
   configure(configuration: ArrayBuffer): string {
     // Flat: an array or object value is malformed JSON to the logger.
     const parsed = parseConfiguration<PluginSettings>(configuration, false);
     if (parsed.error.length > 0) return parsed.error;
-    this.settings = parsed.settings;
-    this.metadata = new MetadataNamespace(parsed.settings.metadataNamespace);
+    const settings = parsed.settings;
+    this.settings = settings;
+    this.upstream = describing(settings);
     this.metrics.define();
     return "";
   }
@@ -25,4 +27,8 @@ export class LoggerPlugin {
   describe(): string {
     return this.settings.describe();
   }
+}
+
+function describing(settings: PluginSettings): UpstreamDescription {
+  return new UpstreamDescription(new MetadataNamespace(settings.metadataNamespace), settings.metadataPreviewBytes);
 }

@@ -5,7 +5,7 @@
 // docs/envoy-host.md §3).
 
 import { FilterStatusValues, LogLevelValues, WasmResultValues } from "@solo-io/proxy-runtime/runtime";
-import { parseSocketAddress } from "../kit/address";
+import { SocketAddress } from "../kit/address";
 import { Connection } from "../kit/connection";
 import { HostBytes, resultName } from "../kit/host";
 import { logLevel } from "../kit/log";
@@ -17,6 +17,11 @@ import { proxyProtocolLine } from "./proxy_protocol";
 const SOURCE_ADDRESS = String.UTF8.encode("source\0address");
 const DESTINATION_ADDRESS = String.UTF8.encode("destination\0address");
 
+// Filled in place for each connection: a VM runs one callback at a time.
+const source = new SocketAddress();
+const sourceRead = new HostBytes();
+const destinationRead = new HostBytes();
+
 export class GuardConnection extends Connection {
   private plugin: GuardPlugin;
   /** bytes the client has sent so far, the PROXY line not included */
@@ -24,6 +29,8 @@ export class GuardConnection extends Connection {
   /** the filter has closed the connection: nothing more of the client's passes */
   private closed: bool = false;
   private proxyLineSent: bool = false;
+  /** `source.address` as read in proxy_on_new_connection, for the PROXY line; null until then */
+  private sourceText: ArrayBuffer | null = null;
 
   constructor(id: u32, plugin: GuardPlugin) {
     super(id);
@@ -37,19 +44,19 @@ export class GuardConnection extends Connection {
     const plugin = this.plugin;
     plugin.metrics.connections.add(1);
     if (plugin.settings.denySources.length == 0) return FilterStatusValues.Continue;
-    const source = readProperty(SOURCE_ADDRESS);
-    const address = parseSocketAddress(source.bytes); // empty unless the read is Ok: no address
-    if (address === null) {
-      this.warnNotApplied(source);
+    const read = readProperty(SOURCE_ADDRESS, sourceRead);
+    this.sourceText = read.bytes; // empty unless the read is Ok: no address
+    if (!source.read(read.bytes)) {
+      this.warnNotApplied(read);
       return FilterStatusValues.Continue;
     }
-    const range = plugin.settings.denying(address.ip);
+    const range = plugin.settings.denying(source.ip);
     if (range === null) return FilterStatusValues.Continue;
     plugin.metrics.denied.add(1);
     if (logLevel() <= LogLevelValues.info) {
       this.beginLine();
       line.text("refused: source ");
-      line.escaped(source.bytes);
+      line.escaped(read.bytes);
       line.text(" is in deny_sources ");
       line.text(range.toString());
       line.send(LogLevelValues.info);
@@ -100,7 +107,12 @@ export class GuardConnection extends Connection {
   /** Prepends the PROXY line to this first chunk (an empty one at end of stream included). */
   private sendProxyLine(): FilterStatusValues {
     this.proxyLineSent = true;
-    const proxyLine = proxyProtocolLine(readProperty(SOURCE_ADDRESS), readProperty(DESTINATION_ADDRESS));
+    // The source does not change: read once, in proxy_on_new_connection if deny_sources needed it.
+    let sourceText = this.sourceText;
+    if (sourceText === null) sourceText = readProperty(SOURCE_ADDRESS, sourceRead).bytes;
+    const proxyLine = proxyProtocolLine(sourceText, readProperty(DESTINATION_ADDRESS, destinationRead).bytes);
+    sourceRead.release();
+    destinationRead.release();
     const result = this.downstream.prepend(proxyLine);
     if (result != WasmResultValues.Ok) {
       // The upstream expects the line: without it the client's bytes would be read as one.

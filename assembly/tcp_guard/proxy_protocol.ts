@@ -7,19 +7,39 @@
 // `PROXY UNKNOWN\r\n` when the addresses cannot fill the line: one of them is unavailable or not an
 // IP address, or the two are of different families (the line has one family for both).
 
-import { parseSocketAddress } from "../kit/address";
-import { HostBytes } from "../kit/host";
+import { SocketAddress, writeDecimal } from "../kit/address";
+
+// Filled in place for each line: a VM builds one line at a time.
+const from = new SocketAddress();
+const to = new SocketAddress();
 
 const UNKNOWN_LINE = String.UTF8.encode("PROXY UNKNOWN\r\n");
+/** The longest line is 104 bytes (haproxy's doc, 2.1). */
+const LINE_SCRATCH: usize = memory.data(104);
 
-/** The line for a connection from `source` to `destination`, as `source.address` and `destination.address` read. */
-export function proxyProtocolLine(source: HostBytes, destination: HostBytes): ArrayBuffer {
-  // A failed read holds no bytes, which are no address.
-  const from = parseSocketAddress(source.bytes);
-  const to = parseSocketAddress(destination.bytes);
-  if (from === null || to === null || from.ip.isIpv6 != to.ip.isIpv6) return UNKNOWN_LINE;
-  return String.UTF8.encode(
-    "PROXY " + (from.ip.isIpv6 ? "TCP6 " : "TCP4 ") + from.ip.toString() + " " + to.ip.toString() + " " +
-      from.port.toString() + " " + to.port.toString() + "\r\n",
-  );
+/** Writes the ASCII of `text` at `out`; returns the address after it. */
+function writeAscii(out: usize, text: string): usize {
+  for (let i = 0; i < text.length; i++) store<u8>(out + i, <u8>text.charCodeAt(i));
+  return out + text.length;
+}
+
+/**
+ * The line for a connection from `source` to `destination`, as `source.address` and
+ * `destination.address` read (empty when unavailable).
+ */
+export function proxyProtocolLine(source: ArrayBuffer, destination: ArrayBuffer): ArrayBuffer {
+  if (!from.read(source) || !to.read(destination) || from.ip.isIpv6 != to.ip.isIpv6) return UNKNOWN_LINE;
+  let out = writeAscii(LINE_SCRATCH, from.ip.isIpv6 ? "PROXY TCP6 " : "PROXY TCP4 ");
+  out = from.ip.writeTo(out);
+  store<u8>(out++, 0x20);
+  out = to.ip.writeTo(out);
+  store<u8>(out++, 0x20);
+  out = writeDecimal(out, from.port);
+  store<u8>(out++, 0x20);
+  out = writeDecimal(out, to.port);
+  out = writeAscii(out, "\r\n");
+  const length = <i32>(out - LINE_SCRATCH);
+  const proxyLine = new ArrayBuffer(length);
+  memory.copy(changetype<usize>(proxyLine), LINE_SCRATCH, length);
+  return proxyLine;
 }

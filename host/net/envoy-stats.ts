@@ -39,7 +39,7 @@ export class ListenerStats {
   }
 }
 
-/** listener.<address>.* of the sockets the listener filters have not finished with (docs/envoy-host.md §17). */
+/** listener.<address>.* of the sockets the listener filters have not finished with (docs/envoy-host.md §18). */
 export class ListenerFilterStats {
   /** listener_filters_timeout fired */
   readonly downstreamPreCxTimeout: Stat;

@@ -2,7 +2,7 @@
 // it (four decimal parts, no leading zero) and IPv6 as inet_ntop prints it (lower case, the
 // longest run of zero groups as `::`, an IPv4-mapped or -compatible address with its last 32 bits
 // dotted), which is what an address parsed from a PROXY header becomes in Envoy
-// (Network::Address::Ipv6Instance, docs/envoy-host.md §17).
+// (Network::Address::Ipv6Instance, docs/envoy-host.md §18).
 
 import { isIPv4, isIPv6 } from "node:net";
 

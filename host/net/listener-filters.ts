@@ -1,5 +1,5 @@
 // A listener's listener_filters, run on each accepted socket before it becomes a connection, as
-// Envoy's ActiveTcpSocket runs them (docs/envoy-host.md §17): each filter in turn reads the
+// Envoy's ActiveTcpSocket runs them (docs/envoy-host.md §18): each filter in turn reads the
 // client's first bytes (Envoy peeks at them; here they are read and handed back to the socket
 // afterwards), and either waits for more, closes the socket, or passes it on having taken its
 // header off and set the connection's addresses. listener_filters_timeout ends the wait: the

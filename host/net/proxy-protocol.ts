@@ -1,4 +1,4 @@
-// Envoy's envoy.filters.listener.proxy_protocol (docs/envoy-host.md §17): the PROXY protocol
+// Envoy's envoy.filters.listener.proxy_protocol (docs/envoy-host.md §18): the PROXY protocol
 // header a client sends ahead of its bytes, v1 (a text line) or v2 (binary), read as Envoy's
 // Filter::readProxyHeader and parseBuffer read it — from the bytes received so far, each time
 // more arrive — with its stats. A header that is well formed gives the connection its addresses;

@@ -26,3 +26,4 @@ export type {
 export { PluginStartError } from "./contract.ts";
 export { startWasmPlugin } from "./plugin.ts";
 export { traceLine, traceLines } from "./trace-text.ts";
+export { MARKED_CALL_NAMES } from "./vm.ts";

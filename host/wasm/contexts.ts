@@ -6,7 +6,7 @@
 import type { Logger } from "../log.ts";
 import { LOG_LEVELS, type LineLevel } from "../loggers.ts";
 import { BufferType, MetricType, StreamType, WasmResult } from "./abi.ts";
-import { concatBytes, decodeText, EMPTY_BYTES } from "./bytes.ts";
+import { byteString, concatBytes, decodeUtf8, EMPTY_BYTES, joinBytes } from "./bytes.ts";
 import type { Metric, VmMetrics } from "./metrics.ts";
 import { readProperty, type ConnectionFacts, type PropertyScope } from "./properties.ts";
 import type { SharedData, SharedEntry } from "./shared-data.ts";
@@ -23,6 +23,8 @@ export interface VmServices {
   readonly shared: SharedData;
   /** the properties of a root context: the plugin's */
   readonly rootProperties: PropertyScope;
+  /** the VmConfiguration buffer, which every context of the VM can read at any time (§4) */
+  readonly vmConfiguration: Uint8Array;
   /** `wasm log <root_id> <vm_id>` and `wasm log <name> <root_id> <vm_id>`, empty parts left out */
   readonly rootLogPrefix: string;
   readonly connectionLogPrefix: string;
@@ -55,11 +57,17 @@ export abstract class ContextBase {
     return this.vm.logger.enabled("wasm", level);
   }
 
-  /** proxy_log, and a WASI write (in parts): one line on the wasm logger, decoded only when printed. */
+  /**
+   * proxy_log, and a WASI write (in parts): one line on the wasm logger, read only when printed.
+   * Envoy writes the module's bytes as they are: text when they are UTF-8, else the bytes.
+   */
   log(level: LineLevel, message: Uint8Array | readonly Uint8Array[]): void {
     if (!this.logEnabled(level)) return;
-    const text = message instanceof Uint8Array ? decodeText(message) : message.map(decodeText).join("");
-    this.vm.logger.log("wasm", level, CONTEXT_SOURCE, `${this.logPrefix}: ${text}`, this.vm.thread);
+    const bytes = message instanceof Uint8Array ? message : joinBytes(message);
+    const text = decodeUtf8(bytes);
+    const prefix = `${this.logPrefix}: `;
+    const line = text !== null ? prefix + text : concatBytes(Buffer.from(prefix), bytes);
+    this.vm.logger.log("wasm", level, CONTEXT_SOURCE, line, this.vm.thread);
   }
 
   /** proxy_get_log_level: the wasm logger's level as the ABI numbers it (off 6). */
@@ -75,8 +83,12 @@ export abstract class ContextBase {
 
   // ---------------------------------------------------------------- buffers (§4)
 
-  /** The buffer a get call reads; null answers NotFound. Network data is empty outside its callback. */
+  /**
+   * The buffer a get call reads; null answers NotFound. Network data is empty outside its
+   * callback; the VM configuration is the VM's, in every context (Envoy `Context::getBuffer`).
+   */
   buffer(type: BufferType): Uint8Array | null {
+    if (type === BufferType.VmConfiguration) return this.vm.vmConfiguration;
     return type === BufferType.NetworkDownstreamData || type === BufferType.NetworkUpstreamData ? EMPTY_BYTES : null;
   }
 
@@ -90,8 +102,8 @@ export abstract class ContextBase {
   }
 
   /**
-   * proxy_set_buffer_bytes: only a connection's network data can be edited. Configuration
-   * buffers exist only during their callback, and are read-only. `data` is null when the module
+   * proxy_set_buffer_bytes: only a connection's network data can be edited. The configuration
+   * buffers are read-only. `data` is null when the module
    * pointed outside its memory.
    */
   setBuffer(type: BufferType, _start: number, _length: number, _data: Uint8Array | null): WasmResult {
@@ -100,9 +112,13 @@ export abstract class ContextBase {
 
   // ---------------------------------------------------------------- properties (§5)
 
-  /** proxy_get_property: the value at `path` (segments joined by NUL), encoded; or why not. */
+  /**
+   * proxy_get_property: the value at `path` (segments joined by NUL), encoded; or why not. Envoy
+   * compares each segment's bytes with a key's: bytes that are not UTF-8 name no key (keys are
+   * text), so such a path is NotFound, never read as the U+FFFD a replacing decoder would make.
+   */
   getProperty(path: Uint8Array): Uint8Array | WasmResult {
-    return readProperty(this.vm.rootProperties, decodeText(path));
+    return readPropertyAt(this.vm.rootProperties, path);
   }
 
   /** proxy_set_property: a root context has no stream to keep properties on. */
@@ -186,9 +202,7 @@ export abstract class ContextBase {
 /** The VM's own context (id 0) and the plugin's root context: configuration, ticks, shutdown. */
 export class RootContext extends ContextBase {
   readonly kind = "root";
-  /** the VmConfiguration buffer: present only during proxy_on_vm_start */
-  vmConfiguration: Uint8Array | null = null;
-  /** the PluginConfiguration buffer: present only during proxy_on_configure */
+  /** the PluginConfiguration buffer: present only while the VM sets it (§2) */
   pluginConfiguration: Uint8Array | null = null;
 
   protected get logPrefix(): string {
@@ -196,7 +210,6 @@ export class RootContext extends ContextBase {
   }
 
   override buffer(type: BufferType): Uint8Array | null {
-    if (type === BufferType.VmConfiguration) return this.vmConfiguration;
     if (type === BufferType.PluginConfiguration) return this.pluginConfiguration;
     return super.buffer(type);
   }
@@ -251,14 +264,14 @@ export class ConnectionContext extends ContextBase {
   }
 
   override getProperty(path: Uint8Array): Uint8Array | WasmResult {
-    const text = decodeText(path);
     // Most connections store no property: then the lookup, which hashes the path, is skipped.
-    const stored = this.setProperties.size > 0 ? this.setProperties.get(withoutTrailingNul(text)) : undefined;
-    return stored ?? readProperty(this.properties, text);
+    const stored = this.setProperties.size > 0 ? this.setProperties.get(withoutTrailingNul(byteString(path))) : undefined;
+    return stored ?? readPropertyAt(this.properties, path);
   }
 
+  /** Stored by the path's bytes, whatever they are. */
   override setProperty(path: Uint8Array, value: Uint8Array): WasmResult {
-    this.setProperties.set(withoutTrailingNul(decodeText(path)), value);
+    this.setProperties.set(withoutTrailingNul(byteString(path)), value);
     return WasmResult.Ok;
   }
 }
@@ -284,6 +297,11 @@ function editBuffer(current: Uint8Array, start: number, length: number, data: Ui
   if (start === 0) return concatBytes(data, current.subarray(Math.min(length, current.length)));
   if (start >= current.length) return concatBytes(current, data);
   return null;
+}
+
+function readPropertyAt(scope: PropertyScope, path: Uint8Array): Uint8Array | WasmResult {
+  const text = decodeUtf8(path);
+  return text === null ? WasmResult.NotFound : readProperty(scope, text);
 }
 
 function withoutTrailingNul(path: string): string {

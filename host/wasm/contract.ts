@@ -2,6 +2,7 @@
 // host/local-host.ts, host/cli.ts, tests, benchmarks), published by api.ts. The network side only
 // ever sees these types: it never touches wasm memory, and the wasm side never touches a socket.
 
+import type { CallMarker } from "../call-marker.ts";
 import type { JsonObject, WasmFilterConfig } from "../config/model.ts";
 import type { Logger } from "../log.ts";
 import type { StatsStore } from "../stats.ts";
@@ -107,6 +108,8 @@ export interface WasmPluginOptions {
    * no trace, at no cost.
    */
   trace?: TraceListener;
+  /** marks every call into a VM, for a watchdog on another thread; absent: no marks, at no cost */
+  callMarker?: CallMarker;
 }
 
 /** Measurements of one VM, for tests and benchmarks. */

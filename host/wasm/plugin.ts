@@ -2,7 +2,7 @@
 // base VM initialized, a canary VM started and discarded, then one VM for the main thread and one
 // per worker. Each connection gets a filter on the next worker's VM, or the failure policy's stand-in.
 
-import { MAIN_THREAD } from "../log.ts";
+import { MAIN_THREAD, workerThread } from "../log.ts";
 import { PluginStartError, type ConnectionInfo, type FilterCallbacks, type NetworkFilter, type WasmPlugin, type WasmPluginOptions } from "./contract.ts";
 import { ON_UPSTREAM_DATA } from "./callbacks.ts";
 import { FailedVmFilter, WasmNetworkFilter, type FilterHooks } from "./filter.ts";
@@ -12,6 +12,8 @@ import { WasmVm } from "./vm.ts";
 
 /** The local host's own source, for the lines it logs that Envoy has no equivalent for. */
 const HOST_SOURCE = "host/wasm/plugin.ts";
+/** Envoy's `Wasm::error`, which logs a VM's failure as `Wasm VM failed <message>` (envoy 5fbb163). */
+const WASM_ERROR_SOURCE = "source/extensions/common/wasm/wasm.cc:109";
 
 export function startWasmPlugin(options: WasmPluginOptions): WasmPlugin {
   try {
@@ -23,12 +25,12 @@ export function startWasmPlugin(options: WasmPluginOptions): WasmPlugin {
     const startVm: VmFactory = (role, thread) => {
       const vm = createVm(role, thread);
       vm.startRoot();
+      vm.configureRoot();
       return vm;
     };
-    // Envoy validates the configuration on a throwaway VM before it builds the real ones.
-    startVm("canary", MAIN_THREAD);
+    startCanary(createVm("canary", MAIN_THREAD), options);
     const main = startVm("main", MAIN_THREAD);
-    const workers = Array.from({ length: Math.max(1, options.concurrency) }, (_, i) => startVm(`worker ${i}`, i + 2));
+    const workers = Array.from({ length: Math.max(1, options.concurrency) }, (_, i) => startVm(`worker ${i}`, workerThread(i)));
     return new LoadedWasmPlugin(options, startVm, main, workers);
   } catch (error) {
     if (error instanceof WasmStartError) {
@@ -36,6 +38,24 @@ export function startWasmPlugin(options: WasmPluginOptions): WasmPlugin {
     }
     throw error;
   }
+}
+
+/**
+ * Envoy validates the configuration on a throwaway VM before it builds the real ones; a failed
+ * start or configure is logged as the VM's failure, once, before the configuration is rejected
+ * (cpp-host `WasmHandleBase::canary` → `WasmBase::fail` → Envoy `Wasm::error`; §2).
+ */
+function startCanary(canary: WasmVm, options: WasmPluginOptions): void {
+  const failingWith = (message: string, step: () => void) => {
+    try {
+      step();
+    } catch (error) {
+      if (error instanceof WasmStartError) options.logger.log("wasm", "error", WASM_ERROR_SOURCE, `Wasm VM failed ${message}`, canary.thread);
+      throw error;
+    }
+  };
+  failingWith("Failed to start base Wasm", () => canary.startRoot());
+  failingWith("Failed to configure base Wasm plugin", () => canary.configureRoot());
 }
 
 /** A new VM for a role on a thread: instantiated and initialized (`_initialize`/`main`/`_start`). */
@@ -54,6 +74,7 @@ function vmCreator(options: WasmPluginOptions, code: WasmCode, shared: SharedDat
       propertyNames: options.propertyNames,
       shared,
       trace,
+      marker: options.callMarker ?? null,
     });
 }
 

@@ -2,6 +2,7 @@
 // again from module memory after the call), and module text and values, escaped and cut so that
 // no module byte can act on a terminal. The describers of the ABI table use these.
 
+import { decodeUtf8 } from "./bytes.ts";
 import type { WasmMemory } from "./memory.ts";
 import { decodePairs } from "./pairs.ts";
 
@@ -37,7 +38,6 @@ export function propertyPath(memory: WasmMemory, ptr: number, size: number): str
   return path === null ? "" : escape(path.replace(/\0$/, "").replaceAll("\0", "."));
 }
 
-const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 /** Controls other than tab, newline and carriage return: bytes that make a value binary. */
 const BINARY_CONTROL = /[\0-\x08\x0b\x0c\x0e-\x1f\x7f]/;
 
@@ -51,7 +51,7 @@ export function value(memory: WasmMemory, ptr: number, size: number): string {
   if (bytes === null) return "";
   const pairs = decodePairs(bytes);
   if (pairs !== null) return `pairs{${pairs.length}}`;
-  const decoded = utf8(bytes);
+  const decoded = decodeUtf8(bytes);
   if (decoded !== null && !BINARY_CONTROL.test(decoded)) return `"${escape(decoded)}"`;
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
   if (bytes.length === 8) {
@@ -61,14 +61,6 @@ export function value(memory: WasmMemory, ptr: number, size: number): string {
   }
   if (bytes.length === 1 && bytes[0] <= 1) return bytes[0] === 1 ? "true" : "false";
   return `bytes{${bytes.length}}`;
-}
-
-function utf8(bytes: Uint8Array): string | null {
-  try {
-    return strictUtf8.decode(bytes);
-  } catch {
-    return null;
-  }
 }
 
 /**

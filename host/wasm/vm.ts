@@ -1,14 +1,16 @@
 // One VM: an instance of the module with its own memory, contexts and metric ids. Every call into
-// the module passes through invoke (or, for the entry points, initialize), which sets the
-// context host calls act on, records the trace, and turns a trap into a failed VM
-// (docs/envoy-host.md §8). Host calls see the VM only as a HostContext, contexts only as
-// VmServices: nothing outside this file touches its state.
+// the module passes through invoke (or, for the entry points, initialize; for the allocator,
+// allocate), which sets the context host calls act on, records the trace, marks the call for the
+// command line's watchdog (§17), and turns a trap into a failed VM (docs/envoy-host.md §8). Host
+// calls see the VM only as a HostContext, contexts only as VmServices: nothing outside this file
+// touches its state.
 
+import { INSTANTIATION, type CallMarker } from "../call-marker.ts";
 import type { WasmFilterConfig } from "../config/model.ts";
 import type { Logger } from "../log.ts";
 import type { StatsStore } from "../stats.ts";
 import type { AbiVersion } from "./abi.ts";
-import { MODULE_FUNCTIONS } from "./abi-table.ts";
+import { MODULE_FUNCTIONS, moduleFunctionNamed } from "./abi-table.ts";
 import {
   INITIALIZE,
   MAIN,
@@ -53,9 +55,18 @@ export interface VmSetup {
   shared: SharedData;
   /** receives the trace's events; null when tracing is off */
   trace: TraceListener | null;
+  /** marks every call into the module for the command line's watchdog; null when none watches */
+  marker: CallMarker | null;
 }
 
 type Export = (...words: number[]) => number | undefined;
+
+/** What the call marks of a VM stand for: a callback's name at its slot in the ABI table. */
+export const MARKED_CALL_NAMES: readonly string[] = (() => {
+  const names: string[] = [];
+  for (const callback of MODULE_FUNCTIONS) names[callback.slot] = callback.name;
+  return names;
+})();
 
 export class WasmVm {
   readonly role: string;
@@ -66,6 +77,10 @@ export class WasmVm {
   /** null when tracing is off */
   private readonly trace: TraceRecorder | null;
   private readonly services: VmServices;
+  /** null when no watchdog reads the marks */
+  private readonly marker: CallMarker | null;
+  /** this VM's id in the marker */
+  private readonly markerVm: number;
   /** what host calls see: the memory, the effective context, the phase */
   private readonly host: HostState;
   private readonly contexts = new Map<number, Context>();
@@ -75,6 +90,8 @@ export class WasmVm {
   private readonly bound: Array<Export | undefined> = [];
   private readonly memory: WasmMemory;
   private readonly root: RootContext;
+  /** the plugin's configuration, as the PluginConfiguration buffer gives it */
+  private readonly pluginConfiguration: Uint8Array;
   private hasFailed = false;
   /** the failure's message, once failed */
   private failure = "";
@@ -97,13 +114,17 @@ export class WasmVm {
     // Traced, a host call's log lines wait for its event; untraced, lines go straight out.
     this.logger = this.trace === null ? setup.logger : this.trace.holding(setup.logger);
     this.services = this.createServices(setup);
+    this.marker = setup.marker;
+    this.markerVm = setup.marker?.addVm({ plugin: setup.plugin.name, role: setup.role, thread: setup.thread }) ?? 0;
+    this.pluginConfiguration = new TextEncoder().encode(setup.plugin.configuration);
     this.host = new HostState(new RootContext(0, this.services), this.contexts);
 
     this.exports = this.instantiate(setup.code);
     const memory = this.exports.memory;
     if (!(memory instanceof WebAssembly.Memory)) throw new WasmStartError("Wasm module is missing memory export");
     const allocate = this.exports[setup.code.allocator] as Export;
-    this.memory = new WasmMemory(memory, (size) => this.allocate(allocate, size));
+    const allocatorSlot = moduleFunctionNamed(setup.code.allocator)!.slot;
+    this.memory = new WasmMemory(memory, (size) => this.allocate(allocate, allocatorSlot, size));
     this.host.memory = this.memory;
     for (const callback of MODULE_FUNCTIONS) {
       const fn = this.exports[callback.name];
@@ -127,6 +148,7 @@ export class WasmVm {
       metrics: new VmMetrics(setup.stats),
       shared: setup.shared,
       rootProperties: { plugin, names: setup.propertyNames } satisfies PropertyScope,
+      vmConfiguration: new TextEncoder().encode(plugin.vmConfiguration),
       rootLogPrefix: ["wasm log", plugin.rootId, plugin.vmId].filter((p) => p !== "").join(" "),
       connectionLogPrefix: ["wasm log", plugin.name, plugin.rootId, plugin.vmId].filter((p) => p !== "").join(" "),
       setTickPeriod: (milliseconds) => vm.setTickPeriod(milliseconds),
@@ -134,11 +156,15 @@ export class WasmVm {
     };
   }
 
+  /** The module instantiated; its start function, if it has one, runs here. */
   private instantiate(code: WasmCode): WebAssembly.Exports {
+    this.marker?.enter(this.markerVm, INSTANTIATION, 0);
     try {
       return new WebAssembly.Instance(code.module, createImports(this.host, code.abiVersion, this.trace)).exports;
     } catch (error) {
       throw new WasmStartError(`Wasm VM failed to start: ${describe(error)}`);
+    } finally {
+      this.marker?.leave();
     }
   }
 
@@ -151,8 +177,13 @@ export class WasmVm {
         const fn = this.bound[entry.slot];
         if (fn === undefined) continue;
         if (this.trace) this.trace.enter(entry, []);
-        // main(argc 0, argv 0), as cpp-host calls it; the others take nothing
-        fn(0, 0);
+        this.marker?.enter(this.markerVm, entry.slot, 0);
+        try {
+          // main(argc 0, argv 0), as cpp-host calls it; the others take nothing
+          fn(0, 0);
+        } finally {
+          this.marker?.leave();
+        }
       }
     } catch (error) {
       throw new WasmStartError(`Wasm VM failed to start: ${describe(error)}`);
@@ -161,27 +192,40 @@ export class WasmVm {
     }
   }
 
-  private allocate(malloc: Export, size: number): number {
+  private allocate(malloc: Export, slot: number, size: number): number {
     const host = this.host;
     const phase = host.phase;
     host.phase = Phase.Malloc;
+    const marker = this.marker;
+    if (marker !== null) marker.enter(this.markerVm, slot, host.context.id);
     try {
       return (malloc(size) ?? 0) >>> 0;
     } finally {
       host.phase = phase;
+      if (marker !== null) marker.leave();
     }
   }
 
-  /** The root context's start: context_create, vm_start, configure (docs/envoy-host.md §2). */
+  /**
+   * The root context's start: context_create then vm_start (docs/envoy-host.md §2), as cpp-host's
+   * `WasmBase::start`. The plugin configuration is readable in context_create (cpp-host
+   * `ContextBase::onStart` sets the plugin around that call only) and in configure.
+   */
   startRoot(): void {
     const root = this.root;
+    root.pluginConfiguration = this.pluginConfiguration;
     this.invoke(ON_CONTEXT_CREATE, root, 0);
-    root.vmConfiguration = new TextEncoder().encode(this.plugin.vmConfiguration);
-    const vmStarted = !this.bound[ON_VM_START.slot] || this.invoke(ON_VM_START, root, root.vmConfiguration.length) !== 0;
-    root.vmConfiguration = null;
+    root.pluginConfiguration = null;
+    const vmConfigurationSize = this.services.vmConfiguration.length;
+    const vmStarted = !this.bound[ON_VM_START.slot] || this.invoke(ON_VM_START, root, vmConfigurationSize) !== 0;
     this.throwIfFailed();
     if (!vmStarted) throw new WasmStartError("Wasm VM failed to start: on_vm_start returned 0");
-    root.pluginConfiguration = new TextEncoder().encode(this.plugin.configuration);
+  }
+
+  /** The root context's configure, after its start (cpp-host `WasmBase::configure`). */
+  configureRoot(): void {
+    const root = this.root;
+    root.pluginConfiguration = this.pluginConfiguration;
     const configured = !this.bound[ON_CONFIGURE.slot] || this.invoke(ON_CONFIGURE, root, root.pluginConfiguration.length) !== 0;
     root.pluginConfiguration = null;
     this.throwIfFailed();
@@ -243,6 +287,8 @@ export class WasmVm {
       const arity = callback.signature(this.abiVersion).params.length;
       this.trace.enter(callback, [context.id, a!, b!, c!, d!].slice(0, arity));
     }
+    const marker = this.marker;
+    if (marker !== null) marker.enter(this.markerVm, callback.slot, context.id);
     let result: number | undefined;
     try {
       result = fn(context.id, a!, b!, c!, d!);
@@ -250,6 +296,7 @@ export class WasmVm {
       this.fail(callback.name, error);
     } finally {
       host.context = previous;
+      if (marker !== null) marker.leave();
     }
     if (this.trace) this.trace.leave(callback, result);
     if (this.rootDeleteDue) {

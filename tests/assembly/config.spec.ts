@@ -71,6 +71,30 @@ describe("the logger's configuration", () => {
       .toBe("\"metadata_namespace\" must not contain NUL (\\u0000)");
   });
 
+  it("refuses a metadata namespace with half a surrogate pair: it has no UTF-8 form", () => {
+    expect(errorOf("{\"metadata_namespace\": \"\\ud800\"}"))
+      .toBe("\"metadata_namespace\" must be valid Unicode: it holds \\ud800, half of a surrogate pair");
+    expect(errorOf("{\"metadata_namespace\": \"a\\udc00b\"}"))
+      .toBe("\"metadata_namespace\" must be valid Unicode: it holds \\udc00, half of a surrogate pair");
+    expect(errorOf("{\"metadata_namespace\": \"\\ud83d\\ud83d\\ude00\"}"))
+      .toBe("\"metadata_namespace\" must be valid Unicode: it holds \\ud83d, half of a surrogate pair");
+    // a whole pair is one character
+    expect(errorOf("{\"metadata_namespace\": \"\\ud83d\\ude00\"}")).toBe("");
+  });
+
+  it("reads metadata_preview_bytes from 1 to 65536, and names it in the settings when not the default", () => {
+    const parsed = parsePluginConfiguration(String.UTF8.encode("{\"metadata_preview_bytes\": 1}"));
+    expect(parsed.error).toBe("");
+    expect(parsed.settings.metadataPreviewBytes).toBe(1);
+    expect(parsed.settings.describe()).toBe("metadata_namespace=location payload_preview_bytes=256 metadata_preview_bytes=1");
+    expect(parsePluginConfiguration(String.UTF8.encode("{\"metadata_preview_bytes\": 65536}")).settings.metadataPreviewBytes).toBe(65536);
+    expect(parsePluginConfiguration(String.UTF8.encode("{\"metadata_preview_bytes\": 256}")).settings.describe())
+      .toBe("metadata_namespace=location payload_preview_bytes=256");
+    const message = "\"metadata_preview_bytes\" must be an integer from 1 to 65536";
+    const bad = ["0", "65537", "-1", "1.5", "\"64\"", "true", "null", "1e2"];
+    for (let i = 0; i < bad.length; i++) expect(errorOf("{\"metadata_preview_bytes\": " + bad[i] + "}")).toBe(message, bad[i]);
+  });
+
   it("gives the byte where malformed JSON goes wrong", () => {
     expect(errorOf("{\"a\" 1}")).toBe("malformed JSON at byte 5");
     expect(errorOf("{\"metadata_namespace\": \"x\",}")).toBe("malformed JSON at byte 27");

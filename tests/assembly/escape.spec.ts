@@ -1,4 +1,5 @@
-import { escapeBytes } from "../../assembly/kit/escape";
+import { compareEscaped, escapeBytes } from "../../assembly/kit/escape";
+import * as line from "../../assembly/kit/logline";
 import { bytesOf } from "./mock";
 
 describe("escapeBytes", () => {
@@ -29,5 +30,57 @@ describe("escapeBytes", () => {
 
   it("gives an empty string for no bytes", () => {
     expect(escapeBytes(new ArrayBuffer(0))).toBe("");
+  });
+});
+
+/** `bytes` escaped into a log line's bytes (escapeTo<u8>, eight plain bytes at a time). */
+function escapedIntoLine(bytes: ArrayBuffer): string {
+  line.begin();
+  line.escaped(bytes);
+  return String.UTF8.decode(line.since(0));
+}
+
+describe("escapeTo into bytes", () => {
+  it("escapes every byte value at every place in a word as escapeBytes does, byte by byte", () => {
+    for (let byte = 0; byte < 256; byte++) {
+      for (let at = 0; at < 19; at++) {
+        const bytes = new ArrayBuffer(19);
+        memory.fill(changetype<usize>(bytes), 0x61, 19);
+        store<u8>(changetype<usize>(bytes) + at, <u8>byte);
+        expect(escapedIntoLine(bytes)).toBe(escapeBytes(bytes), "byte " + byte.toString() + " at " + at.toString());
+      }
+    }
+  });
+
+  it("copies long plain runs whole and escapes what breaks them", () => {
+    expect(escapedIntoLine(bytesOf("0123456789abcdef~ !\"#$%&'()*+,-./"))).toBe("0123456789abcdef~ !\"#$%&'()*+,-./");
+    expect(escapedIntoLine(bytesOf("abcdefg\\hijklmno\x7fpqrstuv\x1fw"))).toBe("abcdefg\\\\hijklmno\\x7fpqrstuv\\x1fw");
+  });
+});
+
+/** The sign of compareEscaped(a, b). */
+function order(a: string, b: string): i32 {
+  const x = bytesOf(a);
+  const y = bytesOf(b);
+  const compared = compareEscaped(changetype<usize>(x), x.byteLength, changetype<usize>(y), y.byteLength);
+  return compared < 0 ? -1 : compared > 0 ? 1 : 0;
+}
+
+describe("compareEscaped", () => {
+  it("orders bytes as their escapes read, character by character", () => {
+    expect(order("a", "b")).toBe(-1);
+    expect(order("b", "a")).toBe(1);
+    expect(order("az", "az")).toBe(0);
+    expect(order("\x01", "a")).toBe(-1); // `\x01` starts with `\`, before `a`
+    expect(order("~", "\xc3")).toBe(1); // `\xc3` starts with `\`, before `~`
+    expect(order("\n", "\\")).toBe(1); // `\n` against `\\`: n after \
+    expect(order("\x0a", "\x0b")).toBe(-1); // `\n` against `\x0b`: n before x
+  });
+
+  it("puts a prefix first", () => {
+    expect(order("ab", "abc")).toBe(-1);
+    expect(order("abc", "ab")).toBe(1);
+    expect(order("", "a")).toBe(-1);
+    expect(order("", "")).toBe(0);
   });
 });

@@ -28,10 +28,11 @@ function configure(root: u32): void {
   startRoot(root, "tcp_connection_logger", "");
 }
 
-/** The client, the upstream address and the cluster's `location` metadata, as Envoy has them by the first upstream data. */
+/** The client, the upstream address, the cluster and its `location` metadata, as Envoy has them by the first upstream data. */
 function arrangeUpstream(): void {
   setStringProperty("source\0address", "127.0.0.1:51234");
   setStringProperty("upstream\0address", "127.0.0.1:8099");
+  setStringProperty("xds\0cluster_name", "web_service");
   setProperty("xds\0cluster_metadata\0filter_metadata\0location",
     pairsOf([bytesOf("region"), bytesOf("az")], [bytesOf("ap-northeast-1"), bytesOf("ap-northeast-1a")]));
 }
@@ -67,30 +68,33 @@ describe("the host's log level", () => {
     resetHost();
   });
 
-  it("at warn, logs only the warnings, and counts everything", () => {
+  it("at warn, logs only the cluster's warning, and counts everything", () => {
     setHostLogLevel(WARN);
     configure(1);
-    // No upstream address, no cluster metadata, malformed host metadata: three warnings.
+    // The upstream address and the host's metadata are read for info lines only: at warn their
+    // absence, or malformed host metadata, says nothing.
+    setStringProperty("xds\0cluster_name", "bare");
     setProperty("xds\0upstream_host_metadata\0filter_metadata\0location", bytesOf("x"));
     runConnection(2, 1);
     expect(logLines()).toStrictEqual([
-      "3 connection 2: upstream address unavailable: NotFound",
-      "3 connection 2: no upstream cluster metadata \"location\" (xds.cluster_metadata: NotFound, cluster_metadata: NotFound)",
-      "3 connection 2: malformed host metadata \"location\": 1 bytes, too short for an entry count",
+      "3 connection 2: no upstream cluster metadata \"location\" for cluster \"bare\" (xds.cluster_metadata: NotFound)",
     ]);
     expectCounted(1, 5, 2);
   });
 
-  it("at warn, reads only the properties a warning may need", () => {
+  it("at warn, reads the cluster's name, and its metadata only the first time", () => {
     setHostLogLevel(WARN);
     configure(3);
     arrangeUpstream();
-    const before = propertyReads();
+    let before = propertyReads();
     runConnection(4, 3);
     expect(logLines().length).toBe(0);
-    // upstream address, cluster metadata, host metadata under both names; not the client address
-    expect(propertyReads() - before).toBe(4);
-    expectCounted(1, 5, 2);
+    // xds.cluster_name, then xds.cluster_metadata: not the client's or the upstream's address
+    expect(propertyReads() - before).toBe(2);
+    before = propertyReads();
+    runConnection(5, 3);
+    expect(propertyReads() - before).toBe(1);
+    expectCounted(2, 10, 4);
   });
 
   it("with logging off, logs nothing and reads no property, and counts everything", () => {
@@ -153,7 +157,8 @@ describe("the host's log level", () => {
       "2 connection 10: upstream cluster metadata location.az: ap-northeast-1a",
       "2 connection 10: upstream cluster metadata location.region: ap-northeast-1",
       "2 connection 10: upstream data: 2 bytes: ok",
-      "2 connection 10: done: 5 bytes from downstream, 2 bytes from upstream, 42 ms",
+      // It opened while logging was off: its start was not read, so no duration.
+      "2 connection 10: done: 5 bytes from downstream, 2 bytes from upstream",
     ]);
     expectCounted(1, 5, 2);
   });
@@ -185,7 +190,7 @@ describe("the host's log level", () => {
     expect(lines.length).toBe(13);
     expect(lines[0]).toBe("2 configured: metadata_namespace=location payload_preview_bytes=256");
     expect(lines[1]).toBe("2 connection 14: new connection from 127.0.0.1:51234");
-    expect(lines[6]).toBe("1 connection 14: no upstream host metadata \"location\" (xds.upstream_host_metadata: NotFound, upstream_host_metadata: NotFound)");
+    expect(lines[6]).toBe("1 connection 14: no upstream host metadata \"location\" (xds.upstream_host_metadata: NotFound)");
     expect(lines[8]).toBe("1 connection 14: downstream end of stream");
     expect(lines[12]).toBe("2 connection 14: done: 5 bytes from downstream, 2 bytes from upstream, 0 ms");
     expectCounted(1, 5, 2);

@@ -53,4 +53,43 @@ describe("log lines", () => {
     line.send(2);
     expect(logLines()[0]).toBe("2 head " + "\\x00".repeat(1000) + " tail");
   });
+
+  it("writes ASCII four characters at a time, and encodes from the first other character on", () => {
+    line.begin();
+    line.text("abcdefgh");
+    line.text("abc");
+    line.text("abcdé€ ok");
+    line.text("😀abcd");
+    line.send(2);
+    expect(logLines()[0]).toBe("2 abcdefghabcabcdé€ ok😀abcd");
+  });
+
+  it("appends bytes as they are", () => {
+    line.begin();
+    line.bytes(bytesOf("0123456789"));
+    line.bytes(bytesOf("abc"));
+    line.send(2);
+    expect(logLines()[0]).toBe("2 0123456789abc");
+  });
+
+  it("shows at most a budget of bytes, and how many were left out", () => {
+    line.begin();
+    line.preview(bytesOf("abc"), 3);
+    line.text("|");
+    line.preview(bytesOf("abcd\n"), 4);
+    line.text("|");
+    line.preview(bytesOf("\x01\x02"), 1);
+    line.send(2);
+    expect(logLines()[0]).toBe("2 abc|abcd ... (+1 bytes)|\\x01 ... (+1 bytes)");
+  });
+
+  it("gives back what was appended since a mark", () => {
+    line.begin();
+    line.text("connection 7: ");
+    const start = line.mark();
+    line.text("tail");
+    expect(String.UTF8.decode(line.since(start))).toBe("tail");
+    expect(String.UTF8.decode(line.since(0))).toBe("connection 7: tail");
+  });
 });
+

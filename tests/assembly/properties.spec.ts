@@ -1,6 +1,6 @@
 import * as line from "../../assembly/kit/logline";
 import { appendMetadataValue } from "../../assembly/kit/metadata";
-import { decodePairs, fitsEntryCount } from "../../assembly/kit/properties";
+import { decodePairs, isPairs } from "../../assembly/kit/properties";
 import { bytesOf, logLines, pairsOf, resetHost } from "./mock";
 
 export { malloc } from "@solo-io/proxy-runtime/malloc";
@@ -67,23 +67,37 @@ describe("decodePairs", () => {
   });
 });
 
-describe("fitsEntryCount", () => {
+function pairs(blob: ArrayBuffer): bool {
+  return isPairs(changetype<usize>(blob), blob.byteLength);
+}
+
+describe("isPairs", () => {
   it("holds for every pairs blob, the empty map included", () => {
-    expect(fitsEntryCount(location())).toBe(true);
-    expect(fitsEntryCount(pairsOf([], []))).toBe(true);
+    expect(pairs(location())).toBe(true);
+    expect(pairs(pairsOf([], []))).toBe(true);
   });
 
-  it("fails for short values and for values whose first bytes are no count they can hold", () => {
-    expect(fitsEntryCount(bytesOf("aws"))).toBe(false);
-    expect(fitsEntryCount(bytesOf("ap-northeast-1a"))).toBe(false);
+  it("fails where decodePairs fails", () => {
+    expect(pairs(bytesOf("aws"))).toBe(false);
+    expect(pairs(bytesOf("ap-northeast-1a"))).toBe(false);
+    expect(pairs(location().slice(0, 57))).toBe(false);
+    const unterminated = location();
+    store<u8>(changetype<usize>(unterminated) + 20 + 14, 0x21);
+    expect(pairs(unterminated)).toBe(false);
+    const longer = new ArrayBuffer(61);
+    memory.copy(changetype<usize>(longer), changetype<usize>(location()), 58);
+    expect(pairs(longer)).toBe(false);
+    const far = location();
+    store<u32>(changetype<usize>(far) + 4, 0xffffffff);
+    expect(pairs(far)).toBe(false);
   });
 });
 
 /** A metadata value as the plugin writes it into a log line. */
-function shown(value: ArrayBuffer): string {
+function shown(value: ArrayBuffer, budget: usize = 256): string {
   resetHost();
   line.begin();
-  appendMetadataValue(value);
+  appendMetadataValue(value, budget);
   line.send(2);
   return logLines()[0].slice(2);
 }
@@ -111,4 +125,22 @@ describe("appendMetadataValue", () => {
     store<u8>(changetype<usize>(almost) + 13, 0x21); // the NUL after "k"
     expect(shown(almost)).toBe("\\x01\\x00\\x00\\x00\\x01\\x00\\x00\\x00\\x01\\x00\\x00\\x00k!v\\x00");
   });
+
+  it("shows at most a budget of bytes of a string, and how many were left out", () => {
+    expect(shown(bytesOf("ap-northeast-1a"), 15)).toBe("ap-northeast-1a");
+    expect(shown(bytesOf("ap-northeast-1a"), 5)).toBe("ap-no ... (+10 bytes)");
+    expect(shown(bytesOf("\n\n\n"), 1)).toBe("\\n ... (+2 bytes)");
+  });
+
+  it("shares the budget among the strings of a nested value, and counts every byte left out", () => {
+    const list = pairsOf([bytesOf("x"), bytesOf("yy")], [new ArrayBuffer(0), new ArrayBuffer(0)]);
+    const nested = pairsOf([bytesOf("b"), bytesOf("a"), bytesOf("l")], [bytesOf("22"), bytesOf("1"), list]);
+    // b 22 a 1 l x yy: 9 bytes of strings
+    expect(shown(nested, 9)).toBe("{b: 22, a: 1, l: {x, yy}}");
+    expect(shown(nested, 8)).toBe("{b: 22, a: 1, l: {x, y ... (+1 bytes)");
+    expect(shown(nested, 6)).toBe("{b: 22, a: 1, l: { ... (+3 bytes)");
+    expect(shown(nested, 2)).toBe("{b: 2 ... (+7 bytes)");
+    expect(shown(nested, 1)).toBe("{b ... (+8 bytes)");
+  });
 });
+

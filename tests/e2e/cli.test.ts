@@ -52,6 +52,12 @@ describe("the command line", () => {
     assert.deepEqual(await runCli(["--bogus"]), { code: 1, stdout: "", stderr: "error: Unknown option '--bogus' (see --help)\n" });
   });
 
+  test("a flag value that starts with '-' is one line naming the flag", async () => {
+    const hint = "is taken for an option, not a value; a value that starts with '-' is written --config-path=-x";
+    assert.deepEqual(await runCli(["--config-path", "-x"]), { code: 1, stdout: "", stderr: `error: --config-path: '-x' ${hint}\n` });
+    assert.deepEqual(await runCli(["-c", "-x"]), { code: 1, stdout: "", stderr: `error: -c: '-x' ${hint}\n` });
+  });
+
   test("a --plugin-folder that is not a folder is one line that says so", async () => {
     const folder = join(scratch, "no-such-folder");
     const result = await runCli(["--plugin-folder", folder]);
@@ -178,6 +184,19 @@ describe("the command line", () => {
       cli.child.kill("SIGINT");
       await cli.exited;
     }
+  });
+
+  test("levels changed by admin /logging apply to the lines of the signals too", async () => {
+    const file = scratchFile();
+    const ports = await configOnFreePorts(file);
+    const cli = startCli(["-c", file]);
+    await cli.waitForLog("all dependencies initialized. starting workers");
+    const reply = await fetch(`http://127.0.0.1:${ports.admin}/logging?main=error`, { method: "POST" });
+    assert.equal(reply.status, 200);
+    cli.child.kill("SIGINT");
+    const result = await cli.exited;
+    assert.equal(result.code, 0);
+    assert.match(result.stderr, /starting workers\n.*change log level: name='main' level='error'\n$/);
   });
 
   test("admin POST /quitquitquit exits 0", NEEDS_CURL, async () => {

@@ -1,4 +1,4 @@
-// docs/envoy-host.md §17: the proxy_protocol listener filter with real sockets: the header taken
+// docs/envoy-host.md §18: the proxy_protocol listener filter with real sockets: the header taken
 // off and its addresses given to the connection, a missing or malformed header refused before a
 // connection exists, a client that leaves, listener_filters_timeout and
 // continue_on_listener_filters_timeout, allow_requests_without_proxy_protocol.

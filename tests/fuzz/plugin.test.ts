@@ -11,7 +11,7 @@ import type { WasmFilterConfig } from "../../host/config/model.ts";
 import { createStatsStore, type StatsStore } from "../../host/stats.ts";
 import { PluginStartError, startWasmPlugin, type PropertyNames, type WasmPlugin } from "../../host/wasm/api.ts";
 import { FuzzLogger, runTraffic, type Totals } from "../helpers/fuzz-connection.ts";
-import { clusters, escapeText, invalidConfiguration, PayloadSource, upstreamHosts, validConfiguration } from "../helpers/fuzz-inputs.ts";
+import { clusters, configuredLine, invalidConfiguration, PayloadSource, upstreamHosts, validConfiguration } from "../helpers/fuzz-inputs.ts";
 import { fuzzSettings, Random } from "../helpers/fuzz-random.ts";
 import { pluginConfig } from "../helpers/wat-filters.ts";
 
@@ -48,7 +48,7 @@ describe(`plugin fuzz, FUZZ_SEED=${SEED} FUZZ_COUNT=${count}`, { skip: existsSyn
       const valid = validConfiguration(random);
       const logger = new FuzzLogger();
       const plugin = start(fuzzPluginConfig(random, valid.text), logger, createStatsStore(), "current", 1);
-      const configured = `configured: metadata_namespace=${escapeText(valid.namespace)} payload_preview_bytes=${valid.previewBytes}`;
+      const configured = configuredLine(valid);
       const context = `configuration ${JSON.stringify(valid.text)}`;
       assert.ok(logger.recent.includes(configured), `${context}: no line "${configured}" in ${JSON.stringify(logger.recent)}`);
       assert.deepEqual([...logger.errors, ...logger.unsafe], [], context);
@@ -65,7 +65,9 @@ describe(`plugin fuzz, FUZZ_SEED=${SEED} FUZZ_COUNT=${count}`, { skip: existsSyn
         assert.equal(error.message, `Unable to create Wasm plugin ${config.name}: Wasm VM failed to start: on_configure returned 0`, context);
         return true;
       });
-      assert.equal(logger.errors.length, 1, `${context}: ${JSON.stringify(logger.errors)}`);
+      // the plugin's line, then Envoy's from the canary
+      assert.equal(logger.errors.length, 2, `${context}: ${JSON.stringify(logger.errors)}`);
+      assert.equal(logger.errors[1], "[error][wasm] Wasm VM failed Failed to configure base Wasm plugin", context);
       const error = logger.errors[0].slice(logger.errors[0].indexOf(": ") + 2);
       if (invalid.malformed) assert.match(error, /^invalid plugin configuration: malformed JSON at byte \d+$/, context);
       else assert.equal(error, `invalid plugin configuration: ${invalid.error}`, context);

@@ -21,7 +21,10 @@ export class FuzzLogger implements Logger {
     return true;
   }
 
-  log(component: string, level: string, _source: string, message: string): void {
+  log(component: string, level: string, _source: string, bytesOrText: string | Uint8Array): void {
+    // a message that is not UTF-8 comes as its bytes: unsafe as a whole
+    if (typeof bytesOrText !== "string") this.unsafe.push(`bytes: ${Buffer.from(bytesOrText).toString("hex")}`);
+    const message = typeof bytesOrText === "string" ? bytesOrText : Buffer.from(bytesOrText).toString();
     const unsafeAt = message.search(/[^\x20-\x7e]/);
     if (unsafeAt >= 0) this.unsafe.push(`${JSON.stringify(message.slice(Math.max(0, unsafeAt - 80), unsafeAt + 40))} in ${JSON.stringify(message.slice(0, 80))}...`);
     if (level === "error" || level === "critical") this.errors.push(`[${level}][${component}] ${message}`);

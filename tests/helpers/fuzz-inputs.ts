@@ -207,11 +207,20 @@ export function upstreamHosts(random: Random, namespace: string): UpstreamHostIn
 const DEFAULT_NAMESPACE = "location";
 const DEFAULT_PREVIEW_BYTES = 256;
 const MAX_PREVIEW_BYTES = 65536;
+const DEFAULT_METADATA_PREVIEW_BYTES = 256;
+const MAX_METADATA_PREVIEW_BYTES = 65536;
 
 export interface ValidConfiguration {
   text: string;
   namespace: string;
   previewBytes: number;
+  metadataPreviewBytes: number;
+}
+
+/** The plugin's `configured:` line for a configuration: metadata_preview_bytes only when not the default. */
+export function configuredLine(config: ValidConfiguration): string {
+  const line = `configured: metadata_namespace=${escapeText(config.namespace)} payload_preview_bytes=${config.previewBytes}`;
+  return config.metadataPreviewBytes === DEFAULT_METADATA_PREVIEW_BYTES ? line : `${line} metadata_preview_bytes=${config.metadataPreviewBytes}`;
 }
 
 export interface InvalidConfiguration {
@@ -274,9 +283,15 @@ function previewBytes(random: Random): number {
   return random.chance(0.5) ? random.pick([0, 1, 16, 255, 256, 4096, 65535, MAX_PREVIEW_BYTES]) : random.int(0, MAX_PREVIEW_BYTES);
 }
 
-function validMembers(random: Random): { members: Member[]; namespace: string; previewBytes: number } {
+/** Budgets for metadata: small ones cut most values, so that the cutting is what is exercised. */
+function metadataPreviewBytes(random: Random): number {
+  return random.chance(0.5) ? random.pick([1, 2, 7, 8, 64, 255, 256, MAX_METADATA_PREVIEW_BYTES]) : random.int(1, 512);
+}
+
+function validMembers(random: Random): { members: Member[]; namespace: string; previewBytes: number; metadataPreviewBytes: number } {
   let namespace = DEFAULT_NAMESPACE;
   let preview = DEFAULT_PREVIEW_BYTES;
+  let metadataPreview = DEFAULT_METADATA_PREVIEW_BYTES;
   const members: Member[] = [];
   if (random.chance(0.7)) {
     namespace = namespaceName(random);
@@ -286,14 +301,23 @@ function validMembers(random: Random): { members: Member[]; namespace: string; p
     preview = previewBytes(random);
     members.push({ key: "payload_preview_bytes", value: String(preview) });
   }
-  if (members.length === 2 && random.chance(0.5)) members.reverse();
-  return { members, namespace, previewBytes: preview };
+  if (random.chance(0.5)) {
+    metadataPreview = metadataPreviewBytes(random);
+    members.push({ key: "metadata_preview_bytes", value: String(metadataPreview) });
+  }
+  for (let i = members.length - 1; i > 0; i--) {
+    const j = random.int(0, i);
+    [members[i], members[j]] = [members[j], members[i]];
+  }
+  return { members, namespace, previewBytes: preview, metadataPreviewBytes: metadataPreview };
 }
 
 export function validConfiguration(random: Random): ValidConfiguration {
-  if (random.chance(0.1)) return { text: "", namespace: DEFAULT_NAMESPACE, previewBytes: DEFAULT_PREVIEW_BYTES };
-  const { members, namespace, previewBytes } = validMembers(random);
-  return { text: jsonObject(random, members), namespace, previewBytes };
+  if (random.chance(0.1)) {
+    return { text: "", namespace: DEFAULT_NAMESPACE, previewBytes: DEFAULT_PREVIEW_BYTES, metadataPreviewBytes: DEFAULT_METADATA_PREVIEW_BYTES };
+  }
+  const { members, ...settings } = validMembers(random);
+  return { text: jsonObject(random, members), ...settings };
 }
 
 const BAD_PREVIEW_VALUES = [
@@ -301,6 +325,9 @@ const BAD_PREVIEW_VALUES = [
   "123456789012345678901234567890", "6.5536e4",
 ];
 const BAD_NAMESPACE_VALUES = ['""', "1", "true", "false", "null", "-3.5e2"];
+const BAD_METADATA_PREVIEW_VALUES = ["0", "-1", "65537", "1.5", "1e2", '"64"', "true", "null", "-0"];
+/** Half a surrogate pair, which no UTF-8 can hold, and the code unit the error names. */
+const LONE_SURROGATES: Array<[string, string]> = [['"\\ud800"', "d800"], ['"loc\\udfffation"', "dfff"], ['"\\ud83d\\ud83d\\ude00"', "d83d"], ['"x\\uDBFF"', "dbff"]];
 /** A NUL would split the property path the namespace is read from. */
 const NUL_NAMESPACE_VALUES = ['"nul\\u0000byte"', '"\\u0000"', '"location\\u0000az"'];
 const SCALAR_VALUES = ['"x"', "1", "-2.5e-3", "true", "false", "null", '""'];
@@ -308,7 +335,9 @@ const UNKNOWN_KEYS = ["foo", "", "Metadata_Namespace", "payload_preview_bytes ",
 
 /** A configuration with one bad member after valid ones, or malformed JSON. */
 export function invalidConfiguration(random: Random): InvalidConfiguration {
-  const kind = random.weighted({ unknownKey: 3, badNamespace: 2, nulNamespace: 1, badPreview: 3, duplicate: 2, nested: 1, notAnObject: 1, corrupted: 4 });
+  const kind = random.weighted({
+    unknownKey: 3, badNamespace: 2, nulNamespace: 1, loneSurrogate: 1, badPreview: 3, badMetadataPreview: 2, duplicate: 2, nested: 1, notAnObject: 1, corrupted: 4,
+  });
   let bad: Member;
   let error = "";
   switch (kind) {
@@ -326,9 +355,19 @@ export function invalidConfiguration(random: Random): InvalidConfiguration {
       bad = { key: "metadata_namespace", value: random.pick(NUL_NAMESPACE_VALUES) };
       error = `"metadata_namespace" must not contain NUL (\\u0000)`;
       break;
+    case "loneSurrogate": {
+      const [value, unit] = random.pick(LONE_SURROGATES);
+      bad = { key: "metadata_namespace", value };
+      error = `"metadata_namespace" must be valid Unicode: it holds \\u${unit}, half of a surrogate pair`;
+      break;
+    }
     case "badPreview":
       bad = { key: "payload_preview_bytes", value: random.pick(BAD_PREVIEW_VALUES) };
       error = `"payload_preview_bytes" must be an integer from 0 to 65536`;
+      break;
+    case "badMetadataPreview":
+      bad = { key: "metadata_preview_bytes", value: random.pick(BAD_METADATA_PREVIEW_VALUES) };
+      error = `"metadata_preview_bytes" must be an integer from 1 to 65536`;
       break;
     case "duplicate":
       // Duplicates are checked before values: the second member's value does not matter.

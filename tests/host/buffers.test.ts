@@ -111,50 +111,80 @@ test("set_buffer_bytes: start 0 drains then prepends, start at the end appends, 
   run.plugin.close();
 });
 
-test("the plugin configuration exists only during on_configure, the VM configuration only during on_vm_start", () => {
+test("the plugin configuration is readable in the root's context_create and configure, not in vm_start", () => {
+  // cpp-host ContextBase::onStart sets the plugin around context_create only; onConfigure around configure
   const run = startTestPlugin(
     pluginModule(`${HELPERS}
+      (func (export "proxy_on_context_create") (param i32 i32)
+        (call $read (i32.const 7) (i32.const 0) (i32.const -1)) (call $show))
       (func (export "proxy_on_vm_start") (param i32 i32) (result i32)
-        (call $read (i32.const 6) (i32.const 0) (i32.const -1)) (call $show)
         (call $read (i32.const 7) (i32.const 0) (i32.const -1))
         (i32.const 1))
       (func (export "proxy_on_configure") (param i32 i32) (result i32)
         (call $read (i32.const 7) (i32.const 0) (i32.const -1)) (call $show)
-        (call $read (i32.const 6) (i32.const 0) (i32.const -1))
         (drop (call $set_buffer_bytes (i32.const 7) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 1)))
         (i32.const 1))`),
-    { plugin: { configuration: '{"metadata_namespace":"location"}', vmConfiguration: "vm-config" }, concurrency: 1 },
+    { plugin: { configuration: '{"metadata_namespace":"location"}' }, concurrency: 1 },
   );
   assert.deepEqual(hostCalls(run.trace).slice(0, 6), [
-    host("proxy_get_buffer_bytes", [6, 0, -1, 100, 104], "Ok", { buffer: "VmConfiguration", start: 0, bytes: 9 }),
-    host("proxy_log", [2, 4096, 9], "Ok", { level: "info", printed: true }),
+    host("proxy_get_buffer_bytes", [7, 0, -1, 100, 104], "Ok", { buffer: "PluginConfiguration", start: 0, bytes: 33 }),
+    host("proxy_log", [2, 4096, 33], "Ok", { level: "info", printed: true }),
     host("proxy_get_buffer_bytes", [7, 0, -1, 100, 104], "NotFound", { buffer: "PluginConfiguration" }),
     host("proxy_get_buffer_bytes", [7, 0, -1, 100, 104], "Ok", { buffer: "PluginConfiguration", start: 0, bytes: 33 }),
-    host("proxy_log", [2, 4105, 33], "Ok", { level: "info", printed: true }),
-    host("proxy_get_buffer_bytes", [6, 0, -1, 100, 104], "NotFound", { buffer: "VmConfiguration" }),
+    host("proxy_log", [2, 4129, 33], "Ok", { level: "info", printed: true }),
+    host("proxy_set_buffer_bytes", [7, 0, 0, 0, 1], "BadArgument", { buffer: "PluginConfiguration" }),
   ]);
-  assert.deepEqual(hostCalls(run.trace)[6], host("proxy_set_buffer_bytes", [7, 0, 0, 0, 1], "BadArgument", { buffer: "PluginConfiguration" }));
   assert.deepEqual(
     run.lines.slice(0, 2).map((line) => line.split(": ")[1]),
-    ["vm-config", '{"metadata_namespace":"location"}'],
+    ['{"metadata_namespace":"location"}', '{"metadata_namespace":"location"}'],
+  );
+  // and not in a connection's context_create
+  run.trace.length = 0;
+  new TestConnection(run.plugin).newConnection();
+  assert.deepEqual(hostCalls(run.trace)[0], host("proxy_get_buffer_bytes", [7, 0, -1, 100, 104], "NotFound", { buffer: "PluginConfiguration" }));
+  run.plugin.close();
+});
+
+test("the VM configuration is readable in every context, at any time, and read-only (Envoy Context::getBuffer)", () => {
+  const read = `(call $read (i32.const 6) (i32.const 0) (i32.const -1)) (call $show)`;
+  const run = startTestPlugin(
+    pluginModule(`${HELPERS}
+      (func (export "proxy_on_vm_start") (param i32 i32) (result i32) ${read} (i32.const 1))
+      (func (export "proxy_on_configure") (param i32 i32) (result i32) ${read} (i32.const 1))
+      (func (export "proxy_on_new_connection") (param i32) (result i32)
+        ${read}
+        (drop (call $set_buffer_bytes (i32.const 6) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 1)))
+        (i32.const 0))`),
+    { plugin: { vmConfiguration: "vm-config" }, concurrency: 1 },
+  );
+  run.trace.length = 0;
+  new TestConnection(run.plugin).newConnection();
+  assert.deepEqual(hostCalls(run.trace), [
+    host("proxy_get_buffer_bytes", [6, 0, -1, 100, 104], "Ok", { buffer: "VmConfiguration", start: 0, bytes: 9 }),
+    // the worker VM's third block: vm_start and configure had the first two
+    host("proxy_log", [2, 4114, 9], "Ok", { level: "info", printed: true }),
+    host("proxy_set_buffer_bytes", [6, 0, 0, 0, 1], "BadArgument", { buffer: "VmConfiguration" }),
+  ]);
+  // vm_start and configure of the canary, the main thread's VM and the worker's, then the connection
+  assert.deepEqual(
+    run.lines.map((line) => line.split(": ")[1]),
+    Array(7).fill("vm-config"),
   );
   run.plugin.close();
 });
 
-test("the other buffer types (1, 4, 5, 8) and the configurations are NotFound on a connection", () => {
+test("the other buffer types (1, 4, 5, 8) and the plugin configuration are NotFound on a connection", () => {
   const { run } = downstreamDataTest(`
     (call $read (i32.const 1) (i32.const 0) (i32.const 4))
     (call $read (i32.const 4) (i32.const 0) (i32.const 4))
     (call $read (i32.const 5) (i32.const 0) (i32.const 4))
     (call $read (i32.const 8) (i32.const 0) (i32.const 4))
-    (call $read (i32.const 6) (i32.const 0) (i32.const 4))
     (call $read (i32.const 7) (i32.const 0) (i32.const 4))`);
   assert.deepEqual(hostCalls(run.trace), [
     host("proxy_get_buffer_bytes", [1, 0, 4, 100, 104], "NotFound", { buffer: "HttpResponseBody" }),
     host("proxy_get_buffer_bytes", [4, 0, 4, 100, 104], "NotFound", { buffer: "HttpCallResponseBody" }),
     host("proxy_get_buffer_bytes", [5, 0, 4, 100, 104], "NotFound", { buffer: "GrpcReceiveBuffer" }),
     host("proxy_get_buffer_bytes", [8, 0, 4, 100, 104], "NotFound", { buffer: "CallData" }),
-    host("proxy_get_buffer_bytes", [6, 0, 4, 100, 104], "NotFound", { buffer: "VmConfiguration" }),
     host("proxy_get_buffer_bytes", [7, 0, 4, 100, 104], "NotFound", { buffer: "PluginConfiguration" }),
   ]);
   run.plugin.close();

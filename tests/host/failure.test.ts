@@ -2,24 +2,64 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { WasmFilterConfig } from "../../host/config/model.ts";
-import { pluginModule } from "../helpers/wat.ts";
+import { createLogger } from "../../host/log.ts";
+import { createStatsStore } from "../../host/stats.ts";
 import { TestConnection } from "../../host/testing/index.ts";
-import { bytes, callbacks, enter, host, leave, startTestPlugin, TIMESTAMP, traced } from "../helpers/wat-filters.ts";
+import { startWasmPlugin } from "../../host/wasm/api.ts";
+import { pluginModule, writeWat } from "../helpers/wat.ts";
+import { bytes, callbacks, enter, host, leave, NOW, pluginConfig, startTestPlugin, TIMESTAMP, traced } from "../helpers/wat-filters.ts";
 
-test("on_configure returning 0 rejects the configuration", () => {
+/** Start a plugin that Envoy would refuse: the error it is refused with, and the lines logged before. */
+function refusedStart(wat: string): { error: unknown; lines: string[] } {
+  const lines: string[] = [];
+  try {
+    startWasmPlugin({
+      plugin: pluginConfig(),
+      wasmPath: writeWat(wat),
+      concurrency: 1,
+      logger: createLogger({ level: "info", componentLevels: {}, write: (line) => lines.push(line), now: () => NOW }),
+      stats: createStatsStore(),
+      propertyNames: "current",
+    });
+  } catch (error) {
+    return { error, lines };
+  }
+  throw new Error("the plugin started");
+}
+
+test("on_configure returning 0 rejects the configuration, after Envoy's one line from the canary", () => {
   const wat = pluginModule(`(func (export "proxy_on_configure") (param i32 i32) (result i32) (i32.const 0))`);
-  assert.throws(() => startTestPlugin(wat), {
-    name: "PluginStartError",
-    message: "Unable to create Wasm plugin tcp_connection_logger: Wasm VM failed to start: on_configure returned 0",
-  });
+  const { error, lines } = refusedStart(wat);
+  assert.deepEqual(
+    { name: (error as Error).name, message: (error as Error).message },
+    { name: "PluginStartError", message: "Unable to create Wasm plugin tcp_connection_logger: Wasm VM failed to start: on_configure returned 0" },
+  );
+  // cpp-host WasmHandleBase::canary → fail(ConfigureFailed, ...) → Envoy Wasm::error
+  assert.deepEqual(lines, [
+    `${TIMESTAMP}[1][error][wasm] [source/extensions/common/wasm/wasm.cc:109] Wasm VM failed Failed to configure base Wasm plugin`,
+  ]);
 });
 
-test("on_vm_start returning 0 rejects the configuration", () => {
+test("on_vm_start returning 0 rejects the configuration, after Envoy's one line from the canary", () => {
   const wat = pluginModule(`(func (export "proxy_on_vm_start") (param i32 i32) (result i32) (i32.const 0))`);
-  assert.throws(() => startTestPlugin(wat), {
-    name: "PluginStartError",
-    message: "Unable to create Wasm plugin tcp_connection_logger: Wasm VM failed to start: on_vm_start returned 0",
-  });
+  const { error, lines } = refusedStart(wat);
+  assert.deepEqual(
+    { name: (error as Error).name, message: (error as Error).message },
+    { name: "PluginStartError", message: "Unable to create Wasm plugin tcp_connection_logger: Wasm VM failed to start: on_vm_start returned 0" },
+  );
+  assert.deepEqual(lines, [
+    `${TIMESTAMP}[1][error][wasm] [source/extensions/common/wasm/wasm.cc:109] Wasm VM failed Failed to start base Wasm`,
+  ]);
+});
+
+test("a trap in on_configure: the trap's line, then the canary's", () => {
+  const wat = pluginModule(`(func (export "proxy_on_configure") (param i32 i32) (result i32) (unreachable))`);
+  const { error, lines } = refusedStart(wat);
+  assert.equal((error as Error).name, "PluginStartError");
+  assert.deepEqual(lines, [
+    `${TIMESTAMP}[1][error][wasm] [source/extensions/common/wasm/wasm_vm.cc:38] Function: proxy_on_configure failed: Uncaught RuntimeError: unreachable`,
+    `${TIMESTAMP}[1][error][wasm] [source/extensions/common/wasm/wasm.cc:109] Wasm VM failed Failed to configure base Wasm plugin`,
+  ]);
 });
 
 /** Callbacks that trap (proc_exit, then unreachable, as AssemblyScript's abort does) on downstream data "boom". */

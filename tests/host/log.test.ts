@@ -132,3 +132,46 @@ test("proxy_get_log_level follows the wasm component's own level, not the defaul
   assert.equal(stats.get("wasmcustom.log_level"), 5n);
   plugin.close();
 });
+
+test("a message that is not UTF-8 is written as its bytes, as Envoy writes it; a WASI write's parts are joined first", () => {
+  const text: string[] = [];
+  const raw: Buffer[] = [];
+  const wat = pluginModule(`
+    (data (i32.const 1024) "a\\ed\\a0\\80b")
+    (data (i32.const 1040) "caf\\c3\\a9")
+    (func (export "proxy_on_new_connection") (param i32) (result i32)
+      (drop (call $log (i32.const 2) (i32.const 1024) (i32.const 5)))
+      ;; "café" in two iovecs at 200 that split the é: "caf\\c3" and "\\a9"
+      (i32.store (i32.const 200) (i32.const 1040))
+      (i32.store (i32.const 204) (i32.const 4))
+      (i32.store (i32.const 208) (i32.const 1044))
+      (i32.store (i32.const 212) (i32.const 1))
+      (drop (call $fd_write (i32.const 1) (i32.const 200) (i32.const 2) (i32.const 300)))
+      (i32.const 0))`);
+  const plugin = startWasmPlugin({
+    plugin: pluginConfig(),
+    wasmPath: writeWat(wat),
+    concurrency: 1,
+    logger: createLogger({
+      level: "info",
+      componentLevels: {},
+      write: (line) => text.push(line),
+      writeBytes: (line) => raw.push(Buffer.from(line)),
+      now: () => NOW,
+    }),
+    stats: createStatsStore(),
+    propertyNames: "current",
+  });
+  new TestConnection(plugin).newConnection();
+  const prefix = `${TIMESTAMP}[2][info][wasm] [source/extensions/common/wasm/context.cc:1195] wasm log tcp_connection_logger tcp_connection_logger: `;
+  assert.deepEqual(raw, [Buffer.concat([Buffer.from(prefix), Buffer.from([0x61, 0xed, 0xa0, 0x80, 0x62])])]);
+  assert.deepEqual(text, [`${prefix}café`]);
+  plugin.close();
+});
+
+test("a logger given only a text writer shows a message's invalid bytes as U+FFFD", () => {
+  const lines: string[] = [];
+  const logger = createLogger({ level: "info", componentLevels: {}, write: (l) => lines.push(l), now: () => NOW });
+  logger.log("wasm", "info", "here", Uint8Array.of(0x61, 0xff), 2);
+  assert.deepEqual(lines, [`${TIMESTAMP}[2][info][wasm] [here] a\uFFFD`]);
+});

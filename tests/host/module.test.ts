@@ -181,6 +181,58 @@ test("fd_write to fd 1 is logged at info, to fd 2 at error, in the context's was
   plugin.close();
 });
 
+test("fd_write as cpp-host's writevImpl: the iovecs joined, one trailing newline dropped, no line for no bytes, EFAULT out of memory", () => {
+  const wat = pluginModule(`
+    (data (i32.const 1024) "line\\n")
+    (func $write (param $ptr i32) (param $length i32) (result i32)
+      ;; two iovecs at 200: an empty one (its pointer never read), then the text
+      (i32.store (i32.const 200) (i32.const 99999))
+      (i32.store (i32.const 204) (i32.const 0))
+      (i32.store (i32.const 208) (local.get $ptr))
+      (i32.store (i32.const 212) (local.get $length))
+      (call $fd_write (i32.const 1) (i32.const 200) (i32.const 2) (i32.const 300)))
+    (func (export "proxy_on_new_connection") (param i32) (result i32)
+      (drop (call $write (i32.const 1024) (i32.const 5)))
+      (drop (call $write (i32.const 1024) (i32.const 0)))
+      (drop (call $write (i32.const 1028) (i32.const 1)))
+      (drop (call $write (i32.const 99999) (i32.const 4)))
+      (i32.store (i32.const 200) (i32.const 1024))
+      (i32.store (i32.const 204) (i32.const 5))
+      (drop (call $fd_write (i32.const 1) (i32.const 200) (i32.const 1) (i32.const 99999)))
+      (i32.const 0))`);
+  const { plugin, lines, trace } = startTestPlugin(wat);
+  new TestConnection(plugin).newConnection();
+  const prefix = `${TIMESTAMP}[2][info][wasm] [source/extensions/common/wasm/context.cc:1195] wasm log tcp_connection_logger tcp_connection_logger: `;
+  // "line\n", nothing, "\n" alone (an empty message), out of memory; then the count's pointer out of memory: logged, then EFAULT
+  assert.deepEqual(lines, [`${prefix}line`, prefix, `${prefix}line`]);
+  assert.deepEqual(
+    hostCalls(trace).filter((call) => call.name === "fd_write").map((call) => call.result),
+    ["0", "0", "0", "21", "21"],
+  );
+  plugin.close();
+});
+
+test("clock_time_get of a CPU-time clock is ENOTSUP; random_get of more than 64 KiB EINVAL, of nothing a success", () => {
+  const wat = pluginModule(`
+    (func (export "proxy_on_new_connection") (param i32) (result i32)
+      (drop (call $clock_time_get (i32.const 2) (i64.const 0) (i32.const 200)))
+      (drop (call $clock_time_get (i32.const 1) (i64.const 0) (i32.const 99999)))
+      (drop (call $random_get (i32.const 0) (i32.const 65537)))
+      (drop (call $random_get (i32.const 99999) (i32.const 0)))
+      (drop (call $random_get (i32.const 99999) (i32.const 4)))
+      (i32.const 0))`, {
+    imports: `(import "wasi_snapshot_preview1" "clock_time_get" (func $clock_time_get (param i32 i64 i32) (result i32)))
+      (import "wasi_snapshot_preview1" "random_get" (func $random_get (param i32 i32) (result i32)))`,
+  });
+  const { plugin, trace } = startTestPlugin(wat);
+  new TestConnection(plugin).newConnection();
+  assert.deepEqual(
+    hostCalls(trace).filter((call) => call.name === "clock_time_get" || call.name === "random_get").map((call) => `${call.name} ${call.result}`),
+    ["clock_time_get 58", "clock_time_get 21", "random_get 28", "random_get 0", "random_get 21"],
+  );
+  plugin.close();
+});
+
 test("the host allocates with malloc when exported, else with proxy_on_memory_allocate", () => {
   const readsData = `
     (func (export "proxy_on_downstream_data") (param i32 i32 i32) (result i32)

@@ -15,16 +15,17 @@ const UPSTREAM = {
   metadata: { filter_metadata: { location: { az: "ap-northeast-1a", zone: null } } },
 };
 
-function watBytes(text: string): string {
-  return [...Buffer.from(text)].map((byte) => "\\" + byte.toString(16).padStart(2, "0")).join("");
+/** A path (UTF-8 text, or bytes as they are) as a WAT data string. */
+function watBytes(path: string | Uint8Array): string {
+  return [...Buffer.from(path)].map((byte) => "\\" + byte.toString(16).padStart(2, "0")).join("");
 }
 
 // Values reach the test through log lines, so test ports are chosen with bytes below 0x80.
 /** A module whose root context (at configure) and connection callbacks read every path and log each value found. */
-function propertyModule(paths: string[]): string {
+function propertyModule(paths: Array<string | Uint8Array>): string {
   const data = paths.map((path, i) => `(data (i32.const ${2048 + i * 128}) "${watBytes(path)}")`).join("\n");
   const reads = paths
-    .map((path, i) => `(call $get (i32.const ${2048 + i * 128}) (i32.const ${Buffer.byteLength(path)}))`)
+    .map((path, i) => `(call $get (i32.const ${2048 + i * 128}) (i32.const ${Buffer.from(path).length}))`)
     .join("\n");
   return pluginModule(`${data}
     (func $get (param $path i32) (param $size i32)
@@ -44,7 +45,7 @@ type Reading = Record<string, string>;
  * cluster and connected upstream).
  */
 function readProperties(
-  paths: string[],
+  paths: Array<string | Uint8Array>,
   names: PropertyNames = "current",
   upstream: UpstreamHostInfo = UPSTREAM,
 ): Record<"root" | "connection" | "data", Reading> {
@@ -55,7 +56,8 @@ function readProperties(
     const reading: Reading = {};
     paths.forEach((path, i) => {
       const result = results[i].result;
-      reading[path] = result === "Ok" ? Buffer.from(values.shift()!).toString("hex") : result;
+      reading[typeof path === "string" ? path : Buffer.from(path).toString("hex")] =
+        result === "Ok" ? Buffer.from(values.shift()!).toString("hex") : result;
     });
     return reading;
   };
@@ -193,4 +195,46 @@ test("legacy names (Envoy ≤ 1.24): the top-level names answer, xds.* is NotFou
     "legacy",
   );
   assert.deepEqual(Object.values(data), [hex("web_service"), hex("ap-northeast-1a"), hex("ap-northeast-1a"), "NotFound"]);
+});
+
+test("a path is bytes: split on NUL, each segment compared with a key's UTF-8 bytes, never decoded with replacement", () => {
+  // ED A0 80 (a surrogate's encoding) is not UTF-8: a replacing decoder would read it as three
+  // U+FFFD and find the key "\uFFFD\uFFFD\uFFFD"; Envoy compares bytes and finds nothing.
+  const keys = { "\uFFFD\uFFFD\uFFFD": "three replacement characters", "é": "e acute" };
+  const upstream = { ...UPSTREAM, metadata: { filter_metadata: { location: keys } } };
+  const location = Buffer.from("xds\0upstream_host_metadata\0filter_metadata\0location\0");
+  const path = (segment: number[] | string) => Buffer.concat([location, Buffer.from(segment as string)]);
+  const { data } = readProperties(
+    [path([0xed, 0xa0, 0x80]), path("\uFFFD\uFFFD\uFFFD"), path([0xe9]), path("é"), Buffer.from([0x78, 0x64, 0xff])],
+    "current",
+    upstream,
+  );
+  assert.deepEqual(Object.values(data), [
+    "NotFound",
+    hex("three replacement characters"),
+    "NotFound", // é in Latin-1, not the key's UTF-8
+    hex("e acute"),
+    "NotFound", // a first segment that is not UTF-8
+  ]);
+});
+
+test("a property a connection sets is kept by its path's bytes: paths that differ in bytes that are not UTF-8 are two", () => {
+  const run = startTestPlugin(
+    pluginModule(`
+      (data (i32.const 1024) "p\\ff")
+      (data (i32.const 1032) "p\\fe")
+      (data (i32.const 1040) "first")
+      (data (i32.const 1048) "second")
+      (func (export "proxy_on_new_connection") (param i32) (result i32)
+        (drop (call $set_property (i32.const 1024) (i32.const 2) (i32.const 1040) (i32.const 5)))
+        (drop (call $set_property (i32.const 1032) (i32.const 2) (i32.const 1048) (i32.const 6)))
+        (drop (call $get_property (i32.const 1024) (i32.const 2) (i32.const 100) (i32.const 104)))
+        (drop (call $log (i32.const 2) (i32.load (i32.const 100)) (i32.load (i32.const 104))))
+        (i32.const 0))`,
+      { imports: `(import "env" "proxy_set_property" (func $set_property (param i32 i32 i32 i32) (result i32)))` },
+    ),
+  );
+  new TestConnection(run.plugin).newConnection();
+  assert.match(run.lines.at(-1)!, /: first$/);
+  run.plugin.close();
 });

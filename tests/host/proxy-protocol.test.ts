@@ -1,4 +1,4 @@
-// docs/envoy-host.md §17: the PROXY protocol header as Envoy's proxy_protocol listener filter
+// docs/envoy-host.md §18: the PROXY protocol header as Envoy's proxy_protocol listener filter
 // reads it (Filter::readProxyHeader, parseV1Header, parseV2Header, parseBuffer), and its stats.
 import assert from "node:assert/strict";
 import { test } from "node:test";

@@ -1,6 +1,7 @@
 // The WASI calls Envoy registers under both `wasi_unstable` and `wasi_snapshot_preview1`
 // (docs/envoy-host.md §1): stdout and stderr become log lines, the clocks and random bytes are
-// real, there are no arguments, environment or preopened files; the rest answer ENOSYS.
+// real, there are no arguments, environment or preopened files; the rest answer ENOSYS. Errors
+// are cpp-host's (src/exports.cc): EFAULT for memory out of bounds.
 
 import { randomFillSync } from "node:crypto";
 import { I32, I64, words } from "../abi.ts";
@@ -10,28 +11,43 @@ import { byteCount, u32 } from "../trace-values.ts";
 
 const SUCCESS = 0;
 const EBADF = 8;
+const EFAULT = 21;
 const EINVAL = 28;
 const ENOSYS = 52;
+const ENOTSUP = 58;
+/** The most random_get fills at once (cpp-host PROXY_WASM_HOST_WASI_RANDOM_GET_MAX_SIZE_BYTES). */
+const RANDOM_GET_MAX_BYTES = 64 * 1024;
 const noSys = () => ENOSYS;
 const START = [Phase.Start];
 const START_AND_MALLOC = [Phase.Start, Phase.Malloc];
 
 function writeZeroSizes(host: WasiContext, countPtr: number, sizePtr: number): number {
-  return host.memory.writeU32(countPtr, 0) && host.memory.writeU32(sizePtr, 0) ? SUCCESS : EINVAL;
+  return host.memory.writeU32(countPtr, 0) && host.memory.writeU32(sizePtr, 0) ? SUCCESS : EFAULT;
 }
 
-/** The entries of the iovec array at `iovs`, copied; null when one is out of bounds. */
+/** The entries of the iovec array at `iovs`, copied (an empty one is not looked at); null when one is out of bounds. */
 function gather(host: WasiContext, iovs: number, count: number): Uint8Array[] | null {
   const parts: Uint8Array[] = [];
   for (let i = 0; i < count; i++) {
     const entry = host.memory.bytes(iovs + i * 8, 8);
     if (entry === null) return null;
     const view = new DataView(entry.buffer, entry.byteOffset, 8);
-    const part = host.memory.copy(view.getUint32(0, true), view.getUint32(4, true));
+    const length = view.getUint32(4, true);
+    if (length === 0) continue;
+    const part = host.memory.copy(view.getUint32(0, true), length);
     if (part === null) return null;
     parts.push(part);
   }
   return parts;
+}
+
+const NEWLINE = 0x0a;
+
+/** A write's bytes as cpp-host logs them: the parts joined, one trailing newline left out. */
+function withoutTrailingNewline(parts: Uint8Array[]): Uint8Array[] {
+  const last = parts.at(-1);
+  if (last === undefined || last[last.length - 1] !== NEWLINE) return parts;
+  return [...parts.slice(0, -1), last.subarray(0, last.length - 1)];
 }
 
 export const WASI_CALLS = [
@@ -40,14 +56,17 @@ export const WASI_CALLS = [
     module: "wasi",
     params: words(4),
     allowedIn: START_AND_MALLOC,
-    /** stdout and stderr become log lines at info and error, as Envoy logs them. */
+    /**
+     * stdout and stderr become log lines at info and error, as Envoy logs them: one line per write
+     * that has bytes, without its trailing newline (cpp-host `writevImpl`).
+     */
     call(host: WasiContext, fd: number, iovs: number, iovsCount: number, writtenPtr: number) {
       if (fd !== 1 && fd !== 2) return EBADF;
       const parts = gather(host, iovs, iovsCount);
-      if (parts === null) return EINVAL;
-      if (!host.memory.writeU32(writtenPtr, parts.reduce((sum, part) => sum + part.length, 0))) return EINVAL;
-      host.context.log(fd === 1 ? "info" : "error", parts);
-      return SUCCESS;
+      if (parts === null) return EFAULT;
+      const written = parts.reduce((sum, part) => sum + part.length, 0);
+      if (written > 0) host.context.log(fd === 1 ? "info" : "error", withoutTrailingNewline(parts));
+      return host.memory.writeU32(writtenPtr, written) ? SUCCESS : EFAULT;
     },
     describe([fd, , , writtenPtr], result, host): Meaning {
       const stream = fd === 1 ? "stdout" : fd === 2 ? "stderr" : undefined;
@@ -83,9 +102,10 @@ export const WASI_CALLS = [
     params: [I32, I64, I32],
     allowedIn: START_AND_MALLOC,
     call(host: WasiContext, clockId: number, _precision: bigint, resultPtr: number) {
+      // realtime and monotonic; the CPU-time clocks are not supported
       const now = clockId === 0 ? BigInt(Date.now()) * 1_000_000n : clockId === 1 ? process.hrtime.bigint() : null;
-      if (now === null) return EINVAL;
-      return host.memory.writeU64(resultPtr, now) ? SUCCESS : EINVAL;
+      if (now === null) return ENOTSUP;
+      return host.memory.writeU64(resultPtr, now) ? SUCCESS : EFAULT;
     },
   }),
   hostCall({
@@ -94,8 +114,10 @@ export const WASI_CALLS = [
     params: words(2),
     allowedIn: START,
     call(host: WasiContext, ptr: number, length: number) {
+      if (length > RANDOM_GET_MAX_BYTES) return EINVAL;
+      if (length === 0) return SUCCESS;
       const target = host.memory.bytes(ptr, length);
-      if (target === null) return EINVAL;
+      if (target === null) return EFAULT;
       randomFillSync(target);
       return SUCCESS;
     },

@@ -1,4 +1,4 @@
-// The baseline plugin: the plugin's shape (a root context, an id -> connection registry, the
+// The do-nothing baseline: the plugin's shape (a root context, an id -> connection registry, the
 // network callbacks proxy-runtime 0.1.8 lacks) with nothing done in any callback. Built with the
 // same toolchain and flags as build/main.wasm, it is the cheapest a plugin on this stack can be,
 // so the benchmarks divide the plugin's costs by its costs.
