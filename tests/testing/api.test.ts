@@ -86,7 +86,9 @@ test("a refused start throws FilterStartError, a PluginStartError carrying the l
       assert.ok(error instanceof FilterStartError && error instanceof PluginStartError);
       assert.equal(error.message, "Unable to create Wasm plugin picky: Wasm VM failed to start: on_configure returned 0");
       assert.deepEqual(error.messages, ["error no thanks"]);
-      assert.equal(error.lines.length, 1);
+      // the filter's line, then Envoy's from the canary
+      assert.equal(error.lines.length, 2);
+      assert.ok(error.lines[1].endsWith("[error][wasm] [source/extensions/common/wasm/wasm.cc:109] Wasm VM failed Failed to configure base Wasm plugin"), error.lines[1]);
       return true;
     },
   );
