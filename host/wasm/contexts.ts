@@ -23,7 +23,7 @@ export interface VmServices {
   readonly shared: SharedData;
   /** the properties of a root context: the plugin's */
   readonly rootProperties: PropertyScope;
-  /** the VmConfiguration buffer, which every context of the VM can read at any time (§4) */
+  /** the VmConfiguration buffer, which every context of the VM can read at any time (§2) */
   readonly vmConfiguration: Uint8Array;
   /** `wasm log <root_id> <vm_id>` and `wasm log <name> <root_id> <vm_id>`, empty parts left out */
   readonly rootLogPrefix: string;
