@@ -39,7 +39,7 @@ export function superviseHost(data: Omit<HostThreadData, "marker">): Promise<num
     let grace: NodeJS.Timeout | undefined;
     let ended = false;
 
-    /** End the host thread as it is: it did not close in time, or a second signal came. */
+    /** End the host thread as it is: it did not close within the grace period. */
     const endNow = (signal: "SIGINT" | "SIGTERM") => {
       if (ended) return;
       ended = true;
@@ -51,7 +51,9 @@ export function superviseHost(data: Omit<HostThreadData, "marker">): Promise<num
 
     const onSignal = (signal: "SIGINT" | "SIGTERM") => {
       logger.log("main", "warn", SIGNAL_SOURCE, `caught ${signal === "SIGINT" ? "SIGINT" : "ENVOY_SIGTERM"}`, MAIN_THREAD);
-      if (signalled !== undefined) return endNow(signal);
+      // Envoy logs every signal and shuts down once. One Ctrl-C can arrive twice (from the
+      // terminal, and passed on by a wrapper such as tsx): a repeat does not cut the grace short.
+      if (signalled !== undefined) return;
       signalled = signal;
       send({ kind: "stop" });
       grace = setTimeout(() => endNow(signal), SHUTDOWN_GRACE_MS);

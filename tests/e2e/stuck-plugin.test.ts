@@ -82,6 +82,22 @@ describe("a plugin callback that does not return", { concurrency: true, timeout:
     });
   }
 
+  test("a second Ctrl-C at once (as a wrapper that passes the terminal's on sends it) is logged and does not cut the grace short", async () => {
+    const { cli, ports } = await startWith("twice", `(func (export "proxy_on_new_connection") (param i32) (result i32) ${LOOP} (i32.const 0))`);
+    await cli.waitForLog("all dependencies initialized. starting workers");
+    connectTo(ports.main);
+    await cli.waitForLog("has not returned for ");
+    const sentMs = performance.now();
+    cli.child.kill("SIGINT");
+    cli.child.kill("SIGINT");
+    const result = await cli.exited;
+    const endedMs = performance.now() - sentMs;
+    assert.equal(result.code, 130);
+    assert.ok(endedMs >= 900, `ended after ${endedMs} ms: the host had its second to close`);
+    assert.equal(result.stderr.match(/\] caught SIGINT\n/g)?.length, 2);
+    assert.equal(result.stderr.match(/the host did not stop within 1\.0 s: /g)?.length, 1);
+  });
+
   for (const [where, body, named] of [
     ["_initialize", `(func (export "_initialize") ${LOOP})`, `_initialize of ${PLUGIN} on the base VM`],
     [
