@@ -7,7 +7,7 @@ import { WasmResultValues } from "@solo-io/proxy-runtime/runtime";
 import { compareEscaped } from "./escape";
 import { HostBytes, resultName } from "./host";
 import * as line from "./logline";
-import { decodePairs, isPairs, readProperty } from "./properties";
+import { decodePairs, isPairs, Pair, readProperty } from "./properties";
 
 /** A property Envoy has under two names: `xds.<name>` (Envoy >= 1.25) and `<name>` (Envoy <= 1.32). */
 export class VersionedProperty {
@@ -140,26 +140,15 @@ export class MetadataNamespace {
   }
 }
 
-/** One key of a metadata map and its value, as the host encoded them. */
-export class MetadataEntry {
-  key: ArrayBuffer;
-  value: ArrayBuffer;
-
-  constructor(key: ArrayBuffer, value: ArrayBuffer) {
-    this.key = key;
-    this.value = value;
-  }
-}
-
 /** The entries of a metadata map, sorted by key, or why the value is not a map. */
 export class MetadataEntries {
-  entries: MetadataEntry[] = [];
+  entries: Pair[] = [];
   /** empty when the value is a map */
   malformed: string = "";
 }
 
 /** The order of two keys as they read in the log: by their escapes. */
-function byKey(a: MetadataEntry, b: MetadataEntry): i32 {
+function byKey(a: Pair, b: Pair): i32 {
   return compareEscaped(changetype<usize>(a.key), a.key.byteLength, changetype<usize>(b.key), b.key.byteLength);
 }
 
@@ -171,11 +160,7 @@ export function metadataEntries(value: ArrayBuffer): MetadataEntries {
     found.malformed = decoded.error;
     return found;
   }
-  for (let i = 0; i < decoded.pairs.length; i++) {
-    const pair = decoded.pairs[i];
-    found.entries.push(new MetadataEntry(pair.key, pair.value));
-  }
-  found.entries.sort(byKey);
+  found.entries = decoded.pairs.sort(byKey);
   return found;
 }
 

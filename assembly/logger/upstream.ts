@@ -13,9 +13,9 @@ import { Connection } from "../kit/connection";
 import { HostBytes, resultName } from "../kit/host";
 import * as line from "../kit/logline";
 import {
-  appendMetadataValue, MetadataEntry, metadataEntries, MetadataNamespace, PropertyNaming, VersionedProperty, VersionedRead,
+  appendMetadataValue, metadataEntries, MetadataNamespace, PropertyNaming, VersionedProperty, VersionedRead,
 } from "../kit/metadata";
-import { isPairs, readProperty } from "../kit/properties";
+import { isPairs, Pair, readProperty } from "../kit/properties";
 import { ClusterCheck, ClusterChecks } from "./clusters";
 
 const UPSTREAM_ADDRESS = String.UTF8.encode("upstream\0address");
@@ -184,7 +184,7 @@ export class UpstreamDescription {
   }
 
   /** Logs `upstream <kind> metadata <namespace>.<key>: <value>` per entry; returns those lines if `keep`. */
-  private renderEntries(connection: Connection, kind: string, entries: MetadataEntry[], keep: bool): ArrayBuffer[] {
+  private renderEntries(connection: Connection, kind: string, entries: Pair[], keep: bool): ArrayBuffer[] {
     const lines: ArrayBuffer[] = [];
     const budget = this.previewBytes;
     for (let i = 0; i < entries.length; i++) {
