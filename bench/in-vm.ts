@@ -5,7 +5,8 @@
 // median of the ratios of each repetition, a time the median repetition.
 
 import type { WasmFilterConfig } from "../host/config/model.ts";
-import type { NetworkFilter } from "../host/wasm/api.ts";
+import { ByteBuffer } from "../host/buffer.ts";
+import type { ConnectionFilter } from "../host/wasm/api.ts";
 import { median, microsPerOp, nowNs, progress } from "./measure.ts";
 import { type BaselineModules } from "./modules.ts";
 import { LOGGER_WASM, PAYLOAD_BYTES, type Scenario } from "./scenarios.ts";
@@ -153,7 +154,7 @@ function closeDrivers(drivers: Record<string, ConnectionDriver>): void {
 
 /** Connections that have sent their first bytes and stay open, grown or shrunk to a count. */
 class OpenConnections {
-  private readonly open: NetworkFilter[] = [];
+  private readonly open: ConnectionFilter[] = [];
   private readonly request = payload(PAYLOAD_BYTES);
 
   constructor(private readonly driver: ConnectionDriver) {}
@@ -161,7 +162,7 @@ class OpenConnections {
   resize(count: number): void {
     while (this.open.length < count) {
       const filter = this.driver.open();
-      filter.onDownstreamData(this.request, false);
+      filter.onData(new ByteBuffer(this.request), false);
       this.open.push(filter);
     }
     while (this.open.length > count) this.driver.close(this.open.pop()!);
@@ -200,7 +201,7 @@ function timeNewConnections(driver: ConnectionDriver, count: number): number {
   let timedNs = 0;
   for (let i = 0; i < count; i++) {
     const start = nowNs();
-    const filter = driver.accept();
+    const { filter } = driver.accept();
     filter.onNewConnection();
     timedNs += nowNs() - start;
     driver.close(filter);
@@ -232,7 +233,7 @@ export function chunkMicros(setting: ChainSetting, baselines: BaselineModules, s
       for (const chunk of rotated(chunks, rep)) {
         const filter = connections[subject];
         const start = nowNs();
-        for (let i = 0; i < sizes.chunksPerBatch; i++) filter.onDownstreamData(chunk, false);
+        for (let i = 0; i < sizes.chunksPerBatch; i++) filter.onData(new ByteBuffer(chunk), false);
         values[`${subject}/${chunk.length}`] = microsPerOp(nowNs() - start, sizes.chunksPerBatch);
       }
     }

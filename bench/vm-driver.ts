@@ -1,15 +1,16 @@
-// Drives a wasm plugin's NetworkFilter as the network side would, without sockets: the filter
-// callbacks in Envoy's order for one TCP connection (docs/envoy-host.md §3), with callbacks that
-// discard what the filter forwards. What is measured is the VM and the module, nothing else.
+// Drives a wasm plugin's filter as the filter chain would, without sockets: the filter's calls in
+// Envoy's order for one TCP connection (docs/envoy-host.md §3), each buffer dropped once the
+// filter has seen it. What is measured is the VM and the module, nothing else.
 
 import { loadEnvoyConfig } from "../host/config/load.ts";
 import type { WasmFilterConfig } from "../host/config/model.ts";
 import { createLogger } from "../host/log.ts";
 import type { LogLevelName } from "../host/loggers.ts";
+import { ByteBuffer } from "../host/buffer.ts";
 import { metadataJson } from "../host/net/cluster.ts";
 import { createStatsStore } from "../host/stats.ts";
 import {
-  startWasmPlugin, type ClusterInfo, type ConnectionInfo, type FilterCallbacks, type NetworkFilter, type TraceListener,
+  startWasmPlugin, type ClusterInfo, type ConnectionFilter, type ConnectionInfo, type ReadFilterCallbacks, type TraceListener,
   type UpstreamHostInfo, type WasmPlugin,
 } from "../host/wasm/api.ts";
 
@@ -63,12 +64,17 @@ export const WORKER_THREAD = 2;
 
 function discard(): void {}
 
-const DISCARDING_CALLBACKS: FilterCallbacks = {
-  forwardDownstream: discard,
-  forwardUpstream: discard,
+/** A chain that goes nowhere: the connection stays open, and nothing follows the filter. */
+const DISCARDING_CALLBACKS: ReadFilterCallbacks = {
+  connection: { open: true, close: discard },
   continueReading: discard,
-  closeDownstream: discard,
 };
+
+/** The filter and the stream info tcp_proxy fills in. */
+interface DrivenConnection {
+  filter: ConnectionFilter;
+  info: ConnectionInfo;
+}
 
 const EMPTY = new Uint8Array(0);
 
@@ -84,38 +90,38 @@ export class ConnectionDriver {
   ) {}
 
   /** Accepted, announced, the cluster picked and the upstream connected: ready for data. */
-  open(): NetworkFilter {
-    const filter = this.accept();
+  open(): ConnectionFilter {
+    const { filter, info } = this.accept();
     filter.onNewConnection();
-    filter.onClusterSelected(this.setting.cluster);
-    filter.onUpstreamConnected(this.setting.host);
+    info.cluster = this.setting.cluster;
+    info.upstream = this.setting.host;
     return filter;
   }
 
-  /** The filter of a newly accepted connection, before any callback. */
-  accept(): NetworkFilter {
-    return this.plugin.createFilter(this.connectionInfo(), DISCARDING_CALLBACKS);
+  /** The filter of a newly accepted connection, before any callback, and its stream info. */
+  accept(): DrivenConnection {
+    const info = this.connectionInfo();
+    return { filter: this.plugin.createFilter(info, DISCARDING_CALLBACKS), info };
   }
 
-  /** curl's order after the exchange: both ends of stream, the upstream's FIN, the client's close. */
-  close(filter: NetworkFilter): void {
-    filter.onDownstreamData(EMPTY, true);
-    filter.onUpstreamData(EMPTY, true);
-    filter.onUpstreamClose();
+  /** curl's order after the exchange: both ends of stream (the upstream's with its close), the client's close. */
+  close(filter: ConnectionFilter): void {
+    filter.onData(new ByteBuffer(EMPTY), true);
+    filter.onWrite(new ByteBuffer(EMPTY), true);
     filter.onDownstreamClose("remote");
   }
 
   /** One whole connection: open, `request` downstream, `reply` upstream, close. */
   lifecycle(request: Uint8Array, reply: Uint8Array): void {
     const filter = this.open();
-    filter.onDownstreamData(request, false);
-    filter.onUpstreamData(reply, false);
+    filter.onData(new ByteBuffer(request), false);
+    filter.onWrite(new ByteBuffer(reply), false);
     this.close(filter);
   }
 
   /** A connection the filter refuses in proxy_on_new_connection: no upstream, closed at once. */
   refused(): void {
-    const filter = this.accept();
+    const { filter } = this.accept();
     filter.onNewConnection();
     filter.onDownstreamClose("local");
   }

@@ -5,7 +5,7 @@ import { formatAddress } from "../address.ts";
 import type { ClusterConfig, JsonObject, Metadata } from "../config/model.ts";
 import type { StatsStore } from "../stats.ts";
 import type { ClusterInfo, UpstreamHostInfo } from "../wasm/api.ts";
-import { ClusterStats } from "./envoy-stats.ts";
+import { clusterStats, type ClusterStats } from "./envoy-stats.ts";
 
 /** envoy.config.core.v3.Metadata as JSON, the shape the wasm side serves as properties. */
 export function metadataJson(metadata: Metadata): JsonObject {
@@ -59,7 +59,7 @@ export class UpstreamCluster {
   constructor(config: ClusterConfig, stats: StatsStore) {
     this.info = { name: config.name, metadata: metadataJson(config.metadata) };
     this.connectTimeoutMs = config.connectTimeoutMs;
-    this.stats = new ClusterStats(stats, config.name);
+    this.stats = clusterStats(stats, config.name);
     this.hosts = config.endpoints.map(
       (endpoint) => new UpstreamHost({ address: { ...endpoint.address }, metadata: metadataJson(endpoint.metadata) }),
     );

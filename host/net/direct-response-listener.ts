@@ -6,7 +6,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import type { HttpConnectionManagerConfig } from "../config/model.ts";
-import type { HttpConnectionManagerStats } from "./envoy-stats.ts";
+import { countResponse, type HttpConnectionManagerStats } from "./envoy-stats.ts";
 import { HttpDownstreams, type HttpDownstream } from "./http-downstream.ts";
 import { matchRoute } from "./route-match.ts";
 
@@ -31,7 +31,7 @@ export function createDirectResponseServer(config: HttpConnectionManagerConfig, 
       downstream.requestStarted(request, response);
       if (headersTooLarge(request)) return downstream.headersTooLarge();
       answer(config, request, response);
-      stats.responseSent(response.statusCode);
+      countResponse(stats, response.statusCode);
     },
   );
   server.on("connection", (socket: Socket) => {

@@ -1,165 +1,105 @@
-// The read/write filters of one connection and its terminal filter (tcp_proxy), driven as Envoy's
-// filter manager drives them (FilterManagerImpl::onContinueReading, docs/envoy-host.md §3). Each
-// filter gets its new connection in order; one that answers StopIteration holds the filters after
-// it, the terminal's included (tcp_proxy does not connect), until it continues: by forwarding
-// data or by continueReading. Downstream data goes through the filters first to last and then to
-// the terminal; upstream data goes through them last to first and then to the client. Once a
-// filter has asked to close the connection, nothing more passes along the chain: Envoy's filter
-// manager stops at the first filter after which the connection is no longer open.
+// The filters of one connection, driven as Envoy's filter manager drives them
+// (FilterManagerImpl, source/common/network/filter_manager_impl.cc; docs/envoy-host.md §3). It
+// owns the connection's read buffer: a read adds to it, and it goes through the read filters in
+// order, tcp_proxy last. A filter that answers Continue passes it on; one that answers
+// StopIteration keeps it where it is, with whatever it did not consume, and the next read
+// starts again at the first filter, which then sees every byte not passed on. A filter's
+// continueReading() resumes the walk after it. Each filter gets its new connection once, the
+// first time the walk reaches it. Writes to the client go through the filters last to first.
+// The walk stops at the first filter after which the connection is no longer open.
 
+import { ByteBuffer } from "../buffer.ts";
 import type {
-  ClusterInfo,
+  ConnectionFilter,
   ConnectionInfo,
-  FilterCallbacks,
+  FilterConnection,
   FilterFactory,
-  FilterStatus,
-  NetworkFilter,
-  UpstreamHostInfo,
+  ReadFilter,
+  ReadFilterCallbacks,
 } from "../wasm/api.ts";
 
-/** The terminal filter's side of the chain, and how a filter closes the connection. */
-export interface ChainEnds {
-  /** the terminal filter's new connection: tcp_proxy picks its cluster and connects */
-  startTerminal(): void;
-  toUpstream(data: Uint8Array, endOfStream: boolean): void;
-  toClient(data: Uint8Array, endOfStream: boolean): void;
-  /** close the downstream connection, flushing what was written to the client (FlushWrite) */
-  closeDownstream(): void;
-}
-
-/** Bytes that reached a filter whose new connection is held: Envoy's read buffer keeps them for it. */
-interface HeldData {
-  index: number;
-  data: Uint8Array;
-  endOfStream: boolean;
+/** A read filter in the walk, and whether it has had its new connection (Envoy's ActiveReadFilter). */
+interface ActiveReadFilter {
+  readonly filter: ReadFilter;
+  initialized: boolean;
 }
 
 export class FilterChain {
-  private readonly filters: NetworkFilter[] = [];
-  /** how many of the chain's stages (the filters, then the terminal) have had their new connection */
-  private started = 0;
-  /** a filter asked to close the downstream connection */
-  private closing = false;
-  private held: HeldData | null = null;
+  /** the connection's read buffer: every byte read and not yet passed on by the filters */
+  readonly readBuffer = new ByteBuffer();
+  /** the client's end of stream has been read; it goes with the buffer from then on, as in Envoy */
+  private readEndOfStream = false;
+  /** the filters ahead of the terminal, in chain order */
+  private readonly filters: ConnectionFilter[];
+  private readonly readFilters: ActiveReadFilter[];
 
-  constructor(factories: FilterFactory[], info: ConnectionInfo, private readonly ends: ChainEnds) {
-    factories.forEach((factory, index) => {
-      this.filters.push(factory.createFilter(info, this.callbacksOf(index)));
-    });
+  /**
+   * `terminal` is the chain's last read filter (tcp_proxy), made once the filters ahead of it
+   * exist, with the callbacks it is to use.
+   */
+  constructor(
+    factories: readonly FilterFactory[],
+    info: ConnectionInfo,
+    private readonly connection: FilterConnection,
+    terminal: (callbacks: ReadFilterCallbacks) => ReadFilter,
+  ) {
+    this.filters = factories.map((factory, index) => factory.createFilter(info, this.callbacksOf(index)));
+    const all: ReadFilter[] = [...this.filters, terminal(this.callbacksOf(factories.length))];
+    this.readFilters = all.map((filter) => ({ filter, initialized: false }));
   }
 
-  /** Envoy's initializeReadFilters: each filter's new connection in order, then the terminal's. */
-  start(): void {
-    this.startFrom(0);
+  /** Envoy's initializeReadFilters: the new connections, in order, until one holds the chain. */
+  initialize(): void {
+    this.continueFrom(0);
   }
 
-  /** The terminal has had its new connection: tcp_proxy is connecting or connected. */
-  get terminalStarted(): boolean {
-    return this.started > this.filters.length;
+  /** Bytes read from the client (0 bytes with endOfStream for its FIN): the walk from the first filter. */
+  onRead(data: Uint8Array, endOfStream: boolean): void {
+    this.readBuffer.add(data);
+    if (endOfStream) this.readEndOfStream = true;
+    this.continueFrom(0);
   }
 
-  onClusterSelected(cluster: ClusterInfo): void {
-    for (const filter of this.filters) filter.onClusterSelected(cluster);
+  /**
+   * Bytes on their way to the client, through the filters last to first (Envoy's onWrite): what
+   * they make of them; null when the connection is no longer open. Holding upstream data is not
+   * supported (docs/envoy-host.md §3): the bytes go on whatever a filter answers.
+   */
+  onWrite(data: Uint8Array, endOfStream: boolean): Uint8Array | null {
+    if (!this.connection.open) return null;
+    const buffer = new ByteBuffer(data);
+    for (let i = this.filters.length - 1; i >= 0; i--) {
+      this.filters[i].onWrite(buffer, endOfStream);
+      if (!this.connection.open) return null;
+    }
+    return buffer.take();
   }
 
-  onUpstreamConnected(host: UpstreamHostInfo): void {
-    for (const filter of this.filters) filter.onUpstreamConnected(host);
-  }
-
-  /** Bytes read from the client (0 bytes with endOfStream for its FIN). */
-  downstreamData(data: Uint8Array, endOfStream: boolean): void {
-    this.passDownstream(0, data, endOfStream);
-  }
-
-  /** Bytes read from the upstream (0 bytes with endOfStream for its FIN). */
-  upstreamData(data: Uint8Array, endOfStream: boolean): void {
-    this.passUpstream(this.filters.length - 1, data, endOfStream);
-  }
-
-  onUpstreamClose(): void {
-    for (const filter of this.filters) filter.onUpstreamClose();
-  }
-
+  /** The downstream connection closed: each filter hears it, in order, and ends. */
   onDownstreamClose(peer: "local" | "remote"): void {
     for (const filter of this.filters) filter.onDownstreamClose(peer);
   }
 
-  private callbacksOf(index: number): FilterCallbacks {
+  private callbacksOf(index: number): ReadFilterCallbacks {
     return {
-      forwardDownstream: (data, endOfStream) => this.passDownstream(index + 1, data, endOfStream),
-      forwardUpstream: (data, endOfStream) => this.passUpstream(index - 1, data, endOfStream),
-      continueReading: () => this.continueAfter(index),
-      closeDownstream: () => {
-        this.closing = true;
-        this.ends.closeDownstream();
-      },
+      connection: this.connection,
+      continueReading: () => this.continueFrom(index + 1),
     };
   }
 
-  /**
-   * The new connection of each stage from `index` on that has not had it, until one answers
-   * StopIteration or the connection closes. True when every stage from `index` on has had it.
-   */
-  private startFrom(index: number): boolean {
-    for (let stage = Math.max(index, this.started); stage <= this.filters.length; stage++) {
-      if (this.closing || stage > this.started) return false;
-      if (this.startStage(stage) !== "Continue" || this.closing) return false;
-    }
-    return true;
-  }
-
-  private startStage(stage: number): FilterStatus {
-    this.started = stage + 1;
-    if (stage < this.filters.length) return this.filters[stage].onNewConnection();
-    this.ends.startTerminal();
-    return "Continue";
-  }
-
-  /** A filter continued (proxy_continue_stream): the stages after it start, with the bytes held for them. */
-  private continueAfter(index: number): void {
-    if (this.closing) return;
-    const held = this.held;
-    if (held !== null && held.index === index) {
-      this.held = null;
-      this.passDownstream(index + 1, held.data, held.endOfStream);
-    } else if (this.started === index + 1) {
-      this.startFrom(index + 1);
+  /** Envoy's onContinueReading: the walk from the read filter at `start`. */
+  private continueFrom(start: number): void {
+    const connection = this.connection;
+    if (!connection.open) return;
+    for (let i = start; i < this.readFilters.length; i++) {
+      const entry = this.readFilters[i];
+      if (!entry.initialized) {
+        entry.initialized = true;
+        if (entry.filter.onNewConnection() === "StopIteration" || !connection.open) return;
+      }
+      const buffer = this.readBuffer;
+      if (buffer.length === 0 && !this.readEndOfStream) continue;
+      if (entry.filter.onData(buffer, this.readEndOfStream) === "StopIteration" || !connection.open) return;
     }
   }
-
-  private passDownstream(index: number, data: Uint8Array, endOfStream: boolean): void {
-    if (this.closing) return;
-    // Data from a filter that continued: the next stage's new connection comes first (Envoy's loop).
-    if (index === this.started && this.startStage(index) !== "Continue") {
-      if (!this.closing) this.hold(index, data, endOfStream);
-      return;
-    }
-    if (this.closing) return;
-    if (this.held !== null && this.held.index === index) {
-      data = concat(this.held.data, data);
-      this.held = null;
-    }
-    if (index < this.filters.length) this.filters[index].onDownstreamData(data, endOfStream);
-    else this.ends.toUpstream(data, endOfStream);
-  }
-
-  private hold(index: number, data: Uint8Array, endOfStream: boolean): void {
-    const earlier = this.held !== null && this.held.index === index ? this.held.data : new Uint8Array(0);
-    this.held = { index, data: concat(earlier, data), endOfStream };
-  }
-
-  private passUpstream(index: number, data: Uint8Array, endOfStream: boolean): void {
-    if (this.closing) return;
-    if (index >= 0) this.filters[index].onUpstreamData(data, endOfStream);
-    else this.ends.toClient(data, endOfStream);
-  }
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  if (a.length === 0) return b;
-  if (b.length === 0) return a;
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
 }

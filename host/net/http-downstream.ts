@@ -11,7 +11,7 @@
 
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
-import type { HttpConnectionManagerStats } from "./envoy-stats.ts";
+import { countResponse, type HttpConnectionManagerStats } from "./envoy-stats.ts";
 
 export interface HttpTimeouts {
   /** stream_idle_timeout in ms; 0: none */
@@ -157,7 +157,7 @@ export class HttpDownstream {
    */
   private localReply(status: number, body: string): void {
     this.done = true;
-    this.stats.responseSent(status);
+    countResponse(this.stats, status);
     if (!this.socket.writable) return void this.socket.destroy();
     this.socket.end(
       `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n` +

@@ -8,7 +8,7 @@ import type { FilterFactory } from "../wasm/api.ts";
 import { bindAddressFor } from "./bind-address.ts";
 import { UpstreamCluster } from "./cluster.ts";
 import { createDirectResponseServer } from "./direct-response-listener.ts";
-import { HttpConnectionManagerStats, ListenerStats, TcpProxyStats } from "./envoy-stats.ts";
+import { httpConnectionManagerStats, listenerStats as defineListenerStats, tcpProxyStats } from "./envoy-stats.ts";
 import { followListeners, type BoundListener } from "./follow-listeners.ts";
 import { ListenerFilterStage } from "./listener-filters.ts";
 import { closeServer, listen } from "./listen.ts";
@@ -99,7 +99,7 @@ function serve(
   findCluster: (name: string) => UpstreamCluster | undefined,
 ): Serving {
   const chain = serveChain(config, options, findCluster);
-  const listenerStats = new ListenerStats(options.stats, config.address, config.listenerFilters.length > 0);
+  const listenerStats = defineListenerStats(options.stats, config.address, config.listenerFilters.length > 0);
   if (listenerStats.listenerFilters === undefined) {
     chain.server.on("connection", () => listenerStats.downstreamCxTotal.add(1));
     return chain;
@@ -133,7 +133,7 @@ function serveChain(
       tcpProxy: terminal,
       factories: options.filtersOf(config),
       findCluster,
-      stats: new TcpProxyStats(options.stats, terminal.statPrefix),
+      stats: tcpProxyStats(options.stats, terminal.statPrefix),
     });
     return {
       config,
@@ -144,7 +144,7 @@ function serveChain(
     };
   }
   if (terminal?.kind === "http_connection_manager") {
-    const server = createDirectResponseServer(terminal, new HttpConnectionManagerStats(options.stats, terminal.statPrefix));
+    const server = createDirectResponseServer(terminal, httpConnectionManagerStats(options.stats, terminal.statPrefix));
     return {
       config,
       server,

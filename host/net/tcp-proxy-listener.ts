@@ -4,10 +4,11 @@
 import { createServer, type Server, type Socket } from "node:net";
 import type { HeaderAddresses } from "./proxy-protocol.ts";
 import type { TcpProxyConfig } from "../config/model.ts";
-import type { FilterFactory } from "../wasm/api.ts";
+import type { ConnectionInfo, FilterFactory } from "../wasm/api.ts";
 import type { UpstreamCluster } from "./cluster.ts";
 import type { TcpProxyStats } from "./envoy-stats.ts";
-import { TcpProxyConnection } from "./tcp-proxy-connection.ts";
+import { DownstreamConnection } from "./downstream-connection.ts";
+import { TcpProxyFilter } from "./tcp-proxy-filter.ts";
 
 export interface TcpProxyListenerOptions {
   listenerName: string;
@@ -22,7 +23,7 @@ export interface TcpProxyListenerOptions {
 
 export class TcpProxyListener {
   readonly server: Server;
-  private readonly connections = new Set<TcpProxyConnection>();
+  private readonly connections = new Set<TcpProxyFilter>();
   private idleWaiters: (() => void)[] = [];
 
   constructor(private readonly options: TcpProxyListenerOptions) {
@@ -51,25 +52,36 @@ export class TcpProxyListener {
    * what the listener filters made of it; the socket's own when absent.
    */
   accept(socket: Socket, addresses?: HeaderAddresses): void {
-    this.options.stats.downstreamCxTotal.add(1);
-    const connection = new TcpProxyConnection(socket, {
-      info: addresses && { ...addresses, listenerName: this.options.listenerName },
-      listenerName: this.options.listenerName,
-      factories: this.options.factories,
-      cluster: this.options.findCluster(this.options.tcpProxy.cluster),
-      stats: this.options.stats,
-      idleTimeoutMs: this.options.tcpProxy.idleTimeoutMs,
-      onReleased: (released) => this.release(released),
+    const { listenerName, factories, stats, tcpProxy } = this.options;
+    stats.downstreamCxTotal.add(1);
+    const info: ConnectionInfo = addresses ? { ...addresses, listenerName } : socketInfo(socket, listenerName);
+    const connection = new DownstreamConnection(socket, factories, info, (connection) => {
+      const filter: TcpProxyFilter = new TcpProxyFilter(connection, info, {
+        cluster: this.options.findCluster(tcpProxy.cluster),
+        stats,
+        idleTimeoutMs: tcpProxy.idleTimeoutMs,
+        onReleased: () => this.release(filter),
+      });
+      this.connections.add(filter);
+      return filter;
     });
-    this.connections.add(connection);
     connection.start();
   }
 
-  private release(connection: TcpProxyConnection): void {
+  private release(connection: TcpProxyFilter): void {
     this.connections.delete(connection);
     if (this.connections.size > 0) return;
     const waiters = this.idleWaiters;
     this.idleWaiters = [];
     for (const resolve of waiters) resolve();
   }
+}
+
+/** The addresses the filters see when no listener filter changed them: the socket's own. */
+function socketInfo(socket: Socket, listenerName: string): ConnectionInfo {
+  return {
+    source: { address: socket.remoteAddress ?? "", port: socket.remotePort ?? 0 },
+    destination: { address: socket.localAddress ?? "", port: socket.localPort ?? 0 },
+    listenerName,
+  };
 }

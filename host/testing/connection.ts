@@ -1,17 +1,21 @@
-// One scripted connection through the filter under test: the calls Envoy's network side makes,
-// in the order a test chooses, and a record of what the filter did with them — the bytes it
-// passed on each way after its edits, whether it closed the connection or holds bytes back, and
-// whether tcp_proxy after it would have connected upstream. As in Envoy's filter manager, once
-// the filter has closed the connection nothing it passes on goes anywhere.
+// One scripted connection through the filter under test, on the local host's own filter chain
+// (host/net/filter-chain.ts): the calls Envoy's network side makes, in the order a test chooses,
+// and a record of what came out of the chain — the bytes passed on each way after the filter's
+// edits, whether the filter closed the connection or holds bytes in the read buffer, and whether
+// tcp_proxy, the chain's last filter (a recording one here), would have connected upstream. As
+// in Envoy's filter manager, once the filter has closed the connection nothing passes any more.
 
+import { FilterChain } from "../net/filter-chain.ts";
+import type { ByteBuffer } from "../buffer.ts";
 import type {
   ClusterInfo,
+  ConnectionFilter,
   ConnectionInfo,
   Endpoint,
-  FilterCallbacks,
+  FilterConnection,
   FilterFactory,
   FilterStatus,
-  NetworkFilter,
+  ReadFilter,
   UpstreamHostInfo,
 } from "../wasm/api.ts";
 
@@ -56,22 +60,30 @@ export class TestConnection {
    * proxy_continue_stream), before it closed the connection.
    */
   upstreamStarted = false;
-  /** the filter answered StopIteration to downstream bytes and has not passed them on since */
-  holdingDownstream = false;
-  private readonly filter: NetworkFilter;
+  private readonly info: ConnectionInfo;
+  private readonly chain: FilterChain;
+  private readonly filter: StatusRecorder;
   private readonly record: boolean;
-  /** how often the filter has passed downstream bytes on */
-  private passedOn = 0;
+  /** the client's end of stream has been read, and has reached tcp_proxy */
+  private endOfStreamRead = false;
+  private endOfStreamPassed = false;
+  /** the upstream's end of stream has been written */
+  private upstreamEnded = false;
 
   /** A connection to a filter of `factory`: a FilterUnderTest, or a plugin from startWasmPlugin. */
   constructor(factory: FilterFactory, options: ConnectionOptions = {}) {
     this.record = options.record ?? true;
-    const info: ConnectionInfo = { listenerName: options.listenerName ?? "tcp_listener" };
+    this.info = { listenerName: options.listenerName ?? "tcp_listener" };
     const source = options.source === undefined ? DEFAULT_SOURCE : options.source;
     const destination = options.destination === undefined ? DEFAULT_DESTINATION : options.destination;
-    if (source !== null) info.source = source;
-    if (destination !== null) info.destination = destination;
-    this.filter = factory.createFilter(info, this.callbacks());
+    if (source !== null) this.info.source = source;
+    if (destination !== null) this.info.destination = destination;
+    let filter: StatusRecorder | undefined;
+    const recording: FilterFactory = {
+      createFilter: (info, callbacks) => (filter = new StatusRecorder(factory.createFilter(info, callbacks))),
+    };
+    this.chain = new FilterChain([recording], this.info, this.connection(), () => this.terminal);
+    this.filter = filter!;
     this.contextId = this.filter.contextId;
   }
 
@@ -79,48 +91,63 @@ export class TestConnection {
 
   /** proxy_on_context_create and proxy_on_new_connection: before tcp_proxy has picked a cluster. */
   newConnection(): FilterStatus {
-    const status = this.filter.onNewConnection();
-    this.newConnectionStatus = status;
-    if (status === "Continue") this.startUpstream();
-    return status;
+    this.chain.initialize();
+    this.newConnectionStatus = this.filter.last;
+    return this.filter.last!;
   }
 
   /** tcp_proxy picked this cluster: xds.cluster_name and xds.cluster_metadata answer from here on. */
   clusterSelected(cluster: ClusterInfo): void {
-    this.filter.onClusterSelected(cluster);
+    this.info.cluster = cluster;
   }
 
   /** tcp_proxy connected to this host: upstream.* and xds.upstream_host_metadata answer from here on. */
   upstreamConnected(host: UpstreamHostInfo): void {
-    this.filter.onUpstreamConnected(host);
+    this.info.upstream = host;
   }
 
-  /** Bytes from the client (proxy_on_downstream_data); an empty chunk with endOfStream is its FIN. */
-  downstream(data: Uint8Array | string, endOfStream = false): FilterStatus {
-    const passedOnBefore = this.passedOn;
-    const status = this.filter.onDownstreamData(bytesOf(data), endOfStream);
-    if (status !== "Continue" && this.passedOn === passedOnBefore) this.holdingDownstream = true;
-    return status;
+  /**
+   * Bytes from the client (proxy_on_downstream_data, with every byte the read buffer still
+   * holds); an empty chunk with endOfStream is its FIN. The filter's answer; undefined when the
+   * chain did not reach it (the connection is closed).
+   */
+  downstream(data: Uint8Array | string, endOfStream = false): FilterStatus | undefined {
+    if (endOfStream) this.endOfStreamRead = true;
+    this.filter.last = undefined;
+    this.chain.onRead(bytesOf(data), endOfStream);
+    return this.filter.last;
   }
 
   /** The client's end of stream: 0 bytes with endOfStream. */
-  downstreamEnd(): FilterStatus {
+  downstreamEnd(): FilterStatus | undefined {
     return this.downstream(NO_BYTES, true);
   }
 
-  /** Bytes from the upstream (proxy_on_upstream_data); an empty chunk with endOfStream is its FIN. */
-  upstream(data: Uint8Array | string, endOfStream = false): FilterStatus {
-    return this.filter.onUpstreamData(bytesOf(data), endOfStream);
+  /**
+   * Bytes from the upstream (proxy_on_upstream_data); an empty chunk with endOfStream is its FIN,
+   * which the filter hears as the upstream's close too (proxy_on_upstream_connection_close, as
+   * Envoy reports it). The filter's answer; undefined when the chain did not reach it.
+   */
+  upstream(data: Uint8Array | string, endOfStream = false): FilterStatus | undefined {
+    if (endOfStream) this.upstreamEnded = true;
+    this.filter.last = undefined;
+    const out = this.chain.onWrite(bytesOf(data), endOfStream);
+    if (out !== null) this.pass("client", out, endOfStream);
+    return this.filter.last;
   }
 
   /** The upstream's end of stream: 0 bytes with endOfStream. */
-  upstreamEnd(): FilterStatus {
+  upstreamEnd(): FilterStatus | undefined {
     return this.upstream(NO_BYTES, true);
   }
 
-  /** proxy_on_upstream_connection_close: Envoy reports it with peer type Unknown, after the upstream's FIN. */
+  /**
+   * The upstream closed: its end of stream, unless it came already. Envoy tells a filter of the
+   * upstream's close only with the end of stream (proxy_on_upstream_connection_close, peer type
+   * Unknown).
+   */
   upstreamClose(): void {
-    this.filter.onUpstreamClose();
+    if (!this.upstreamEnded) this.upstreamEnd();
   }
 
   /**
@@ -128,10 +155,23 @@ export class TestConnection {
    * then proxy_on_done, proxy_on_log and proxy_on_delete. The connection's last call.
    */
   close(peer: "local" | "remote"): void {
-    this.filter.onDownstreamClose(peer);
+    this.chain.onDownstreamClose(peer);
   }
 
   // ---------------------------------------------------------------- what the filter did
+
+  /**
+   * The filter answered StopIteration to downstream bytes and has not passed them on since:
+   * the read buffer holds bytes, or the end of stream, that tcp_proxy has not had.
+   */
+  get holdingDownstream(): boolean {
+    return this.chain.readBuffer.length > 0 || (this.endOfStreamRead && !this.endOfStreamPassed);
+  }
+
+  /** The bytes the read buffer holds for the filter (after StopIteration), as the filter left them. */
+  get heldBytes(): Buffer {
+    return Buffer.from(this.chain.readBuffer.bytes);
+  }
 
   /**
    * `forwarded` as text, one entry each: `to upstream "<bytes as UTF-8>"`, `to client "..."`,
@@ -160,34 +200,67 @@ export class TestConnection {
     return Buffer.concat(this.forwarded.flatMap((entry) => (entry.kind === kind ? [entry.data] : [])));
   }
 
-  private callbacks(): FilterCallbacks {
+  /** The connection as the chain and the filter see it: open until the filter closes it, once. */
+  private connection(): FilterConnection {
+    const test = this;
     return {
-      forwardDownstream: (data, endOfStream) => {
-        this.passedOn++;
-        this.holdingDownstream = false;
-        // Once closed, nothing more passes along the chain (docs/envoy-host.md §3).
-        if (this.closed) return;
-        // Passing bytes on reaches tcp_proxy: its new connection comes first (Envoy's filter manager).
-        this.startUpstream();
-        this.bytesForwarded.upstream += data.length;
-        if (this.record) this.forwarded.push({ kind: "upstream", data, endOfStream });
+      get open() {
+        return !test.closed;
       },
-      forwardUpstream: (data, endOfStream) => {
-        if (this.closed) return;
-        this.bytesForwarded.client += data.length;
-        if (this.record) this.forwarded.push({ kind: "client", data, endOfStream });
-      },
-      continueReading: () => this.startUpstream(),
-      closeDownstream: () => {
-        this.closed = true;
-        this.forwarded.push({ kind: "close" });
+      close() {
+        if (test.closed) return;
+        test.closed = true;
+        test.forwarded.push({ kind: "close" });
       },
     };
   }
 
-  /** A closed connection goes no further: tcp_proxy never sees it (docs/envoy-host.md §3). */
-  private startUpstream(): void {
-    if (!this.closed) this.upstreamStarted = true;
+  private pass(kind: "upstream" | "client", data: Uint8Array, endOfStream: boolean): void {
+    this.bytesForwarded[kind] += data.length;
+    if (this.record) this.forwarded.push({ kind, data, endOfStream });
+  }
+
+  /**
+   * tcp_proxy, recording: its new connection is where it would connect, and it takes the whole
+   * read buffer. It stands for one whose upstream connects at once, so the bytes that reached it
+   * go on in the same walk.
+   */
+  private readonly terminal: ReadFilter = {
+    onNewConnection: () => {
+      this.upstreamStarted = true;
+      return "Continue";
+    },
+    onData: (buffer: ByteBuffer, endOfStream: boolean) => {
+      const data = buffer.take();
+      // the end of stream stays with the read buffer (Envoy): tcp_proxy ends its upstream once
+      if (data.length === 0 && this.endOfStreamPassed) return "StopIteration";
+      if (endOfStream) this.endOfStreamPassed = true;
+      this.pass("upstream", data, endOfStream);
+      return "StopIteration";
+    },
+  };
+}
+
+/** The filter under test, with its last answer kept for the test. */
+class StatusRecorder implements ConnectionFilter {
+  last: FilterStatus | undefined;
+
+  constructor(private readonly filter: ConnectionFilter) {}
+
+  get contextId(): number | undefined {
+    return this.filter.contextId;
+  }
+  onNewConnection(): FilterStatus {
+    return (this.last = this.filter.onNewConnection());
+  }
+  onData(data: ByteBuffer, endOfStream: boolean): FilterStatus {
+    return (this.last = this.filter.onData(data, endOfStream));
+  }
+  onWrite(data: ByteBuffer, endOfStream: boolean): FilterStatus {
+    return (this.last = this.filter.onWrite(data, endOfStream));
+  }
+  onDownstreamClose(peer: "local" | "remote"): void {
+    this.filter.onDownstreamClose(peer);
   }
 }
 

@@ -9,11 +9,11 @@ import { createStatsStore, type StatsStore } from "../stats.ts";
 import {
   PluginStartError,
   startWasmPlugin,
+  type ConnectionFilter,
   type ConnectionInfo,
-  type FilterCallbacks,
   type FilterFactory,
-  type NetworkFilter,
   type PropertyNames,
+  type ReadFilterCallbacks,
   type TraceEvent,
   type VmDiagnostics,
   type WasmPlugin,
@@ -136,7 +136,7 @@ export class FilterUnderTest implements FilterFactory {
   }
 
   /** The filter of a new connection, for a network side of the test's own (TestConnection is one). */
-  createFilter(info: ConnectionInfo, callbacks: FilterCallbacks): NetworkFilter {
+  createFilter(info: ConnectionInfo, callbacks: ReadFilterCallbacks): ConnectionFilter {
     return this.plugin.createFilter(info, callbacks);
   }
 

@@ -4,12 +4,14 @@
 
 export type {
   ClusterInfo,
+  ConnectionFilter,
   ConnectionInfo,
   Endpoint,
-  FilterCallbacks,
+  FilterConnection,
   FilterFactory,
   FilterStatus,
-  NetworkFilter,
+  ReadFilter,
+  ReadFilterCallbacks,
   PropertyNames,
   UpstreamHostInfo,
   VmDiagnostics,

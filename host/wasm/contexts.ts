@@ -1,14 +1,14 @@
 // The contexts of one VM (docs/envoy-host.md §2–3) and what the ABI means in each: the VM's own
-// (id 0, current outside callbacks), a root context, then one context per connection. Ids count
-// from 1 per VM and are never reused. Host calls (host-calls/) only move words between module
+// (id 0, current outside callbacks), a root context, then one context per connection
+// (connection-context.ts). Ids count from 1 per VM and are never reused. Host calls (host-calls/) only move words between module
 // memory and these methods; what a call does, and answers, is decided here.
 
 import type { Logger } from "../log.ts";
 import { LOG_LEVELS, type LineLevel } from "../loggers.ts";
 import { BufferType, MetricType, StreamType, WasmResult } from "./abi.ts";
-import { byteString, concatBytes, decodeUtf8, EMPTY_BYTES, joinBytes } from "./bytes.ts";
+import { concatBytes, decodeUtf8, EMPTY_BYTES, joinBytes } from "./bytes.ts";
 import type { Metric, VmMetrics } from "./metrics.ts";
-import { readProperty, type ConnectionFacts, type PropertyScope } from "./properties.ts";
+import { readProperty, type PropertyScope } from "./properties.ts";
 import type { SharedData, SharedEntry } from "./shared-data.ts";
 
 /** Where Envoy's wasm Context logs (proxy_log, fd_write, proc_exit). */
@@ -31,15 +31,11 @@ export interface VmServices {
   setTickPeriod(milliseconds: number): void;
   /** proxy_done: true when it finishes this context's pending shutdown */
   done(context: ContextBase): boolean;
-}
-
-/**
- * What a connection context may ask of its connection (proxy_continue_stream / proxy_close_stream);
- * the connection acts once the VM call has returned (docs/envoy-host.md §3).
- */
-export interface StreamControl {
-  continueDownstream(): void;
-  closeDownstream(): void;
+  /**
+   * Run `action` once the VM call under way has returned, the outermost one when calls nest
+   * (cpp-host's DeferAfterCallActions): how stream calls act on the connection (§3).
+   */
+  afterCall(action: () => void): void;
 }
 
 /** What every context answers alike; the VM-wide calls (metrics, ticks, shared data) go to its VM. */
@@ -147,30 +143,18 @@ export abstract class ContextBase {
   // ---------------------------------------------------------------- streams (§3)
 
   /**
-   * proxy_continue_stream: Downstream resumes the chain after the filter (tcp_proxy's connect
-   * after a StopIteration on the new connection) and passes on what StopIteration held; there is
-   * nothing to resume on the HTTP streams of a TCP connection; Upstream is not implemented.
+   * proxy_continue_stream: Downstream resumes a connection's chain (connection-context.ts); a
+   * root context has no stream to resume, and there is nothing to resume on the HTTP streams of
+   * a TCP connection; Upstream is not implemented.
    */
   continueStream(type: StreamType): WasmResult {
     if (StreamType[type] === undefined) return WasmResult.BadArgument;
-    if (type === StreamType.Upstream) return WasmResult.Unimplemented;
-    if (type === StreamType.Downstream) this.stream?.continueDownstream();
-    return WasmResult.Ok;
+    return type === StreamType.Upstream ? WasmResult.Unimplemented : WasmResult.Ok;
   }
 
-  /**
-   * proxy_close_stream: Downstream and Upstream both close the one connection a network filter
-   * has (FlushWrite, once).
-   */
+  /** proxy_close_stream: a connection context closes its connection; elsewhere nothing to close. */
   closeStream(type: StreamType): WasmResult {
-    if (StreamType[type] === undefined) return WasmResult.BadArgument;
-    if (type === StreamType.Downstream || type === StreamType.Upstream) this.stream?.closeDownstream();
-    return WasmResult.Ok;
-  }
-
-  /** the connection a stream call acts on; none for a root context */
-  protected get stream(): StreamControl | null {
-    return null;
+    return StreamType[type] === undefined ? WasmResult.BadArgument : WasmResult.Ok;
   }
 
   /** proxy_done: NotFound unless it finishes a pending shutdown of this root context. */
@@ -201,7 +185,6 @@ export abstract class ContextBase {
 
 /** The VM's own context (id 0) and the plugin's root context: configuration, ticks, shutdown. */
 export class RootContext extends ContextBase {
-  readonly kind = "root";
   /** the PluginConfiguration buffer: present only while the VM sets it (§2) */
   pluginConfiguration: Uint8Array | null = null;
 
@@ -215,68 +198,8 @@ export class RootContext extends ContextBase {
   }
 }
 
-/** One TCP connection: its data buffers, its properties, its stream. */
-export class ConnectionContext extends ContextBase {
-  readonly kind = "connection";
-  /** the downstream read buffer the filter holds: set during proxy_on_downstream_data and while retained */
-  downstreamData: Uint8Array | null = null;
-  /** the upstream write buffer: set during proxy_on_upstream_data */
-  upstreamData: Uint8Array | null = null;
-  /** values stored by proxy_set_property, by path */
-  private readonly setProperties = new Map<string, Uint8Array>();
-
-  constructor(
-    id: number,
-    readonly rootId: number,
-    vm: VmServices,
-    /** what proxy_get_property answers from; its facts fill in as tcp_proxy learns them */
-    private readonly properties: PropertyScope & { connection: ConnectionFacts },
-    private readonly control: StreamControl,
-  ) {
-    super(id, vm);
-  }
-
-  protected get logPrefix(): string {
-    return this.vm.connectionLogPrefix;
-  }
-
-  protected override get stream(): StreamControl {
-    return this.control;
-  }
-
-  override buffer(type: BufferType): Uint8Array | null {
-    if (type === BufferType.NetworkDownstreamData) return this.downstreamData ?? EMPTY_BYTES;
-    if (type === BufferType.NetworkUpstreamData) return this.upstreamData ?? EMPTY_BYTES;
-    return super.buffer(type);
-  }
-
-  override setBuffer(type: BufferType, start: number, length: number, data: Uint8Array | null): WasmResult {
-    if (!isNetworkData(type)) return super.setBuffer(type, start, length, data);
-    const downstream = type === BufferType.NetworkDownstreamData;
-    const current = downstream ? this.downstreamData : this.upstreamData;
-    if (current === null) return WasmResult.NotFound;
-    if (data === null) return WasmResult.InvalidMemoryAccess;
-    const edited = editBuffer(current, start, length, data);
-    if (edited === null) return WasmResult.BadArgument;
-    if (downstream) this.downstreamData = edited;
-    else this.upstreamData = edited;
-    return WasmResult.Ok;
-  }
-
-  override getProperty(path: Uint8Array): Uint8Array | WasmResult {
-    // Most connections store no property: then the lookup, which hashes the path, is skipped.
-    const stored = this.setProperties.size > 0 ? this.setProperties.get(withoutTrailingNul(byteString(path))) : undefined;
-    return stored ?? readPropertyAt(this.properties, path);
-  }
-
-  /** Stored by the path's bytes, whatever they are. */
-  override setProperty(path: Uint8Array, value: Uint8Array): WasmResult {
-    this.setProperties.set(withoutTrailingNul(byteString(path)), value);
-    return WasmResult.Ok;
-  }
-}
-
-export type Context = RootContext | ConnectionContext;
+/** The context a host call acts on: every kind answers through the same methods. */
+export type Context = ContextBase;
 
 export class ContextIds {
   private next = 1;
@@ -285,25 +208,11 @@ export class ContextIds {
   }
 }
 
-function isNetworkData(type: BufferType): boolean {
+export function isNetworkData(type: BufferType): boolean {
   return type === BufferType.NetworkDownstreamData || type === BufferType.NetworkUpstreamData;
 }
 
-/**
- * Envoy's edit of a network buffer: start 0 drains `length` bytes then prepends the data; a
- * start at or past the end appends; anything between is refused (null).
- */
-function editBuffer(current: Uint8Array, start: number, length: number, data: Uint8Array): Uint8Array | null {
-  if (start === 0) return concatBytes(data, current.subarray(Math.min(length, current.length)));
-  if (start >= current.length) return concatBytes(current, data);
-  return null;
-}
-
-function readPropertyAt(scope: PropertyScope, path: Uint8Array): Uint8Array | WasmResult {
+export function readPropertyAt(scope: PropertyScope, path: Uint8Array): Uint8Array | WasmResult {
   const text = decodeUtf8(path);
   return text === null ? WasmResult.NotFound : readProperty(scope, text);
-}
-
-function withoutTrailingNul(path: string): string {
-  return path.endsWith("\0") ? path.slice(0, -1) : path;
 }

@@ -2,6 +2,7 @@
 // host/local-host.ts, host/cli.ts, tests, benchmarks), published by api.ts. The network side only
 // ever sees these types: it never touches wasm memory, and the wasm side never touches a socket.
 
+import type { ByteBuffer } from "../buffer.ts";
 import type { CallMarker } from "../call-marker.ts";
 import type { JsonObject, WasmFilterConfig } from "../config/model.ts";
 import type { Logger } from "../log.ts";
@@ -14,13 +15,21 @@ export interface Endpoint {
   port: number;
 }
 
-/** What is known of a downstream connection when it is accepted. */
+/**
+ * What is known of a downstream connection (Envoy's StreamInfo): its addresses when it is
+ * accepted; the cluster and the upstream host once tcp_proxy has picked and reached them. The
+ * connection owns it; tcp_proxy fills it in; a filter reads it (proxy_get_property).
+ */
 export interface ConnectionInfo {
   /** the client's address (property source.*); absent, the properties are NotFound */
   source?: Endpoint;
   /** the listener's local address the client reached (property destination.*); absent, NotFound */
   destination?: Endpoint;
   listenerName: string;
+  /** the cluster tcp_proxy picked (xds.cluster_name, xds.cluster_metadata); absent before */
+  cluster?: ClusterInfo;
+  /** the upstream host tcp_proxy connected to (upstream.*, xds.upstream_host_metadata); absent before */
+  upstream?: UpstreamHostInfo;
 }
 
 /** The cluster tcp_proxy picked (properties xds.cluster_name, xds.cluster_metadata). */
@@ -36,58 +45,63 @@ export interface UpstreamHostInfo {
   metadata: JsonObject;
 }
 
-/** What a filter calls on its connection: the next filter in the chain, and the socket. */
-export interface FilterCallbacks {
-  /** pass downstream bytes on towards the upstream (the next filter, tcp_proxy) */
-  forwardDownstream(data: Uint8Array, endOfStream: boolean): void;
-  /** pass upstream bytes on towards the client */
-  forwardUpstream(data: Uint8Array, endOfStream: boolean): void;
+/** The downstream connection as a filter sees it (what Envoy's Network::Connection offers it). */
+export interface FilterConnection {
   /**
-   * Resume the chain after this filter (Envoy's ReadFilterCallbacks::continueReading): the
-   * filters after it that have not had their new connection get it now, so a filter that
-   * returned StopIteration from onNewConnection lets tcp_proxy connect (docs/envoy-host.md §3).
+   * Envoy's `state() == Open`: no filter has closed it and it has not ended. The chain stops
+   * at the first filter after which the connection is no longer open.
+   */
+  readonly open: boolean;
+  /**
+   * Close with Envoy's FlushWrite: what was already written to the client goes out first. The
+   * connection is no longer open from here on; the socket closes once the filter's call is over.
+   */
+  close(): void;
+}
+
+/** What a read filter may ask of its chain (Envoy's ReadFilterCallbacks). */
+export interface ReadFilterCallbacks {
+  readonly connection: FilterConnection;
+  /**
+   * Resume the chain after this filter (Envoy's continueReading): the filters after it that have
+   * not had their new connection get it now, then the read buffer, if it holds bytes or the end
+   * of stream. A filter that held the chain with StopIteration lets tcp_proxy connect so.
    */
   continueReading(): void;
-  /**
-   * Close the downstream connection with Envoy's FlushWrite: what was already written to the
-   * client goes out first. The filter asked for it (proxy_close_stream, once however often), or
-   * its VM failed (FAIL_CLOSED). Nothing more passes along the chain afterwards.
-   */
-  closeDownstream(): void;
 }
 
 /**
  * What a filter answers for a new connection or a chunk (Envoy's Network::FilterStatus).
- * StopIteration on a new connection holds the filters after it (tcp_proxy does not connect)
- * until the filter continues; on downstream data it holds the bytes, which the filter forwards
- * later. Upstream, the host forwards the bytes whatever the answer (docs/envoy-host.md §3).
+ * StopIteration holds the chain at the filter: the filters after it (tcp_proxy last) get
+ * nothing, and on data the read buffer keeps the bytes, which the filter sees again with the
+ * next read, until it continues (docs/envoy-host.md §3).
  */
 export type FilterStatus = "Continue" | "StopIteration";
 
+/** A read filter (Envoy's Network::ReadFilter): the wasm filter, and tcp_proxy, the chain's last. */
+export interface ReadFilter {
+  onNewConnection(): FilterStatus;
+  /** The connection's read buffer, with every byte not yet passed on; the filter may edit it. */
+  onData(data: ByteBuffer, endOfStream: boolean): FilterStatus;
+}
+
 /**
- * One filter instance per connection. The network side calls these in Envoy's order
- * (docs/envoy-host.md §3): onNewConnection; onClusterSelected and onUpstreamConnected as tcp_proxy
- * learns them (before the first downstream data reaches the filter, normally); the data
- * callbacks per read/write (end of stream once per direction, possibly with 0 bytes);
- * onUpstreamClose after the upstream's end of stream; onDownstreamClose last.
- * The filter forwards data through its FilterCallbacks, or holds it (StopIteration) and
- * forwards it later; it never throws.
+ * A filter ahead of tcp_proxy, one instance per connection, read and write (Envoy's
+ * Network::Filter). The chain calls it in Envoy's order (docs/envoy-host.md §3): onNewConnection;
+ * onData per read (end of stream with the last bytes or alone); onWrite per write to the client,
+ * in reverse chain order; onDownstreamClose last. It never throws.
  */
-export interface NetworkFilter {
+export interface ConnectionFilter extends ReadFilter {
   /** the proxy-wasm context id of the connection, for tests and logs; absent for a filter without one */
   readonly contextId?: number;
-  onNewConnection(): FilterStatus;
-  onClusterSelected(cluster: ClusterInfo): void;
-  onUpstreamConnected(host: UpstreamHostInfo): void;
-  onDownstreamData(data: Uint8Array, endOfStream: boolean): FilterStatus;
-  onUpstreamData(data: Uint8Array, endOfStream: boolean): FilterStatus;
-  onUpstreamClose(): void;
+  /** Bytes on their way to the client (upstream data); the filter may edit them, not hold them. */
+  onWrite(data: ByteBuffer, endOfStream: boolean): FilterStatus;
   /** local: this side closed it; remote: the client did. Ends the filter (done/log/delete). */
   onDownstreamClose(peer: "local" | "remote"): void;
 }
 
 export interface FilterFactory {
-  createFilter(info: ConnectionInfo, callbacks: FilterCallbacks): NetworkFilter;
+  createFilter(info: ConnectionInfo, callbacks: ReadFilterCallbacks): ConnectionFilter;
 }
 
 /** Which property names the host answers: Envoy ≥ 1.33 (`xds.*` only) or ≤ 1.24 (top-level only). */

@@ -3,9 +3,17 @@
 // per worker. Each connection gets a filter on the next worker's VM, or the failure policy's stand-in.
 
 import { MAIN_THREAD, workerThread } from "../log.ts";
-import { PluginStartError, type ConnectionInfo, type FilterCallbacks, type NetworkFilter, type WasmPlugin, type WasmPluginOptions } from "./contract.ts";
 import { ON_UPSTREAM_DATA } from "./callbacks.ts";
-import { FailedVmFilter, WasmNetworkFilter, type FilterHooks } from "./filter.ts";
+import type { ConnectionHooks } from "./connection-context.ts";
+import {
+  PluginStartError,
+  type ConnectionFilter,
+  type ConnectionInfo,
+  type ReadFilterCallbacks,
+  type WasmPlugin,
+  type WasmPluginOptions,
+} from "./contract.ts";
+import { FailedVmFilter } from "./failed-vm-filter.ts";
 import { loadWasmCode, WasmStartError, type WasmCode } from "./module.ts";
 import { SharedData } from "./shared-data.ts";
 import { WasmVm } from "./vm.ts";
@@ -87,11 +95,12 @@ class LoadedWasmPlugin implements WasmPlugin {
   private upstreamStopWarned = false;
   /** performance.now() of each worker's last VM load attempt, for FAIL_RELOAD's back-off (§8) */
   private readonly loadedAt: number[];
-  private readonly hooks: FilterHooks = {
-    onEnd: () => {
-      this.active--;
-    },
-    onUpstreamStopIteration: (vm) => this.warnUpstreamStop(vm),
+  private readonly onEnd = (): void => {
+    this.active--;
+  };
+  private readonly hooks: ConnectionHooks = {
+    onEnd: this.onEnd,
+    onUpstreamStopIteration: (thread) => this.warnUpstreamStop(thread),
   };
 
   constructor(
@@ -108,16 +117,20 @@ class LoadedWasmPlugin implements WasmPlugin {
     return this.active;
   }
 
-  createFilter(info: ConnectionInfo, callbacks: FilterCallbacks): NetworkFilter {
+  createFilter(info: ConnectionInfo, callbacks: ReadFilterCallbacks): ConnectionFilter {
     if (this.closed) throw new Error(`wasm plugin ${this.options.plugin.name} is closed`);
     const index = this.nextWorker;
     this.nextWorker = (index + 1) % this.workers.length;
     const vm = this.workerVm(index);
     const { failurePolicy, legacyFailOpen } = this.options.plugin;
     this.active++;
-    if (vm.failed) return new FailedVmFilter(callbacks, failurePolicy === "FAIL_OPEN", this.hooks);
-    const facts = { info, connectionId: this.nextConnectionId++ };
-    return new WasmNetworkFilter(vm, facts, callbacks, legacyFailOpen, this.hooks);
+    if (vm.failed) return new FailedVmFilter(callbacks, failurePolicy === "FAIL_OPEN", this.onEnd);
+    return vm.createConnection({
+      facts: { info, connectionId: this.nextConnectionId++ },
+      callbacks,
+      failOpen: legacyFailOpen,
+      hooks: this.hooks,
+    });
   }
 
   /**
@@ -141,7 +154,7 @@ class LoadedWasmPlugin implements WasmPlugin {
     }
   }
 
-  private warnUpstreamStop(vm: WasmVm): void {
+  private warnUpstreamStop(thread: number): void {
     if (this.upstreamStopWarned) return;
     this.upstreamStopWarned = true;
     this.options.logger.log(
@@ -149,7 +162,7 @@ class LoadedWasmPlugin implements WasmPlugin {
       "warn",
       HOST_SOURCE,
       `${ON_UPSTREAM_DATA.name} returned StopIteration, which is not supported for upstream data: the data is forwarded`,
-      vm.thread,
+      thread,
     );
   }
 

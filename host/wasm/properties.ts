@@ -9,13 +9,11 @@ import { encodePairs, type Pair } from "./pairs.ts";
 import type { ClusterInfo, ConnectionInfo, Endpoint, PropertyNames, UpstreamHostInfo } from "./contract.ts";
 import { formatAddress } from "../address.ts";
 
-/** What a connection context knows of its connection, filled in as tcp_proxy learns it. */
+/** What a connection context knows of its connection; `info` fills in as tcp_proxy learns it. */
 export interface ConnectionFacts {
   info: ConnectionInfo;
   /** Envoy's connection id (property connection.id) */
   connectionId: bigint;
-  cluster?: ClusterInfo;
-  upstream?: UpstreamHostInfo;
 }
 
 export interface PropertyScope {
@@ -90,7 +88,8 @@ function topLevel(scope: PropertyScope, name: string): PropertyValue | undefined
       return plugin.vmId;
   }
   if (connection === undefined) return undefined;
-  const { info, connectionId, cluster, upstream } = connection;
+  const { info, connectionId } = connection;
+  const { cluster, upstream } = info;
   switch (name) {
     case "source":
       return info.source && endpoint(info.source);

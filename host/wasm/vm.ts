@@ -9,7 +9,7 @@ import { INSTANTIATION, type CallMarker } from "../call-marker.ts";
 import type { WasmFilterConfig } from "../config/model.ts";
 import type { Logger } from "../log.ts";
 import type { StatsStore } from "../stats.ts";
-import type { AbiVersion } from "./abi.ts";
+import type { AbiVersion, PeerType } from "./abi.ts";
 import { MODULE_FUNCTIONS, moduleFunctionNamed } from "./abi-table.ts";
 import {
   INITIALIZE,
@@ -29,12 +29,13 @@ import {
   START,
 } from "./callbacks.ts";
 import type { PropertyNames, TraceListener, VmDiagnostics } from "./contract.ts";
-import { ConnectionContext, ContextIds, RootContext, type Context, type ContextBase, type StreamControl, type VmServices } from "./contexts.ts";
+import { ConnectionContext, type ConnectionCalls, type ConnectionSetup } from "./connection-context.ts";
+import { ContextIds, RootContext, type Context, type ContextBase, type VmServices } from "./contexts.ts";
 import { createImports } from "./imports.ts";
 import { WasmMemory } from "./memory.ts";
 import { VmMetrics } from "./metrics.ts";
 import { WasmStartError, type WasmCode } from "./module.ts";
-import type { ConnectionFacts, PropertyScope } from "./properties.ts";
+import type { PropertyScope } from "./properties.ts";
 import type { SharedData } from "./shared-data.ts";
 import { Phase, type Callback, type HostContext } from "./spec.ts";
 import { TraceRecorder } from "./trace.ts";
@@ -68,10 +69,9 @@ export const MARKED_CALL_NAMES: readonly string[] = (() => {
   return names;
 })();
 
-export class WasmVm {
+export class WasmVm implements ConnectionCalls {
   readonly role: string;
   readonly thread: number;
-  private readonly plugin: WasmFilterConfig;
   private readonly abiVersion: AbiVersion;
   private readonly logger: Logger;
   /** null when tracing is off */
@@ -101,14 +101,16 @@ export class WasmVm {
    * `WasmBase::startShutdown`, `WasmBase::done`).
    */
   private rootDonePending = false;
-  /** proxy_done came: proxy_on_delete(root) follows the callback it came in */
-  private rootDeleteDue = false;
+  /** how many calls into the module are under way (a deferred action may call in again) */
+  private callDepth = 0;
+  /** what waits for the outermost call under way to return (cpp-host's DeferAfterCallActions) */
+  private afterCallActions: (() => void)[] = [];
   private tickTimer: NodeJS.Timeout | undefined;
 
   constructor(setup: VmSetup) {
     this.role = setup.role;
     this.thread = setup.thread;
-    this.plugin = setup.plugin;
+
     this.abiVersion = setup.code.abiVersion;
     this.trace = setup.trace === null ? null : new TraceRecorder(setup.trace, setup.thread);
     // Traced, a host call's log lines wait for its event; untraced, lines go straight out.
@@ -153,6 +155,7 @@ export class WasmVm {
       connectionLogPrefix: ["wasm log", plugin.name, plugin.rootId, plugin.vmId].filter((p) => p !== "").join(" "),
       setTickPeriod: (milliseconds) => vm.setTickPeriod(milliseconds),
       done: (context) => vm.rootDone(context),
+      afterCall: (action) => vm.afterCall(action),
     };
   }
 
@@ -238,9 +241,9 @@ export class WasmVm {
 
   // ---------------------------------------------------------------- connection contexts
 
-  createConnection(facts: ConnectionFacts, stream: StreamControl): ConnectionContext {
-    const properties = { plugin: this.plugin, names: this.services.rootProperties.names, connection: facts };
-    const context = new ConnectionContext(this.ids.take(), this.root.id, this.services, properties, stream);
+  /** A connection's context, which is its network filter too. */
+  createConnection(setup: Omit<ConnectionSetup, "calls">): ConnectionContext {
+    const context = new ConnectionContext(this.ids.take(), this.root.id, this.services, { ...setup, calls: this });
     this.contexts.set(context.id, context);
     return context;
   }
@@ -257,10 +260,10 @@ export class WasmVm {
   upstreamData(context: ConnectionContext, size: number, endOfStream: boolean): number {
     return this.invoke(ON_UPSTREAM_DATA, context, size, endOfStream ? 1 : 0);
   }
-  downstreamConnectionClose(context: ConnectionContext, peer: number): void {
+  downstreamConnectionClose(context: ConnectionContext, peer: PeerType): void {
     this.invoke(ON_DOWNSTREAM_CONNECTION_CLOSE, context, peer);
   }
-  upstreamConnectionClose(context: ConnectionContext, peer: number): void {
+  upstreamConnectionClose(context: ConnectionContext, peer: PeerType): void {
     this.invoke(ON_UPSTREAM_CONNECTION_CLOSE, context, peer);
   }
   /** done, log, delete — skipped on a failed VM; the context is forgotten either way */
@@ -290,20 +293,31 @@ export class WasmVm {
     const marker = this.marker;
     if (marker !== null) marker.enter(this.markerVm, callback.slot, context.id);
     let result: number | undefined;
+    this.callDepth++;
     try {
       result = fn(context.id, a!, b!, c!, d!);
     } catch (error) {
       this.fail(callback.name, error);
     } finally {
       host.context = previous;
+      this.callDepth--;
       if (marker !== null) marker.leave();
     }
     if (this.trace) this.trace.leave(callback, result);
-    if (this.rootDeleteDue) {
-      this.rootDeleteDue = false;
-      this.invoke(ON_DELETE, this.root);
-    }
+    if (this.callDepth === 0 && this.afterCallActions.length > 0) this.runAfterCallActions();
     return result ?? 0;
+  }
+
+  private afterCall(action: () => void): void {
+    if (this.callDepth === 0) action();
+    else this.afterCallActions.push(action);
+  }
+
+  /** In the order they were asked for; an action that calls the module again runs its own. */
+  private runAfterCallActions(): void {
+    const actions = this.afterCallActions;
+    this.afterCallActions = [];
+    for (const action of actions) action();
   }
 
   private fail(functionName: string, error: unknown): void {
@@ -347,7 +361,7 @@ export class WasmVm {
   private rootDone(context: ContextBase): boolean {
     if (context !== this.root || !this.rootDonePending) return false;
     this.rootDonePending = false;
-    this.rootDeleteDue = true;
+    this.afterCall(() => this.invoke(ON_DELETE, this.root));
     return true;
   }
 

@@ -25,21 +25,12 @@ const PROXY_PROTOCOL: ProxyProtocolListenerFilter = {
 /** A pass-through filter that keeps the addresses each connection was given. */
 function addressRecorder(seen: ConnectionInfo[]): FilterFactory {
   return {
-    createFilter(info, callbacks) {
+    createFilter(info) {
       seen.push(info);
       return {
         onNewConnection: () => "Continue",
-        onClusterSelected() {},
-        onUpstreamConnected() {},
-        onDownstreamData(data, endOfStream) {
-          callbacks.forwardDownstream(data, endOfStream);
-          return "Continue";
-        },
-        onUpstreamData(data, endOfStream) {
-          callbacks.forwardUpstream(data, endOfStream);
-          return "Continue";
-        },
-        onUpstreamClose() {},
+        onData: () => "Continue",
+        onWrite: () => "Continue",
         onDownstreamClose() {},
       };
     },

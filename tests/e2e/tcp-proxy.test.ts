@@ -11,37 +11,46 @@ import { loadEnvoyConfig } from "../../host/config/load.ts";
 import type { EnvoyConfig } from "../../host/config/model.ts";
 import { startListeners, type RunningListeners } from "../../host/net/listeners.ts";
 import { createStatsStore, type StatsStore } from "../../host/stats.ts";
-import type { FilterCallbacks, FilterFactory, NetworkFilter } from "../../host/wasm/api.ts";
+import type { ConnectionFilter, ConnectionInfo, FilterFactory } from "../../host/wasm/api.ts";
 import { NEEDS_CURL, curl, exchange, parseHttpResponse, postRequest } from "../helpers/e2e-clients.ts";
 import { ENVOY_YAML } from "../helpers/e2e-paths.ts";
 import { startTestPlugin } from "../helpers/wat-filters.ts";
 import { pluginModule } from "../helpers/wat.ts";
 
-/** A pass-through filter that writes down each call as one line. */
-function recordingFactory(events: string[][]): FilterFactory {
+/**
+ * A pass-through filter that writes down each call as one line, and before it what tcp_proxy has
+ * newly put in the connection's stream info (the cluster it picked, the host it reached). The
+ * stream info of each connection is kept in `infos`.
+ */
+function recordingFactory(events: string[][], infos: ConnectionInfo[] = []): FilterFactory {
   return {
-    createFilter(info, callbacks: FilterCallbacks): NetworkFilter {
+    createFilter(info): ConnectionFilter {
       const calls: string[] = [`new ${info.listenerName} ${info.destination?.address}`];
       events.push(calls);
+      infos.push(info);
+      let seenCluster = false;
+      let seenUpstream = false;
+      const record = (call: string) => {
+        if (!seenCluster && info.cluster) calls.push(`cluster ${info.cluster.name} ${JSON.stringify(info.cluster.metadata)}`);
+        if (!seenUpstream && info.upstream) calls.push(`upstream ${info.upstream.address.address}`);
+        seenCluster ||= info.cluster !== undefined;
+        seenUpstream ||= info.upstream !== undefined;
+        calls.push(call);
+      };
       return {
         onNewConnection() {
-          calls.push("onNewConnection");
+          record("onNewConnection");
           return "Continue";
         },
-        onClusterSelected: (cluster) => calls.push(`onClusterSelected ${cluster.name} ${JSON.stringify(cluster.metadata)}`),
-        onUpstreamConnected: (host) => calls.push(`onUpstreamConnected ${host.address.address}`),
-        onDownstreamData(data, endOfStream) {
-          calls.push(`onDownstreamData ${data.length} ${endOfStream}`);
-          callbacks.forwardDownstream(data, endOfStream);
+        onData(data, endOfStream) {
+          record(`onData ${data.length} ${endOfStream}`);
           return "Continue";
         },
-        onUpstreamData(data, endOfStream) {
-          calls.push(`onUpstreamData ${data.length} ${endOfStream}`);
-          callbacks.forwardUpstream(data, endOfStream);
+        onWrite(data, endOfStream) {
+          record(`onWrite ${data.length} ${endOfStream}`);
           return "Continue";
         },
-        onUpstreamClose: () => calls.push("onUpstreamClose"),
-        onDownstreamClose: (peer) => calls.push(`onDownstreamClose ${peer}`),
+        onDownstreamClose: (peer) => record(`onDownstreamClose ${peer}`),
       };
     },
   };
@@ -91,13 +100,12 @@ describe("tcp_proxy with a recording filter ahead of it", () => {
       [
         "new main 127.0.0.1",
         "onNewConnection",
-        `onClusterSelected web_service ${LOCATION}`,
-        "onUpstreamConnected 127.0.0.1",
-        `onDownstreamData ${request.length} false`,
-        `onUpstreamData ${replyLength} false`,
-        "onDownstreamData 0 true",
-        "onUpstreamData 0 true",
-        "onUpstreamClose",
+        `cluster web_service ${LOCATION}`,
+        "upstream 127.0.0.1",
+        `onData ${request.length} false`,
+        `onWrite ${replyLength} false`,
+        "onData 0 true",
+        "onWrite 0 true",
         "onDownstreamClose local",
       ],
     ]);
@@ -117,7 +125,7 @@ describe("tcp_proxy with a recording filter ahead of it", () => {
     events.length = 0;
     assert.equal(await exchange(port, ""), "");
     await listeners.whenIdle();
-    assert.deepEqual(events[0].slice(4), ["onDownstreamData 0 true", "onUpstreamData 0 true", "onUpstreamClose", "onDownstreamClose local"]);
+    assert.deepEqual(events[0].slice(4), ["onData 0 true", "onWrite 0 true", "onDownstreamClose local"]);
   });
 
   test("a client that resets mid-stream: closed remotely, once, nothing left open", async () => {
@@ -201,7 +209,7 @@ describe("tcp_proxy against other upstreams", () => {
       await listeners.whenIdle();
       assert.deepEqual(events[0].slice(1), [
         "onNewConnection",
-        `onClusterSelected web_service ${LOCATION}`,
+        `cluster web_service ${LOCATION}`,
         "onDownstreamClose local",
       ]);
       assert.deepEqual(statsUnder(stats, "cluster."), [
@@ -254,9 +262,9 @@ describe("tcp_proxy against other upstreams", () => {
       await listeners.whenIdle();
       assert.deepEqual(events[0].slice(1), [
         "onNewConnection",
-        `onClusterSelected web_service ${LOCATION}`,
-        "onUpstreamConnected 127.0.0.1",
-        "onDownstreamData 5 false",
+        `cluster web_service ${LOCATION}`,
+        "upstream 127.0.0.1",
+        "onData 5 false",
         "onDownstreamClose local",
       ]);
     } finally {
@@ -283,12 +291,13 @@ describe("tcp_proxy against other upstreams", () => {
 
   test("closing the listeners resets idle open connections and ends their filters", async () => {
     const events: string[][] = [];
-    const listeners = await start(loadEnvoyConfig(ENVOY_YAML), [recordingFactory(events)]);
+    const infos: ConnectionInfo[] = [];
+    const listeners = await start(loadEnvoyConfig(ENVOY_YAML), [recordingFactory(events, infos)]);
     const socket = connect({ host: "127.0.0.1", port: portOf(listeners, "main") });
     socket.on("error", () => {});
     const socketClosed = new Promise((resolve) => socket.on("close", resolve));
     await new Promise((resolve) => socket.on("connect", resolve));
-    while (events.length === 0 || !events[0].includes("onUpstreamConnected 127.0.0.1")) await new Promise((resolve) => setImmediate(resolve));
+    while (events.length === 0 || !events[0].includes("upstream 127.0.0.1")) await new Promise((resolve) => setImmediate(resolve));
     await listeners.close();
     await socketClosed;
     assert.equal(events[0].at(-1), "onDownstreamClose local");
@@ -520,7 +529,7 @@ describe("tcp_proxy idle_timeout", () => {
       assert.ok(elapsed >= IDLE_MS - 5 && elapsed < IDLE_MS + 1000, `closed after ${elapsed} ms`);
       await within(5000, "the upstream connection to be closed", upstreamEnded);
       await listeners.whenIdle();
-      assert.deepEqual(events[0].slice(4), ["onDownstreamData 5 false", "onDownstreamData 0 true", "onDownstreamClose local"]);
+      assert.deepEqual(events[0].slice(4), ["onData 5 false", "onData 0 true", "onDownstreamClose local"]);
       assert.deepEqual(statsUnder(stats, "tcp.main_tcp.idle_timeout"), ["tcp.main_tcp.idle_timeout: 1"]);
       assert.deepEqual(statsUnder(stats, "cluster.web_service.upstream_cx_active"), ["cluster.web_service.upstream_cx_active: 0"]);
       assert.equal(listeners.openConnections, 0);

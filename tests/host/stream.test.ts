@@ -102,7 +102,7 @@ test("proxy_continue_stream(Downstream) in proxy_on_new_connection lets tcp_prox
   plugin.close();
 });
 
-test("proxy_continue_stream for another connection (proxy_set_effective_context) acts once the VM call has returned", async () => {
+test("proxy_continue_stream for another connection (proxy_set_effective_context) acts once the VM call has returned", () => {
   // Connection 3's data resumes connection 2, which held its new connection.
   const wat = pluginModule(`
     (func (export "proxy_on_new_connection") (param i32) (result i32) (i32.const 1))
@@ -110,14 +110,24 @@ test("proxy_continue_stream for another connection (proxy_set_effective_context)
       (drop (call $set_effective_context (i32.const 2)))
       (drop (call $continue_stream (i32.const 2)))
       (i32.const 0))`);
-  const { plugin } = startTestPlugin(wat);
-  const [held, other] = [new TestConnection(plugin), new TestConnection(plugin)];
+  const { plugin, trace } = startTestPlugin(wat);
+  const continuedAt: number[] = [];
+  const held = new TestConnection({
+    createFilter: (info, callbacks) =>
+      plugin.createFilter(info, {
+        connection: callbacks.connection,
+        continueReading: () => (continuedAt.push(trace.length), callbacks.continueReading()),
+      }),
+  });
+  const other = new TestConnection(plugin);
   held.newConnection();
   other.newConnection();
-  other.downstream(bytes("x"));
   assert.equal(held.upstreamStarted, false);
-  await Promise.resolve();
+  trace.length = 0;
+  other.downstream(bytes("x"));
   assert.equal(held.upstreamStarted, true);
+  // after connection 3's callback had returned: its enter, the two host calls, its leave
+  assert.deepEqual(continuedAt, [4]);
   plugin.close();
 });
 
@@ -131,7 +141,15 @@ test("proxy_close_stream acts once the VM call has returned, and closes the conn
   const tracedWhenClosed: number[] = [];
   const connection = new TestConnection({
     createFilter: (info, callbacks) =>
-      plugin.createFilter(info, { ...callbacks, closeDownstream: () => (tracedWhenClosed.push(trace.length), callbacks.closeDownstream()) }),
+      plugin.createFilter(info, {
+        continueReading: () => callbacks.continueReading(),
+        connection: {
+          get open() {
+            return callbacks.connection.open;
+          },
+          close: () => (tracedWhenClosed.push(trace.length), callbacks.connection.close()),
+        },
+      }),
   });
   connection.newConnection();
   trace.length = 0;

@@ -18,8 +18,8 @@ it("calls each callback on the filter's class, with its status, in a release bui
   connection.downstream(bytes("hello"), false);
   // StopIteration held "hello": Envoy reports it again with the new byte (docs/envoy-host.md §3).
   connection.downstream(bytes("!"), false);
-  connection.upstream(bytes("reply"), false);
-  connection.upstreamClose();
+  // the upstream's end of stream comes with its last bytes, and with it the upstream's close
+  connection.upstream(bytes("reply"), true);
   connection.close("remote");
 
   const messages = probe.lines.map((line) => line.slice(line.indexOf(": ") + 2)).filter((m) => m.startsWith("Probe"));
@@ -42,6 +42,6 @@ it("calls each callback on the filter's class, with its status, in a release bui
     leave("proxy_on_upstream_data", 0, { status: "Continue" }),
   ]);
   // The upstream edit went through the kit's append.
-  assert.deepEqual(connection.events, ['to client "reply+"']);
+  assert.deepEqual(connection.events, ['to client "reply+" eos']);
   probe.plugin.close();
 });
