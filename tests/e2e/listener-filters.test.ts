@@ -26,7 +26,7 @@ const PROXY_PROTOCOL: ProxyProtocolListenerFilter = {
 function addressRecorder(seen: ConnectionInfo[]): FilterFactory {
   return {
     createFilter(info) {
-      seen.push(info);
+      seen.push({ ...info });
       return {
         onNewConnection: () => "Continue",
         onData: () => "Continue",
