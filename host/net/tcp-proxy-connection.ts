@@ -9,6 +9,7 @@
 // stats.
 
 import { connect, type Socket } from "node:net";
+import { socketEndpoints } from "../address.ts";
 import type { ConnectionInfo, FilterFactory, UpstreamHostInfo } from "../wasm/api.ts";
 import type { UpstreamCluster } from "./cluster.ts";
 import type { TcpProxyStats } from "./envoy-stats.ts";
@@ -255,11 +256,7 @@ export class TcpProxyConnection {
 }
 
 function connectionInfo(socket: Socket, listenerName: string): ConnectionInfo {
-  return {
-    source: { address: socket.remoteAddress ?? "", port: socket.remotePort ?? 0 },
-    destination: { address: socket.localAddress ?? "", port: socket.localPort ?? 0 },
-    listenerName,
-  };
+  return { ...socketEndpoints(socket), listenerName };
 }
 
 /** Backpressure: stop reading from one side until the other has written out what it holds. */
