@@ -14,10 +14,14 @@ import type {
   NetworkFilter,
   UpstreamHostInfo,
 } from "../wasm/api.ts";
+import { canonicalIpText } from "../net/ip-text.ts";
 
 /** Who the client is: what proxy_get_property answers for source.* and destination.*. */
 export interface ConnectionOptions {
-  /** the client's address and port; null for none (source.* NotFound). 127.0.0.1:4660 by default */
+  /**
+   * the client's address and port; null for none (source.* NotFound). 127.0.0.1:4660 by default.
+   * An IPv6 address reads as Envoy writes it (`FD00:0:0::7` as `fd00::7`), here and below.
+   */
   source?: Endpoint | null;
   /** the listener's address the client reached; null for none. 127.0.0.1:18000 by default */
   destination?: Endpoint | null;
@@ -69,8 +73,8 @@ export class TestConnection {
     const info: ConnectionInfo = { listenerName: options.listenerName ?? "tcp_listener" };
     const source = options.source === undefined ? DEFAULT_SOURCE : options.source;
     const destination = options.destination === undefined ? DEFAULT_DESTINATION : options.destination;
-    if (source !== null) info.source = source;
-    if (destination !== null) info.destination = destination;
+    if (source !== null) info.source = heldByEnvoy(source);
+    if (destination !== null) info.destination = heldByEnvoy(destination);
     this.filter = factory.createFilter(info, this.callbacks());
     this.contextId = this.filter.contextId;
   }
@@ -92,7 +96,7 @@ export class TestConnection {
 
   /** tcp_proxy connected to this host: upstream.* and xds.upstream_host_metadata answer from here on. */
   upstreamConnected(host: UpstreamHostInfo): void {
-    this.filter.onUpstreamConnected(host);
+    this.filter.onUpstreamConnected({ ...host, address: heldByEnvoy(host.address) });
   }
 
   /** Bytes from the client (proxy_on_downstream_data); an empty chunk with endOfStream is its FIN. */
@@ -189,6 +193,14 @@ export class TestConnection {
   private startUpstream(): void {
     if (!this.closed) this.upstreamStarted = true;
   }
+}
+
+/**
+ * An address as the filter reads it in Envoy, which writes an IPv6 address it holds in inet_ntop's
+ * form (`FD00:0:0::7` is `fd00::7`); an IPv4 one, or one that is no IP address, as given.
+ */
+function heldByEnvoy(endpoint: Endpoint): Endpoint {
+  return { address: canonicalIpText(endpoint.address), port: endpoint.port };
 }
 
 function bytesOf(data: Uint8Array | string): Uint8Array {
