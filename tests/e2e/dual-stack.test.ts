@@ -35,6 +35,7 @@ async function cannotBind(address: string): Promise<string | false> {
 
 const DUAL_STACK = { skip: await cannotBind(MAPPED_LOOPBACK) };
 const IPV6_LOOPBACK = { skip: await cannotBind("::1") };
+const IPV6_ANY = { skip: await cannotBind("::") };
 
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "dual-stack-"));
 after(() => fs.rmSync(scratch, { recursive: true, force: true }));
@@ -189,6 +190,16 @@ describe("addresses a filter reads on a listener bound to ::ffff:127.0.0.1", DUA
       assert.deepEqual(
         seen.map((info) => [info.source?.address, info.destination?.address, info.destination?.port]),
         [["127.0.0.1", "127.0.0.1", port]],
+      );
+    });
+  });
+
+  test("bound to :: (all addresses, IPv4 ones too): an IPv4 client is 127.0.0.1 as well", IPV6_ANY, async () => {
+    await withMain(mainOnly(await endpoint(), false), "::", async (port, seen) => {
+      assert.equal(await echoOver(port, "hello"), "hello");
+      assert.deepEqual(
+        seen.map((info) => [info.source?.address, info.destination?.address]),
+        [["127.0.0.1", "127.0.0.1"]],
       );
     });
   });
