@@ -6,6 +6,7 @@ import type { ClusterConfig, JsonObject, Metadata } from "../config/model.ts";
 import type { StatsStore } from "../stats.ts";
 import type { ClusterInfo, UpstreamHostInfo } from "../wasm/api.ts";
 import { clusterStats, type ClusterStats } from "./envoy-stats.ts";
+import { canonicalIpText } from "./ip-text.ts";
 
 /** envoy.config.core.v3.Metadata as JSON, the shape the wasm side serves as properties. */
 export function metadataJson(metadata: Metadata): JsonObject {
@@ -61,7 +62,13 @@ export class UpstreamCluster {
     this.connectTimeoutMs = config.connectTimeoutMs;
     this.stats = clusterStats(stats, config.name);
     this.hosts = config.endpoints.map(
-      (endpoint) => new UpstreamHost({ address: { ...endpoint.address }, metadata: metadataJson(endpoint.metadata) }),
+      // upstream.address is the host's configured address as Envoy holds it: an IPv6 one in
+      // inet_ntop's form, never made IPv4 (docs/envoy-host.md §5)
+      (endpoint) =>
+        new UpstreamHost({
+          address: { address: canonicalIpText(endpoint.address.address), port: endpoint.address.port },
+          metadata: metadataJson(endpoint.metadata),
+        }),
     );
   }
 

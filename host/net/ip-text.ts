@@ -2,9 +2,11 @@
 // it (four decimal parts, no leading zero) and IPv6 as inet_ntop prints it (lower case, the
 // longest run of zero groups as `::`, an IPv4-mapped or -compatible address with its last 32 bits
 // dotted), which is what an address parsed from a PROXY header becomes in Envoy
-// (Network::Address::Ipv6Instance, docs/envoy-host.md §18).
+// (Network::Address::Ipv6Instance, docs/envoy-host.md §18); and a socket's address as Envoy holds
+// it, an IPv4 client of a dual-stack socket as IPv4 (§5).
 
-import { isIPv4, isIPv6 } from "node:net";
+import { isIPv4, isIPv6, type Socket } from "node:net";
+import type { Endpoint } from "../wasm/api.ts";
 
 /** `a.b.c.d` from 4 bytes. */
 export function ipv4Text(bytes: Uint8Array): string {
@@ -69,4 +71,43 @@ export function parseIpv6(text: string): Uint8Array | null {
     bytes[2 * i + 1] = group & 0xff;
   });
   return bytes;
+}
+
+/**
+ * An IP address as Envoy writes one it holds: IPv6 in inet_ntop's form (`FD00:0:0::7` is
+ * `fd00::7`; `::ffff:a.b.c.d` stays IPv6, as an address from configuration or a PROXY header does);
+ * IPv4, and text that is no IP address (a pipe), as given.
+ */
+export function canonicalIpText(text: string): string {
+  const bytes = parseIpv6(text);
+  return bytes === null ? text : ipv6Text(bytes);
+}
+
+/** ::ffff:0:0/96, the IPv4-mapped IPv6 addresses (RFC 4291 §2.5.5.2). */
+function isIpv4Mapped(bytes: Uint8Array): boolean {
+  return bytes.subarray(0, 10).every((byte) => byte === 0) && bytes[10] === 0xff && bytes[11] === 0xff;
+}
+
+/**
+ * The address of a socket's end as Envoy holds it, from the text Node gives for it
+ * (`remoteAddress`, `localAddress`). An IPv4-mapped IPv6 address only comes from a socket that is
+ * not v6only, serving an IPv4 client, and Envoy's addressFromSockAddr makes it the IPv4 address
+ * (docs/envoy-host.md §5): `::ffff:127.0.0.1` is `127.0.0.1`. Any other address as canonicalIpText.
+ */
+export function socketIpText(text: string): string {
+  const bytes = parseIpv6(text);
+  if (bytes === null) return text;
+  return isIpv4Mapped(bytes) ? ipv4Text(bytes.subarray(12, 16)) : ipv6Text(bytes);
+}
+
+/**
+ * A connected socket's client (source) and the address it reached (destination), as Envoy's
+ * listener takes them from accept and getsockname: an IPv4 client of a dual-stack socket is IPv4
+ * (docs/envoy-host.md §5).
+ */
+export function socketEndpoints(socket: Socket): { source: Endpoint; destination: Endpoint } {
+  return {
+    source: { address: socketIpText(socket.remoteAddress ?? ""), port: socket.remotePort ?? 0 },
+    destination: { address: socketIpText(socket.localAddress ?? ""), port: socket.localPort ?? 0 },
+  };
 }

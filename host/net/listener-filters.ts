@@ -9,6 +9,7 @@ import type { Socket } from "node:net";
 import type { ListenerConfig, ProxyProtocolListenerFilter } from "../config/model.ts";
 import type { StatsStore } from "../stats.ts";
 import type { ListenerFilterStats } from "./envoy-stats.ts";
+import { socketEndpoints } from "./ip-text.ts";
 import { ProxyProtocolStats, readProxyHeader, type HeaderAddresses } from "./proxy-protocol.ts";
 
 /** A socket the listener filters have finished with: its addresses, as the filters left them. */
@@ -36,10 +37,7 @@ export class ListenerFilterStage {
   /** `socket` was just accepted, paused: it is delivered, or closed, once its listener filters are done. */
   accept(socket: Socket): void {
     const filters = this.filters.map((create) => create());
-    let addresses: HeaderAddresses = {
-      source: { address: socket.remoteAddress ?? "", port: socket.remotePort ?? 0 },
-      destination: { address: socket.localAddress ?? "", port: socket.localPort ?? 0 },
-    };
+    let addresses: HeaderAddresses = socketEndpoints(socket);
     /** received and not taken off by a filter: what the connection will read first */
     let received: Uint8Array = Buffer.alloc(0);
     let settled = false;

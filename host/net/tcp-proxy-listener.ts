@@ -8,6 +8,7 @@ import type { ConnectionInfo, FilterFactory } from "../wasm/api.ts";
 import type { UpstreamCluster } from "./cluster.ts";
 import type { TcpProxyStats } from "./envoy-stats.ts";
 import { DownstreamConnection } from "./downstream-connection.ts";
+import { socketEndpoints } from "./ip-text.ts";
 import { TcpProxyFilter } from "./tcp-proxy-filter.ts";
 
 export interface TcpProxyListenerOptions {
@@ -54,7 +55,7 @@ export class TcpProxyListener {
   accept(socket: Socket, addresses?: HeaderAddresses): void {
     const { listenerName, factories, stats, tcpProxy } = this.options;
     stats.downstreamCxTotal.add(1);
-    const info: ConnectionInfo = addresses ? { ...addresses, listenerName } : socketInfo(socket, listenerName);
+    const info: ConnectionInfo = { ...(addresses ?? socketEndpoints(socket)), listenerName };
     const connection = new DownstreamConnection(socket, factories, info, (connection) => {
       const filter: TcpProxyFilter = new TcpProxyFilter(connection, info, {
         cluster: this.options.findCluster(tcpProxy.cluster),
@@ -75,13 +76,4 @@ export class TcpProxyListener {
     this.idleWaiters = [];
     for (const resolve of waiters) resolve();
   }
-}
-
-/** The addresses the filters see when no listener filter changed them: the socket's own. */
-function socketInfo(socket: Socket, listenerName: string): ConnectionInfo {
-  return {
-    source: { address: socket.remoteAddress ?? "", port: socket.remotePort ?? 0 },
-    destination: { address: socket.localAddress ?? "", port: socket.localPort ?? 0 },
-    listenerName,
-  };
 }

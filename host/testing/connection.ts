@@ -6,6 +6,7 @@
 // in Envoy's filter manager, once the filter has closed the connection nothing passes any more.
 
 import { FilterChain } from "../net/filter-chain.ts";
+import { canonicalIpText } from "../net/ip-text.ts";
 import type { ByteBuffer } from "../buffer.ts";
 import type {
   ClusterInfo,
@@ -21,7 +22,10 @@ import type {
 
 /** Who the client is: what proxy_get_property answers for source.* and destination.*. */
 export interface ConnectionOptions {
-  /** the client's address and port; null for none (source.* NotFound). 127.0.0.1:4660 by default */
+  /**
+   * the client's address and port; null for none (source.* NotFound). 127.0.0.1:4660 by default.
+   * An IPv6 address reads as Envoy writes it (`FD00:0:0::7` as `fd00::7`), here and below.
+   */
   source?: Endpoint | null;
   /** the listener's address the client reached; null for none. 127.0.0.1:18000 by default */
   destination?: Endpoint | null;
@@ -76,8 +80,8 @@ export class TestConnection {
     this.info = { listenerName: options.listenerName ?? "tcp_listener" };
     const source = options.source === undefined ? DEFAULT_SOURCE : options.source;
     const destination = options.destination === undefined ? DEFAULT_DESTINATION : options.destination;
-    if (source !== null) this.info.source = source;
-    if (destination !== null) this.info.destination = destination;
+    if (source !== null) this.info.source = heldByEnvoy(source);
+    if (destination !== null) this.info.destination = heldByEnvoy(destination);
     let filter: StatusRecorder | undefined;
     const recording: FilterFactory = {
       createFilter: (info, callbacks) => (filter = new StatusRecorder(factory.createFilter(info, callbacks))),
@@ -103,7 +107,7 @@ export class TestConnection {
 
   /** tcp_proxy connected to this host: upstream.* and xds.upstream_host_metadata answer from here on. */
   upstreamConnected(host: UpstreamHostInfo): void {
-    this.info.upstream = host;
+    this.info.upstream = { ...host, address: heldByEnvoy(host.address) };
   }
 
   /**
@@ -262,6 +266,14 @@ class StatusRecorder implements ConnectionFilter {
   onDownstreamClose(peer: "local" | "remote"): void {
     this.filter.onDownstreamClose(peer);
   }
+}
+
+/**
+ * An address as the filter reads it in Envoy, which writes an IPv6 address it holds in inet_ntop's
+ * form (`FD00:0:0::7` is `fd00::7`); an IPv4 one, or one that is no IP address, as given.
+ */
+function heldByEnvoy(endpoint: Endpoint): Endpoint {
+  return { address: canonicalIpText(endpoint.address), port: endpoint.port };
 }
 
 function bytesOf(data: Uint8Array | string): Uint8Array {

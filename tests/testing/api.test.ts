@@ -64,6 +64,34 @@ test("connections: default addresses, and absent ones answered NotFound", () => 
   filter.close();
 });
 
+/** Logs upstream.address at each upstream chunk. */
+const UPSTREAM_REPORTER = `
+  (data (i32.const 2048) "${watBytes("upstream\0address")}")
+  (func (export "proxy_on_upstream_data") (param i32 i32 i32) (result i32)
+    (drop (call $get_property (i32.const 2048) (i32.const 16) (i32.const 100) (i32.const 104)))
+    (drop (call $log (i32.const 2) (i32.load (i32.const 100)) (i32.load (i32.const 104))))
+    (i32.const 0))`;
+
+test("connections: an IPv6 address reads as Envoy writes it (inet_ntop), source, destination and upstream; IPv4 and a pipe as given", () => {
+  const filter = start(REPORTER);
+  filter.connect({ source: { address: "FD00:0:0::7", port: 40000 }, destination: { address: "2001:DB8:0:0:0:0:0:1", port: 18000 } });
+  filter.connect({ source: { address: "::FFFF:10.0.0.1", port: 40001 }, destination: { address: "@envoy-pipe", port: 0 } });
+  assert.deepEqual(filter.messages().slice(3), [
+    "info [fd00::7]:40000",
+    "info [2001:db8::1]:18000",
+    "info [::ffff:10.0.0.1]:40001",
+    "info @envoy-pipe:0",
+  ]);
+  filter.close();
+
+  const upstreamReporter = start(UPSTREAM_REPORTER);
+  const connection = upstreamReporter.connect();
+  connection.upstreamConnected({ address: { address: "FD00:0:0::7", port: 8099 }, metadata: {} });
+  connection.upstream("ok");
+  assert.deepEqual(upstreamReporter.messages(), ["info [fd00::7]:8099"]);
+  upstreamReporter.close();
+});
+
 test("logLevel and setLogLevel: the wasm logger's level, which the filter sees at its next callback", () => {
   const filter = start(REPORTER, { logLevel: "debug" });
   filter.connect();
