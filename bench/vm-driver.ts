@@ -7,7 +7,7 @@ import type { WasmFilterConfig } from "../host/config/model.ts";
 import { createLogger } from "../host/log.ts";
 import type { LogLevelName } from "../host/loggers.ts";
 import { ByteBuffer } from "../host/buffer.ts";
-import { metadataJson } from "../host/net/cluster.ts";
+import { metadataJson } from "../host/net/tcp-proxy/cluster.ts";
 import { createStatsStore } from "../host/stats.ts";
 import {
   startWasmPlugin, type ClusterInfo, type ConnectionFilter, type ConnectionInfo, type ReadFilterCallbacks, type TraceListener,

@@ -13,7 +13,7 @@ import { readyReply, renderServerInfo, type ServerFacts } from "./admin/server-i
 import { parseStatsQuery, type StatsFormat } from "./admin/stats-query.ts";
 import { MAIN_THREAD, type AdjustableLogger } from "./log.ts";
 import { LOG_LEVELS, SPDLOG_NAMES } from "./loggers.ts";
-import type { UpstreamCluster } from "./net/cluster.ts";
+import type { UpstreamCluster } from "./net/tcp-proxy/cluster.ts";
 import type { AdminStatsStore } from "./stats.ts";
 
 export interface AdminOptions {

@@ -9,7 +9,7 @@ import { CallMarker, type MarkerNews } from "./call-marker.ts";
 import { ConfigError, ConfigReadError } from "./config/load.ts";
 import { createLogger, type AdjustableLogger } from "./log.ts";
 import type { LogLevelName } from "./loggers.ts";
-import { ListenError } from "./net/listen.ts";
+import { ListenError } from "./net/listener/listen.ts";
 import { MissingPluginError, startLocalHost, type LocalHostOptions, type RunningHost } from "./local-host.ts";
 import { writeStderrLine } from "./stderr.ts";
 import { WatchdogStats, type WatchdogEvent } from "./watchdog-stats.ts";

@@ -3,7 +3,7 @@
 // observability name, the circuit breakers of both priorities (Envoy's defaults: the local host
 // sets none), added_via_api, then per host its stats sorted by name and its description.
 
-import type { UpstreamCluster } from "../net/cluster.ts";
+import type { UpstreamCluster } from "../net/tcp-proxy/cluster.ts";
 
 /** Envoy's circuit-breaker defaults (cluster.proto CircuitBreakers.Thresholds). */
 const CIRCUIT_BREAKERS = [

@@ -5,15 +5,15 @@ import { createServer, type Server, type Socket } from "node:net";
 import type { EnvoyConfig, ListenerConfig } from "../config/model.ts";
 import type { StatsStore } from "../stats.ts";
 import type { FilterFactory } from "../wasm/api.ts";
-import { bindAddressFor } from "./bind-address.ts";
-import { UpstreamCluster } from "./cluster.ts";
-import { createDirectResponseServer } from "./direct-response-listener.ts";
+import { bindAddressFor } from "./listener/bind-address.ts";
+import { UpstreamCluster } from "./tcp-proxy/cluster.ts";
+import { createDirectResponseServer } from "./http/direct-response-listener.ts";
 import { httpConnectionManagerStats, listenerStats as defineListenerStats, tcpProxyStats } from "./envoy-stats.ts";
-import { followListeners, type BoundListener } from "./follow-listeners.ts";
-import { ListenerFilterStage } from "./listener-filters.ts";
-import { closeServer, listen } from "./listen.ts";
-import type { HeaderAddresses } from "./proxy-protocol.ts";
-import { TcpProxyListener } from "./tcp-proxy-listener.ts";
+import { followListeners, type BoundListener } from "./listener/follow-listeners.ts";
+import { ListenerFilterStage } from "./listener/listener-filters.ts";
+import { closeServer, listen } from "./listener/listen.ts";
+import type { HeaderAddresses } from "./listener/proxy-protocol.ts";
+import { TcpProxyListener } from "./tcp-proxy/tcp-proxy-listener.ts";
 
 export interface ListenersOptions {
   config: EnvoyConfig;

@@ -13,8 +13,8 @@
 //   client.upstreamStarted       // false: tcp_proxy never connects
 //   guard.metric("tcp_guard_denied")   // 1n
 
-export { FilterStartError, FilterUnderTest, startFilter, type FilterOptions } from "./filter.ts";
-export { TestConnection, type ConnectionOptions, type Forwarded } from "./connection.ts";
+export { FilterStartError, FilterUnderTest, startFilter, type FilterOptions } from "./filter-under-test.ts";
+export { TestConnection, type ConnectionOptions, type Forwarded } from "./test-connection.ts";
 export {
   traceLine,
   traceLines,

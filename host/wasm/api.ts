@@ -26,6 +26,6 @@ export type {
   Word,
 } from "./contract.ts";
 export { PluginStartError } from "./contract.ts";
-export { startWasmPlugin } from "./plugin.ts";
+export { startWasmPlugin } from "./wasm-plugin.ts";
 export { traceLine, traceLines } from "./trace-text.ts";
 export { MARKED_CALL_NAMES } from "./vm.ts";

@@ -9,7 +9,7 @@ import { createAdminServer, type AdminOptions } from "../../host/admin.ts";
 import type { ServerState } from "../../host/admin/server-info.ts";
 import { createLogger } from "../../host/log.ts";
 import { ENVOY_LOGGERS } from "../../host/loggers.ts";
-import { closeServer, listen } from "../../host/net/listen.ts";
+import { closeServer, listen } from "../../host/net/listener/listen.ts";
 import { createStatsStore } from "../../host/stats.ts";
 import { exchange, postRequest } from "../helpers/e2e-clients.ts";
 import { startTestHost, wasmMessages, type TestHost } from "../helpers/e2e.ts";

@@ -348,7 +348,7 @@ test("FAIL_RELOAD: the back-off runs from the worker's last load attempt, not fr
   assert.deepEqual(connect(), ["close downstream"]);
   assert.deepEqual(lines.slice(-2), [
     `${TIMESTAMP}[2][error][wasm] [source/extensions/common/wasm/wasm_vm.cc:38] Function: proxy_on_downstream_data failed: Uncaught RuntimeError: unreachable`,
-    `${TIMESTAMP}[2][error][wasm] [host/wasm/plugin.ts] Wasm VM reload failed: Wasm VM failed to start: on_configure returned 0`,
+    `${TIMESTAMP}[2][error][wasm] [host/wasm/wasm-plugin.ts] Wasm VM reload failed: Wasm VM failed to start: on_configure returned 0`,
   ]);
   now = 2499;
   assert.deepEqual(connect(), ["close downstream"]);

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { ByteBuffer } from "../../host/buffer.ts";
-import { FilterChain } from "../../host/net/filter-chain.ts";
+import { FilterChain } from "../../host/net/connection/filter-chain.ts";
 import type { ConnectionFilter, FilterConnection, FilterFactory, FilterStatus, ReadFilterCallbacks } from "../../host/wasm/api.ts";
 
 const INFO = { source: { address: "127.0.0.1", port: 4660 }, destination: { address: "127.0.0.1", port: 18000 }, listenerName: "main" };

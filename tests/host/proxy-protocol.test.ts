@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { ProxyProtocolListenerFilter } from "../../host/config/model.ts";
-import { ProxyProtocolStats, readProxyHeader, type HeaderReading } from "../../host/net/proxy-protocol.ts";
+import { ProxyProtocolStats, readProxyHeader, type HeaderReading } from "../../host/net/listener/proxy-protocol.ts";
 import { createStatsStore } from "../../host/stats.ts";
 
 const FILTER: ProxyProtocolListenerFilter = {

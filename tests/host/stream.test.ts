@@ -49,7 +49,7 @@ test("StopIteration on upstream data is unsupported: one warning, and the data i
     lines.map((line) => line.split("] ").slice(2).join("] ")),
     ["proxy_on_upstream_data returned StopIteration, which is not supported for upstream data: the data is forwarded"],
   );
-  assert.match(lines[0], /\]\[warning\]\[wasm\] \[host\/wasm\/plugin\.ts\] /);
+  assert.match(lines[0], /\]\[warning\]\[wasm\] \[host\/wasm\/wasm-plugin\.ts\] /);
   plugin.close();
 });
 

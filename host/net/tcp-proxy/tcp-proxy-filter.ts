@@ -5,11 +5,11 @@
 // sends goes to the client through the filters. It counts its own and the cluster's stats.
 
 import { connect, type Socket } from "node:net";
-import type { ByteBuffer } from "../buffer.ts";
-import type { ConnectionInfo, FilterStatus, UpstreamHostInfo } from "../wasm/api.ts";
+import type { ByteBuffer } from "../../buffer.ts";
+import type { ConnectionInfo, FilterStatus, UpstreamHostInfo } from "../../wasm/api.ts";
 import type { UpstreamCluster } from "./cluster.ts";
-import type { DownstreamConnection, DownstreamEnd, TerminalFilter } from "./downstream-connection.ts";
-import type { TcpProxyStats } from "./envoy-stats.ts";
+import type { DownstreamConnection, DownstreamEnd, TerminalFilter } from "../connection/downstream-connection.ts";
+import type { TcpProxyStats } from "../envoy-stats.ts";
 
 const END_OF_STREAM = new Uint8Array(0);
 

@@ -4,11 +4,11 @@
 // more arrive — with its stats. A header that is well formed gives the connection its addresses;
 // anything else closes the socket.
 
-import type { ProxyProtocolListenerFilter } from "../config/model.ts";
-import type { StatsStore } from "../stats.ts";
-import type { Endpoint } from "../wasm/api.ts";
-import { Stat } from "./envoy-stats.ts";
-import { ipv4Text, ipv6Text, parseIpv4, parseIpv6 } from "./ip-text.ts";
+import type { ProxyProtocolListenerFilter } from "../../config/model.ts";
+import type { StatsStore } from "../../stats.ts";
+import type { Endpoint } from "../../wasm/api.ts";
+import { Stat } from "../envoy-stats.ts";
+import { ipv4Text, ipv6Text, parseIpv4, parseIpv6 } from "../ip-text.ts";
 
 export type HeaderVersion = "v1" | "v2";
 

@@ -1,11 +1,11 @@
 // One scripted connection through the filter under test, on the local host's own filter chain
-// (host/net/filter-chain.ts): the calls Envoy's network side makes, in the order a test chooses,
+// (host/net/connection/filter-chain.ts): the calls Envoy's network side makes, in the order a test chooses,
 // and a record of what came out of the chain — the bytes passed on each way after the filter's
 // edits, whether the filter closed the connection or holds bytes in the read buffer, and whether
 // tcp_proxy, the chain's last filter (a recording one here), would have connected upstream. As
 // in Envoy's filter manager, once the filter has closed the connection nothing passes any more.
 
-import { FilterChain } from "../net/filter-chain.ts";
+import { FilterChain } from "../net/connection/filter-chain.ts";
 import { canonicalIpText } from "../net/ip-text.ts";
 import type { ByteBuffer } from "../buffer.ts";
 import type {

@@ -2,13 +2,13 @@
 // chain's filters to tcp_proxy's cluster.
 
 import { createServer, type Server, type Socket } from "node:net";
-import type { HeaderAddresses } from "./proxy-protocol.ts";
-import type { TcpProxyConfig } from "../config/model.ts";
-import type { ConnectionInfo, FilterFactory } from "../wasm/api.ts";
+import type { HeaderAddresses } from "../listener/proxy-protocol.ts";
+import type { TcpProxyConfig } from "../../config/model.ts";
+import type { ConnectionInfo, FilterFactory } from "../../wasm/api.ts";
 import type { UpstreamCluster } from "./cluster.ts";
-import type { TcpProxyStats } from "./envoy-stats.ts";
-import { DownstreamConnection } from "./downstream-connection.ts";
-import { socketEndpoints } from "./ip-text.ts";
+import type { TcpProxyStats } from "../envoy-stats.ts";
+import { DownstreamConnection } from "../connection/downstream-connection.ts";
+import { socketEndpoints } from "../ip-text.ts";
 import { TcpProxyFilter } from "./tcp-proxy-filter.ts";
 
 export interface TcpProxyListenerOptions {

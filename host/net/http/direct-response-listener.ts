@@ -5,8 +5,8 @@
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
-import type { HttpConnectionManagerConfig } from "../config/model.ts";
-import { countResponse, type HttpConnectionManagerStats } from "./envoy-stats.ts";
+import type { HttpConnectionManagerConfig } from "../../config/model.ts";
+import { countResponse, type HttpConnectionManagerStats } from "../envoy-stats.ts";
 import { HttpDownstreams, type HttpDownstream } from "./http-downstream.ts";
 import { matchRoute } from "./route-match.ts";
 

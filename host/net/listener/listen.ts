@@ -1,7 +1,7 @@
 // Binding a server, with the one-line error a user needs when it fails.
 
 import type { Server } from "node:net";
-import { formatAddress } from "../address.ts";
+import { formatAddress } from "../../address.ts";
 
 /** A server could not bind; the message is one line, e.g. `listener 'main' cannot bind ...`. */
 export class ListenError extends Error {

@@ -2,7 +2,7 @@
 // header best (exact, then the longest `*.suffix`, then the longest `prefix*`, then `*`), then
 // that host's first route whose prefix or path matches.
 
-import type { DirectResponseRoute } from "../config/model.ts";
+import type { DirectResponseRoute } from "../../config/model.ts";
 
 /** The route answering this request, or undefined (Envoy answers 404). */
 export function matchRoute(routes: DirectResponseRoute[], host: string, path: string): DirectResponseRoute | undefined {

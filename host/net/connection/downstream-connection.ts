@@ -6,8 +6,8 @@
 // socket it stands for (its own, and the upstream tcp_proxy opened for it) has closed.
 
 import type { Socket } from "node:net";
-import type { ConnectionInfo, FilterConnection, FilterFactory, ReadFilter, ReadFilterCallbacks } from "../wasm/api.ts";
-import type { Stat } from "./envoy-stats.ts";
+import type { ConnectionInfo, FilterConnection, FilterFactory, ReadFilter, ReadFilterCallbacks } from "../../wasm/api.ts";
+import type { Stat } from "../envoy-stats.ts";
 import { FilterChain } from "./filter-chain.ts";
 
 const END_OF_STREAM = new Uint8Array(0);

@@ -8,7 +8,7 @@
 // first time the walk reaches it. Writes to the client go through the filters last to first.
 // The walk stops at the first filter after which the connection is no longer open.
 
-import { ByteBuffer } from "../buffer.ts";
+import { ByteBuffer } from "../../buffer.ts";
 import type {
   ConnectionFilter,
   ConnectionInfo,
@@ -16,7 +16,7 @@ import type {
   FilterFactory,
   ReadFilter,
   ReadFilterCallbacks,
-} from "../wasm/api.ts";
+} from "../../wasm/api.ts";
 
 /** A read filter in the walk, and whether it has had its new connection (Envoy's ActiveReadFilter). */
 interface ActiveReadFilter {

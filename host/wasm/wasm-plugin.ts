@@ -19,7 +19,7 @@ import { SharedData } from "./shared-data.ts";
 import { WasmVm } from "./vm.ts";
 
 /** The local host's own source, for the lines it logs that Envoy has no equivalent for. */
-const HOST_SOURCE = "host/wasm/plugin.ts";
+const HOST_SOURCE = "host/wasm/wasm-plugin.ts";
 /** Envoy's `Wasm::error`, which logs a VM's failure as `Wasm VM failed <message>` (envoy 5fbb163). */
 const WASM_ERROR_SOURCE = "source/extensions/common/wasm/wasm.cc:109";
 

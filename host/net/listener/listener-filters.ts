@@ -6,10 +6,10 @@
 // socket is closed, or becomes a connection as it is with continue_on_listener_filters_timeout.
 
 import type { Socket } from "node:net";
-import type { ListenerConfig, ProxyProtocolListenerFilter } from "../config/model.ts";
-import type { StatsStore } from "../stats.ts";
-import type { ListenerFilterStats } from "./envoy-stats.ts";
-import { socketEndpoints } from "./ip-text.ts";
+import type { ListenerConfig, ProxyProtocolListenerFilter } from "../../config/model.ts";
+import type { StatsStore } from "../../stats.ts";
+import type { ListenerFilterStats } from "../envoy-stats.ts";
+import { socketEndpoints } from "../ip-text.ts";
 import { ProxyProtocolStats, readProxyHeader, type HeaderAddresses } from "./proxy-protocol.ts";
 
 /** A socket the listener filters have finished with: its addresses, as the filters left them. */

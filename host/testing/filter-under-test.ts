@@ -18,7 +18,7 @@ import {
   type VmDiagnostics,
   type WasmPlugin,
 } from "../wasm/api.ts";
-import { TestConnection, type ConnectionOptions } from "./connection.ts";
+import { TestConnection, type ConnectionOptions } from "./test-connection.ts";
 
 export interface FilterOptions {
   /** the module: the path of a .wasm file exporting a proxy-wasm ABI version (0.1.0 to 0.2.1) */

@@ -1,7 +1,7 @@
 // Tests and benchmarks move listeners to other ports (0: any free one). A cluster endpoint that
 // pointed at a moved listener must follow it, or tcp_proxy would forward to the old port.
 
-import type { ClusterConfig, EndpointConfig, SocketAddress } from "../config/model.ts";
+import type { ClusterConfig, EndpointConfig, SocketAddress } from "../../config/model.ts";
 import { listenerAccepts } from "./bind-address.ts";
 
 /** Where a listener was configured and the port it is bound to now. */

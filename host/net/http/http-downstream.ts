@@ -11,7 +11,7 @@
 
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
-import { countResponse, type HttpConnectionManagerStats } from "./envoy-stats.ts";
+import { countResponse, type HttpConnectionManagerStats } from "../envoy-stats.ts";
 
 export interface HttpTimeouts {
   /** stream_idle_timeout in ms; 0: none */

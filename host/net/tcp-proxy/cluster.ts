@@ -1,12 +1,12 @@
 // A STATIC cluster as tcp_proxy uses it: its metadata for the filter, round robin over its
 // endpoints, its connection stats, and the counters Envoy keeps per host (admin /clusters).
 
-import { formatAddress } from "../address.ts";
-import type { ClusterConfig, JsonObject, Metadata } from "../config/model.ts";
-import type { StatsStore } from "../stats.ts";
-import type { ClusterInfo, UpstreamHostInfo } from "../wasm/api.ts";
-import { clusterStats, type ClusterStats } from "./envoy-stats.ts";
-import { canonicalIpText } from "./ip-text.ts";
+import { formatAddress } from "../../address.ts";
+import type { ClusterConfig, JsonObject, Metadata } from "../../config/model.ts";
+import type { StatsStore } from "../../stats.ts";
+import type { ClusterInfo, UpstreamHostInfo } from "../../wasm/api.ts";
+import { clusterStats, type ClusterStats } from "../envoy-stats.ts";
+import { canonicalIpText } from "../ip-text.ts";
 
 /** envoy.config.core.v3.Metadata as JSON, the shape the wasm side serves as properties. */
 export function metadataJson(metadata: Metadata): JsonObject {
