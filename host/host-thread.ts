@@ -10,7 +10,7 @@ import { ConfigError, ConfigReadError } from "./config/load.ts";
 import { createLogger, type AdjustableLogger } from "./log.ts";
 import type { LogLevelName } from "./loggers.ts";
 import { ListenError } from "./net/listener/listen.ts";
-import { MissingPluginError, startLocalHost, type LocalHostOptions, type RunningHost } from "./local-host.ts";
+import { MissingPluginError, StoppedWhileStartingError, startLocalHost, type LocalHostOptions, type RunningHost } from "./local-host.ts";
 import { writeStderrLine } from "./stderr.ts";
 import { WatchdogStats, type WatchdogEvent } from "./watchdog-stats.ts";
 import { MARKED_CALL_NAMES, PluginStartError } from "./wasm/api.ts";
@@ -74,13 +74,14 @@ async function run(): Promise<number> {
     createLogger({ level: data.level, componentLevels: data.componentLevels, write: writeStderrLine, writeBytes: writeStderrLine }),
   );
   let host: RunningHost | undefined;
-  let stopAsked = false;
+  // a stop asked for while the host starts gives up what its start waits for (code.remote)
+  const stopWhileStarting = new AbortController();
   // Stalls reported before the host (and its stats) are up are counted once it is.
   const stalls: Array<{ event: WatchdogEvent; thread: number }> = [];
   let watchdogStats: WatchdogStats | undefined;
   port.on("message", (message: ToHostThread) => {
     if (message.kind === "stop") {
-      stopAsked = true;
+      stopWhileStarting.abort();
       if (host !== undefined) void host.close();
     } else if (watchdogStats === undefined) stalls.push(message);
     else watchdogStats.count(message.event, message.thread);
@@ -94,8 +95,10 @@ async function run(): Promise<number> {
       logger,
       traceWrite: writeStderrLine,
       callMarker: new CallMarker(data.marker, MARKED_CALL_NAMES, (news) => tell({ kind: "marker", news })),
+      stop: stopWhileStarting.signal,
     });
   } catch (error) {
+    if (error instanceof StoppedWhileStartingError) return 0;
     const message = userError(error);
     if (message === undefined) throw error;
     for (const line of message.split("\n")) writeStderrLine(`error: ${line}`);
@@ -103,7 +106,7 @@ async function run(): Promise<number> {
   }
   watchdogStats = new WatchdogStats(host.stats, data.host.concurrency ?? 1);
   for (const { event, thread } of stalls) watchdogStats.count(event, thread);
-  if (stopAsked) void host.close();
+  if (stopWhileStarting.signal.aborted) void host.close();
   await host.closed;
   return 0;
 }

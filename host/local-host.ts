@@ -46,6 +46,12 @@ export interface LocalHostOptions {
   adminPort?: number;
   /** marks every call into a plugin for the command line's watchdog (cli.ts); absent in tests and benchmarks */
   callMarker?: CallMarker;
+  /**
+   * A stop asked for while the host starts (a signal): the code.remote fetches it waits for are
+   * given up, and startLocalHost rejects with StoppedWhileStartingError. Once it has resolved,
+   * stop it with close().
+   */
+  stop?: AbortSignal;
 }
 
 export interface RunningHost {
@@ -70,6 +76,11 @@ export class MissingPluginError extends Error {
   override name = "MissingPluginError";
 }
 
+/** The host was asked to stop before it was up; it has logged its shutdown. */
+export class StoppedWhileStartingError extends Error {
+  override name = "StoppedWhileStartingError";
+}
+
 /** The local host's own source, for the lines it logs that Envoy has no equivalent for. */
 const HOST_SOURCE = "host/local-host.ts";
 
@@ -88,7 +99,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<Running
   const config = loadEnvoyConfig(options.configPath);
   const stats = createStatsStore();
   // Like Envoy's init manager, nothing starts before every code.remote module has been fetched.
-  const remoteModules = options.withoutWasm ? new RemoteModules() : await fetchRemoteModules(config, logger);
+  const remoteModules = options.withoutWasm ? new RemoteModules() : await fetchRemoteModules(config, logger, options.stop);
   let pluginsByListener: Map<ListenerConfig, WasmPlugin[]>;
   try {
     pluginsByListener = options.withoutWasm ? new Map() : startPlugins(config.listeners, options, logger, stats, remoteModules);
@@ -222,10 +233,19 @@ function isLoopback(address: string): boolean {
   return address === "::1" || /^(::ffff:)?127\./.test(address);
 }
 
-async function fetchRemoteModules(config: EnvoyConfig, logger: AdjustableLogger): Promise<RemoteModules> {
+/**
+ * Envoy's signal handlers run while its init manager waits for code.remote: a signal then shuts
+ * it down, the fetch given up (RunHelper in source/server/server.cc).
+ */
+async function fetchRemoteModules(config: EnvoyConfig, logger: AdjustableLogger, stop: AbortSignal | undefined): Promise<RemoteModules> {
   try {
-    return await RemoteModules.fetch(config.listeners, config.clusters, logger);
+    return await RemoteModules.fetch(config.listeners, config.clusters, logger, stop);
   } catch (error) {
+    if (stop?.aborted) {
+      logger.log("main", "info", SOURCE.shutdown, "shutting down server instance", MAIN_THREAD);
+      logger.log("main", "info", SOURCE.shutdown, "exiting", MAIN_THREAD);
+      throw new StoppedWhileStartingError("stopped while fetching code.remote");
+    }
     if (error instanceof RemoteCodeError) throw new MissingPluginError(error.message);
     throw error;
   }

@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import type { ClusterConfig, ListenerConfig, RemoteWasmCode, WasmFilterConfig } from "./config/model.ts";
 import { MAIN_THREAD, type Logger } from "./log.ts";
 
@@ -56,12 +57,16 @@ export class RemoteModules {
   private readonly paths = new Map<WasmFilterConfig, string>();
   private folder: string | undefined;
 
-  /** Fetches every wasm filter's code.remote at once; throws RemoteCodeError naming the plugin. */
-  static async fetch(listeners: ListenerConfig[], clusters: ClusterConfig[], logger: Logger): Promise<RemoteModules> {
+  /**
+   * Fetches every wasm filter's code.remote at once; throws RemoteCodeError naming the plugin.
+   * `stop` gives the fetches up (the host is shutting down): the request, its timers and the
+   * back-off end at once, and the promise rejects with the signal's reason.
+   */
+  static async fetch(listeners: ListenerConfig[], clusters: ClusterConfig[], logger: Logger, stop?: AbortSignal): Promise<RemoteModules> {
     const modules = new RemoteModules();
     const filters = listeners.flatMap((listener) => listener.filters);
     try {
-      await Promise.all(filters.map((filter) => (filter.kind === "wasm" ? modules.add(filter, clusters, logger) : undefined)));
+      await Promise.all(filters.map((filter) => (filter.kind === "wasm" ? modules.add(filter, clusters, logger, stop) : undefined)));
     } catch (error) {
       modules.remove();
       throw error;
@@ -69,11 +74,11 @@ export class RemoteModules {
     return modules;
   }
 
-  private async add(filter: WasmFilterConfig, clusters: ClusterConfig[], logger: Logger): Promise<void> {
+  private async add(filter: WasmFilterConfig, clusters: ClusterConfig[], logger: Logger, stop?: AbortSignal): Promise<void> {
     if (filter.code.kind !== "remote") return;
     let bytes: Uint8Array;
     try {
-      bytes = await fetchRemoteCode(filter.code, clusters, logger);
+      bytes = await fetchRemoteCode(filter.code, clusters, logger, stop);
     } catch (error) {
       if (error instanceof RemoteCodeError) throw new RemoteCodeError(`plugin '${filter.name}': ${error.message}`);
       throw error;
@@ -97,12 +102,13 @@ export class RemoteModules {
 }
 
 /** The module's bytes; throws RemoteCodeError once every attempt has failed. */
-export async function fetchRemoteCode(code: RemoteWasmCode, clusters: ClusterConfig[], logger: Logger): Promise<Uint8Array> {
+export async function fetchRemoteCode(code: RemoteWasmCode, clusters: ClusterConfig[], logger: Logger, stop?: AbortSignal): Promise<Uint8Array> {
   logger.log("wasm", "warn", SOURCE.unstable, "Wasm remote code fetch is unstable and may cause a crash", MAIN_THREAD);
   const backoff = new JitteredExponentialBackoff(code.backoffBaseMs, code.backoffMaxMs);
   for (let attempt = 0; ; attempt++) {
     try {
-      return await fetchOnce(code, clusters.find((cluster) => cluster.name === code.cluster), attempt, logger);
+      stop?.throwIfAborted();
+      return await fetchOnce(code, clusters.find((cluster) => cluster.name === code.cluster), attempt, logger, stop);
     } catch (error) {
       if (!(error instanceof FetchFailure)) throw error;
       const log = (level: "debug" | "warn", source: string, message: string) => logger.log("config", level, source, message, MAIN_THREAD);
@@ -115,15 +121,21 @@ export async function fetchRemoteCode(code: RemoteWasmCode, clusters: ClusterCon
       }
       const delayMs = backoff.nextMs();
       log("debug", SOURCE.retryIn, `Remote data provider will retry in ${delayMs} ms.`);
-      await new Promise((resolve) => setTimeout(resolve, delayMs));
+      await sleep(delayMs, undefined, { signal: stop });
     }
   }
 }
 
-async function fetchOnce(code: RemoteWasmCode, cluster: ClusterConfig | undefined, attempt: number, logger: Logger): Promise<Uint8Array> {
+async function fetchOnce(
+  code: RemoteWasmCode,
+  cluster: ClusterConfig | undefined,
+  attempt: number,
+  logger: Logger,
+  stop: AbortSignal | undefined,
+): Promise<Uint8Array> {
   logger.log("config", "debug", SOURCE.start, `fetch remote data from [uri = ${code.uri}]: start`, MAIN_THREAD);
   if (cluster === undefined) throw new FetchFailure(FailureReason.Network, `no cluster ${code.cluster}`, SOURCE.noCluster);
-  const { status, body } = await get(code, cluster, attempt);
+  const { status, body } = await get(code, cluster, attempt, stop);
   if (status !== 200) {
     throw new FetchFailure(FailureReason.Network, `response status code ${status}`, SOURCE.status, status === TIMEOUT ? ` (no answer within ${code.timeoutMs} ms)` : "");
   }
@@ -147,21 +159,23 @@ interface Response {
  * as Host. As in Envoy's async client, a refused or failed connection is a 503 and no answer in
  * time a 504 (the router's local replies); a response cut off after its headers is a reset.
  */
-function get(code: RemoteWasmCode, cluster: ClusterConfig, attempt: number): Promise<Response> {
+function get(code: RemoteWasmCode, cluster: ClusterConfig, attempt: number, stop: AbortSignal | undefined): Promise<Response> {
   const endpoint = cluster.endpoints[attempt % Math.max(1, cluster.endpoints.length)];
   if (endpoint === undefined) return Promise.resolve({ status: NO_UPSTREAM, body: Buffer.alloc(0) });
   const uri = new URL(code.uri);
   return new Promise((resolve, reject) => {
     let settled = false;
-    const finish = (outcome: Response | FetchFailure) => {
+    const finish = (outcome: Response | Error) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
       clearTimeout(connectTimer);
+      stop?.removeEventListener("abort", stopped);
       req.destroy();
-      if (outcome instanceof FetchFailure) reject(outcome);
+      if (outcome instanceof Error) reject(outcome);
       else resolve(outcome);
     };
+    const stopped = () => finish(stop!.reason instanceof Error ? stop!.reason : new Error(String(stop!.reason)));
     const failed = () => finish({ status: NO_UPSTREAM, body: Buffer.alloc(0) });
     const req = request({
       host: endpoint.address.address,
@@ -175,6 +189,7 @@ function get(code: RemoteWasmCode, cluster: ClusterConfig, attempt: number): Pro
     const connectTimer = setTimeout(failed, cluster.connectTimeoutMs);
     req.on("socket", (socket) => socket.once("connect", () => clearTimeout(connectTimer)));
     req.on("error", failed);
+    stop?.addEventListener("abort", stopped);
     req.on("response", (response) => {
       const chunks: Buffer[] = [];
       response.on("data", (chunk: Buffer) => chunks.push(chunk));

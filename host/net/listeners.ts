@@ -7,7 +7,7 @@ import type { StatsStore } from "../stats.ts";
 import type { FilterFactory } from "../wasm/api.ts";
 import { bindAddressFor } from "./listener/bind-address.ts";
 import { UpstreamCluster } from "./tcp-proxy/cluster.ts";
-import { createDirectResponseServer } from "./http/direct-response-listener.ts";
+import { createDirectResponseListener } from "./http/direct-response-listener.ts";
 import { httpConnectionManagerStats, listenerStats as defineListenerStats, tcpProxyStats } from "./envoy-stats.ts";
 import { followListeners, type BoundListener } from "./listener/follow-listeners.ts";
 import { ListenerFilterStage } from "./listener/listener-filters.ts";
@@ -144,7 +144,7 @@ function serveChain(
     };
   }
   if (terminal?.kind === "http_connection_manager") {
-    const server = createDirectResponseServer(terminal, httpConnectionManagerStats(options.stats, terminal.statPrefix));
+    const { server, endConnections } = createDirectResponseListener(terminal, httpConnectionManagerStats(options.stats, terminal.statPrefix));
     return {
       config,
       server,
@@ -152,7 +152,7 @@ function serveChain(
         server.emit("connection", socket);
         socket.resume();
       },
-      endConnections: () => server.closeAllConnections(),
+      endConnections,
     };
   }
   throw new Error(`listener '${config.name}': the last filter must be tcp_proxy or http_connection_manager`);

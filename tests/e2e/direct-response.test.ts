@@ -7,7 +7,7 @@ import type { Server } from "node:http";
 import { connect } from "node:net";
 import { after, before, describe, test } from "node:test";
 import type { HttpConnectionManagerConfig } from "../../host/config/model.ts";
-import { createDirectResponseServer } from "../../host/net/http/direct-response-listener.ts";
+import { createDirectResponseListener } from "../../host/net/http/direct-response-listener.ts";
 import { httpConnectionManagerStats } from "../../host/net/envoy-stats.ts";
 import { closeServer, listen } from "../../host/net/listener/listen.ts";
 import { createStatsStore } from "../../host/stats.ts";
@@ -31,7 +31,7 @@ const CONFIG: HttpConnectionManagerConfig = {
 
 /** The listener on a free port, its stats kept in `stats`. */
 async function serve(stats: StatsStore): Promise<{ server: Server; url: string }> {
-  const server = createDirectResponseServer(CONFIG, httpConnectionManagerStats(stats, CONFIG.statPrefix));
+  const server = createDirectResponseListener(CONFIG, httpConnectionManagerStats(stats, CONFIG.statPrefix)).server;
   return { server, url: `http://127.0.0.1:${await listen(server, "listener 'test'", "127.0.0.1", 0)}` };
 }
 
@@ -165,7 +165,7 @@ function withoutDate(reply: string): string {
 /** The listener with these timeouts on a free port; its stats and a way to read one. */
 async function serveWith(timeouts: Partial<Pick<HttpConnectionManagerConfig, "streamIdleTimeoutMs" | "idleTimeoutMs">>) {
   const stats = createStatsStore();
-  const server = createDirectResponseServer({ ...CONFIG, ...timeouts }, httpConnectionManagerStats(stats, CONFIG.statPrefix));
+  const server = createDirectResponseListener({ ...CONFIG, ...timeouts }, httpConnectionManagerStats(stats, CONFIG.statPrefix)).server;
   const url = `http://127.0.0.1:${await listen(server, "listener 'test'", "127.0.0.1", 0)}`;
   const stat = (name: string) => Number(stats.get(`http.test.${name}`));
   return { server, url, stat };
@@ -173,7 +173,7 @@ async function serveWith(timeouts: Partial<Pick<HttpConnectionManagerConfig, "st
 
 describe("the HTTP connection manager's limits and timeouts, as Envoy's", () => {
   test("no request headers timeout and no whole-request timeout (node's own are off)", () => {
-    const server = createDirectResponseServer(CONFIG, httpConnectionManagerStats(createStatsStore(), CONFIG.statPrefix));
+    const server = createDirectResponseListener(CONFIG, httpConnectionManagerStats(createStatsStore(), CONFIG.statPrefix)).server;
     assert.equal(server.headersTimeout, 0);
     assert.equal(server.requestTimeout, 0);
   });

@@ -21,7 +21,13 @@ const PARSER_HEADER_BYTES = MAX_REQUEST_HEADER_BYTES + 8 * 1024;
 
 const downstreams = new WeakMap<Socket, HttpDownstream>();
 
-export function createDirectResponseServer(config: HttpConnectionManagerConfig, stats: HttpConnectionManagerStats): Server {
+export interface DirectResponseListener {
+  readonly server: Server;
+  /** Reset every open connection, those a listener filter handed over included (the host is shutting down). */
+  endConnections(): void;
+}
+
+export function createDirectResponseListener(config: HttpConnectionManagerConfig, stats: HttpConnectionManagerStats): DirectResponseListener {
   const connections = new HttpDownstreams(config, stats);
   const server = createServer(
     // Envoy has no request headers timeout by default and no whole-request timeout: node's are off
@@ -45,7 +51,7 @@ export function createDirectResponseServer(config: HttpConnectionManagerConfig, 
   });
   // no `Keep-Alive: timeout=5` header, which Envoy does not send; idle connections end by idle_timeout
   server.keepAliveTimeout = 0;
-  return server;
+  return { server, endConnections: () => connections.destroyAll() };
 }
 
 /** Envoy's header limits: the names and values together, and their number. */

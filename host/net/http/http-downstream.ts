@@ -1,15 +1,14 @@
 // The downstream connections of the HTTP connection manager, as Envoy's ConnectionManagerImpl and
 // HTTP/1 codec treat them (docs/envoy-host.md §16): a request ("stream") begins with its first
-// byte and is counted; stream_idle_timeout runs from then while no byte moves, and answers 408
-// `stream timeout` if it fires before the request head is whole; a connection without a request
-// in flight is closed after idle_timeout; a malformed request is answered 400, headers over
-// Envoy's limits 431, each as Envoy's local reply, and the connection is closed.
-//
-// The first byte of a request is seen in the socket's byte count, swept over all connections a
-// few times per timeout, rather than by a 'data' listener, which would take the socket off node's
-// native HTTP parser (a fifth of the listener's throughput).
+// byte and is counted; its stream_idle_timeout is armed then, and armed again with the whole
+// duration at each of the stream's events (its head whole, a piece of its body, its response
+// sent), not at every byte; if it fires before the request head is whole, the client gets 408
+// `stream timeout`. A connection without a stream is closed after idle_timeout, armed when the
+// connection opens and whenever its last stream ends. A malformed request is answered 400, headers
+// over Envoy's limits 431, each as Envoy's local reply, and the connection is closed.
 
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from "node:http";
+import { createRequire } from "node:module";
 import type { Socket } from "node:net";
 import { countResponse, type HttpConnectionManagerStats } from "../envoy-stats.ts";
 
@@ -21,58 +20,66 @@ export interface HttpTimeouts {
 }
 
 const STREAM_TIMEOUT_BODY = "stream timeout";
-/** A timeout fires within a quarter of its length, and the sweep runs at most once a second. */
-const SWEEPS_PER_TIMEOUT = 4;
-const MAX_SWEEP_MS = 1000;
 
-/** The connections of one listener, and the sweep that runs their timeouts. */
+/**
+ * The index of the message-begin callback on node's HTTP parser. Node has no public event for the
+ * first byte of a request; its parser (llhttp) calls this one there, as Envoy's HTTP/1 codec
+ * creates the stream in onMessageBegin. A 'data' listener would see the bytes too, but takes the
+ * socket off node's native parser (a fifth of the listener's throughput).
+ */
+const ON_MESSAGE_BEGIN: number = createRequire(import.meta.url)("_http_common").HTTPParser.kOnMessageBegin;
+if (typeof ON_MESSAGE_BEGIN !== "number") throw new Error(`node ${process.version}: its HTTP parser has no message-begin callback`);
+
+type ParserCallback = (this: unknown, ...args: unknown[]) => unknown;
+type Parser = Record<number, ParserCallback | null | undefined>;
+
+/** Call `onBegin` at the first byte of each request on `socket`, ahead of whatever node does there. */
+function onMessageBegin(socket: Socket, onBegin: () => void): void {
+  const parser = (socket as Socket & { parser?: Parser | null }).parser;
+  if (parser === undefined || parser === null) throw new Error("node's HTTP server gave a connection no parser");
+  const previous = parser[ON_MESSAGE_BEGIN];
+  // node clears the callback when it frees the parser for another connection
+  parser[ON_MESSAGE_BEGIN] = function (...args) {
+    onBegin();
+    return previous?.apply(this, args);
+  };
+}
+
+/** The connections of one listener. */
 export class HttpDownstreams {
   private readonly open = new Set<HttpDownstream>();
-  private sweep: NodeJS.Timeout | undefined;
-  /** undefined: no timeout to run */
-  private readonly sweepEveryMs: number | undefined;
 
   constructor(
     private readonly timeouts: HttpTimeouts,
     private readonly stats: HttpConnectionManagerStats,
-  ) {
-    const set = [timeouts.streamIdleTimeoutMs, timeouts.idleTimeoutMs].filter((ms) => ms > 0);
-    this.sweepEveryMs = set.length === 0 ? undefined : Math.min(MAX_SWEEP_MS, Math.max(1, Math.floor(Math.min(...set) / SWEEPS_PER_TIMEOUT)));
-  }
+  ) {}
 
+  /** A connection node's HTTP server has just taken (its parser is set up). */
   accept(socket: Socket): HttpDownstream {
     const downstream = new HttpDownstream(socket, this.timeouts, this.stats);
     this.open.add(downstream);
-    socket.on("close", () => {
-      this.open.delete(downstream);
-      if (this.open.size === 0) this.stopSweeping();
-    });
-    if (this.sweep === undefined && this.sweepEveryMs !== undefined) {
-      // the timers of open connections never keep the process alive on their own
-      this.sweep = setInterval(() => this.sweepAll(), this.sweepEveryMs).unref();
-    }
+    socket.on("close", () => this.open.delete(downstream));
     return downstream;
   }
 
-  private sweepAll(): void {
-    const now = performance.now();
-    for (const downstream of this.open) downstream.sweep(now);
-  }
-
-  private stopSweeping(): void {
-    clearInterval(this.sweep);
-    this.sweep = undefined;
+  /**
+   * Reset every open connection (the host is shutting down). Tracked here rather than by node's
+   * server, which does not track connections handed to it by a listener filter.
+   */
+  destroyAll(): void {
+    for (const downstream of [...this.open]) downstream.destroy();
   }
 }
 
 export class HttpDownstream {
-  /** requests whose response has not gone out, or whose body has not come in, whole */
-  private inFlight = 0;
-  /** bytes have arrived that have not made a whole request head yet */
-  private partial = false;
-  private bytesSeen: number;
-  /** performance.now() of the last byte or request event */
-  private lastActivity = performance.now();
+  /** streams begun and not done: a stream is done once its request and its response are whole */
+  private streams = 0;
+  /** a stream has begun whose request head is not whole yet */
+  private headPending = false;
+  /** Envoy's stream_idle_timer_ */
+  private streamTimer: NodeJS.Timeout | undefined;
+  /** Envoy's connection_idle_timer_ */
+  private idleTimer: NodeJS.Timeout | undefined;
   private done = false;
 
   constructor(
@@ -80,75 +87,100 @@ export class HttpDownstream {
     private readonly timeouts: HttpTimeouts,
     private readonly stats: HttpConnectionManagerStats,
   ) {
-    // bytes a listener filter read and handed back are still to come, as a request's first ones
-    this.bytesSeen = socket.bytesRead - socket.readableLength;
-    socket.on("close", () => (this.done = true));
+    onMessageBegin(socket, () => this.streamBegan());
+    socket.on("close", () => {
+      this.done = true;
+      this.disarm();
+    });
+    this.armIdleTimer();
   }
 
-  /** A request head is whole: a stream Envoy counts, in flight until both its ends are whole. */
+  /** A request head is whole (the stream was counted at its first byte). */
   requestStarted(request: IncomingMessage, response: ServerResponse): void {
-    this.partial = false;
-    this.inFlight++;
-    this.stats.downstreamRqTotal.add(1);
-    this.activity();
+    this.headPending = false;
+    this.armStreamTimer();
+    request.on("data", () => this.armStreamTimer());
     let ends = 0;
     const endOne = () => {
-      if (++ends < 2) return;
-      this.inFlight--;
-      this.activity();
+      if (++ends < 2) return this.armStreamTimer();
+      this.streamEnded();
     };
     request.once("end", endOne);
     response.once("finish", endOne);
   }
 
-  /** A whole request head over Envoy's header limits (its stream was counted): 431. */
+  /** A whole request head over Envoy's header limits: 431. */
   headersTooLarge(): void {
     this.localReply(431, STATUS_CODES[431]!);
   }
 
   /**
    * The codec refused what the client sent: Envoy answers it as a local reply, 431 for headers
-   * over its limits, 400 for the rest. A request head that never became whole is a stream of its
-   * own, counted here.
+   * over its limits, 400 for the rest, starting a stream (counted) if none has begun.
    */
   protocolError(tooLarge: boolean): void {
-    if (this.inFlight === 0) this.stats.downstreamRqTotal.add(1);
+    if (this.streams === 0) this.stats.downstreamRqTotal.add(1);
     this.localReply(tooLarge ? 431 : 400, STATUS_CODES[tooLarge ? 431 : 400]!);
   }
 
-  /** Notices new bytes, and fires the timeout whose time has come. */
-  sweep(now: number): void {
-    if (this.done) return;
-    if (this.socket.bytesRead !== this.bytesSeen) {
-      this.bytesSeen = this.socket.bytesRead;
-      if (this.inFlight === 0) this.partial = true;
-      this.lastActivity = now;
-    }
-    const idleFor = now - this.lastActivity;
-    if (this.partial || this.inFlight > 0) {
-      if (this.timeouts.streamIdleTimeoutMs > 0 && idleFor >= this.timeouts.streamIdleTimeoutMs) this.onStreamIdleTimeout();
-    } else if (this.timeouts.idleTimeoutMs > 0 && idleFor >= this.timeouts.idleTimeoutMs) {
-      this.done = true;
-      this.stats.downstreamCxIdleTimeout.add(1);
-      this.socket.end();
-    }
+  /** Reset the connection now (the host is shutting down). */
+  destroy(): void {
+    this.done = true;
+    this.disarm();
+    this.socket.destroy();
   }
 
-  /** The bytes read so far belong to requests already announced. */
-  private activity(): void {
-    this.bytesSeen = this.socket.bytesRead;
-    this.lastActivity = performance.now();
+  /** The first byte of a request: Envoy's codec creates the stream, counts it, arms its timer. */
+  private streamBegan(): void {
+    if (this.done) return;
+    this.streams++;
+    this.headPending = true;
+    this.stats.downstreamRqTotal.add(1);
+    clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
+    this.armStreamTimer();
+  }
+
+  private streamEnded(): void {
+    this.streams--;
+    if (this.streams > 0 || this.done) return this.armStreamTimer();
+    clearTimeout(this.streamTimer);
+    this.streamTimer = undefined;
+    this.armIdleTimer();
+  }
+
+  /** Envoy's resetIdleTimer: the whole stream_idle_timeout again from now. */
+  private armStreamTimer(): void {
+    if (this.done || this.timeouts.streamIdleTimeoutMs === 0) return;
+    clearTimeout(this.streamTimer);
+    this.streamTimer = setTimeout(() => this.onStreamIdleTimeout(), this.timeouts.streamIdleTimeoutMs);
+  }
+
+  private armIdleTimer(): void {
+    if (this.done || this.timeouts.idleTimeoutMs === 0) return;
+    clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(() => this.onIdleTimeout(), this.timeouts.idleTimeoutMs);
+  }
+
+  private disarm(): void {
+    clearTimeout(this.streamTimer);
+    clearTimeout(this.idleTimer);
+    this.streamTimer = this.idleTimer = undefined;
   }
 
   private onStreamIdleTimeout(): void {
+    this.streamTimer = undefined;
     this.stats.downstreamRqIdleTimeout.add(1);
     // a direct response goes out with the request head: past it Envoy can only reset the stream
-    if (!this.partial) {
-      this.done = true;
-      return void this.socket.destroy();
-    }
-    this.stats.downstreamRqTotal.add(1);
+    if (!this.headPending) return this.destroy();
     this.localReply(408, STREAM_TIMEOUT_BODY);
+  }
+
+  /** No stream for idle_timeout: Envoy counts it and closes the connection once written out. */
+  private onIdleTimeout(): void {
+    this.idleTimer = undefined;
+    this.stats.downstreamCxIdleTimeout.add(1);
+    this.closeAfterFlush();
   }
 
   /**
@@ -156,13 +188,23 @@ export class HttpDownstream {
    * `connection: close`, since the connection cannot carry another request.
    */
   private localReply(status: number, body: string): void {
-    this.done = true;
     countResponse(this.stats, status);
-    if (!this.socket.writable) return void this.socket.destroy();
-    this.socket.end(
+    this.closeAfterFlush(
       `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n` +
         `content-length: ${Buffer.byteLength(body)}\r\ncontent-type: text/plain\r\n` +
         `date: ${new Date().toUTCString()}\r\nserver: envoy\r\nconnection: close\r\n\r\n${body}`,
     );
+  }
+
+  /**
+   * Envoy's close with FlushWrite: what is written goes out, then the socket closes whole, without
+   * waiting for the client's FIN (node's server keeps half-open sockets otherwise).
+   */
+  private closeAfterFlush(last?: string): void {
+    this.done = true;
+    this.disarm();
+    const socket = this.socket;
+    if (!socket.writable) return void socket.destroy();
+    socket.end(last ?? "", () => socket.destroy());
   }
 }

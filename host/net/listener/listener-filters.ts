@@ -22,7 +22,8 @@ type Verdict = { action: "wait" } | { action: "close" } | { action: "continue"; 
 type ListenerFilter = (data: Uint8Array) => Verdict;
 
 export class ListenerFilterStage {
-  private readonly pending = new Set<Socket>();
+  /** the sockets still in the listener filters, each with what closes it and clears its timer */
+  private readonly pending = new Map<Socket, () => void>();
   private readonly filters: Array<() => ListenerFilter>;
 
   constructor(
@@ -41,7 +42,6 @@ export class ListenerFilterStage {
     /** received and not taken off by a filter: what the connection will read first */
     let received: Uint8Array = Buffer.alloc(0);
     let settled = false;
-    this.pending.add(socket);
 
     const settle = () => {
       settled = true;
@@ -98,16 +98,19 @@ export class ListenerFilterStage {
       else close();
     };
     const timer = this.config.listenerFiltersTimeoutMs > 0 ? setTimeout(onTimeout, this.config.listenerFiltersTimeoutMs) : undefined;
+    this.pending.set(socket, close);
     socket.on("data", onData);
     socket.on("end", onEnd);
     socket.on("error", onError);
     socket.resume();
   }
 
-  /** Close every socket still in the listener filters (the host is shutting down). */
+  /**
+   * Close every socket still in the listener filters (the host is shutting down), and clear its
+   * listener_filters_timeout, which would otherwise keep the host's thread alive until it fired.
+   */
   abortAll(): void {
-    for (const socket of this.pending) socket.destroy();
-    this.pending.clear();
+    for (const close of [...this.pending.values()]) close();
   }
 }
 
