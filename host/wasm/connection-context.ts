@@ -37,7 +37,6 @@ export interface ConnectionHooks {
 }
 
 export interface ConnectionSetup {
-  calls: ConnectionCalls;
   facts: ConnectionFacts;
   callbacks: ReadFilterCallbacks;
   /**
@@ -67,10 +66,10 @@ export class ConnectionContext extends ContextBase implements ConnectionFilter {
   private streamFailed = false;
   private ended = false;
 
-  constructor(id: number, readonly rootId: number, vm: VmServices, setup: ConnectionSetup) {
+  constructor(id: number, readonly rootId: number, vm: VmServices, calls: ConnectionCalls, setup: ConnectionSetup) {
     super(id, vm);
-    this.calls = setup.calls;
-    this.properties = { ...vm.rootProperties, connection: setup.facts };
+    this.calls = calls;
+    this.properties = { plugin: vm.rootProperties.plugin, names: vm.rootProperties.names, connection: setup.facts };
     this.callbacks = setup.callbacks;
     this.failOpen = setup.failOpen;
     this.hooks = setup.hooks;
@@ -197,13 +196,14 @@ export class ConnectionContext extends ContextBase implements ConnectionFilter {
     const buffer = type === BufferType.NetworkDownstreamData ? this.downstream : this.upstream;
     if (buffer === null) return WasmResult.NotFound;
     if (data === null) return WasmResult.InvalidMemoryAccess;
+    if (start !== 0 && start < buffer.length) return WasmResult.BadArgument;
+    // a copy: `data` is a view of the module's memory, which the module reuses
+    const bytes = data.slice();
     if (start === 0) {
       buffer.drain(length);
-      buffer.prepend(data);
-    } else if (start >= buffer.length) {
-      buffer.add(data);
+      buffer.prepend(bytes);
     } else {
-      return WasmResult.BadArgument;
+      buffer.add(bytes);
     }
     return WasmResult.Ok;
   }

@@ -242,8 +242,8 @@ export class WasmVm implements ConnectionCalls {
   // ---------------------------------------------------------------- connection contexts
 
   /** A connection's context, which is its network filter too. */
-  createConnection(setup: Omit<ConnectionSetup, "calls">): ConnectionContext {
-    const context = new ConnectionContext(this.ids.take(), this.root.id, this.services, { ...setup, calls: this });
+  createConnection(setup: ConnectionSetup): ConnectionContext {
+    const context = new ConnectionContext(this.ids.take(), this.root.id, this.services, this, setup);
     this.contexts.set(context.id, context);
     return context;
   }

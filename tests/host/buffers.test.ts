@@ -93,6 +93,15 @@ test("network buffers outside their callback are empty, never NotFound", () => {
   run.plugin.close();
 });
 
+test("set_buffer_bytes copies the module's bytes: reusing its memory afterwards changes nothing passed on", () => {
+  // every byte replaced by "HELLO", then the module writes over where "HELLO" was
+  const { run, connection } = downstreamDataTest(`
+    (drop (call $set_buffer_bytes (i32.const 2) (i32.const 0) (i32.const 5) (i32.const 1040) (i32.const 5)))
+    (i64.store (i32.const 1040) (i64.const 0x7878787878787878))`);
+  assert.deepEqual(connection.events, ['to upstream "HELLO"']);
+  run.plugin.close();
+});
+
 test("set_buffer_bytes: start 0 drains then prepends, start at the end appends, between is BadArgument", () => {
   const { run, connection } = downstreamDataTest(`
     (drop (call $set_buffer_bytes (i32.const 2) (i32.const 0) (i32.const 0) (i32.const 1024) (i32.const 6)))
