@@ -12,9 +12,9 @@ export type Re2 = RE2JS;
 export type Re2Compiled = { regex: Re2 } | { error: string };
 
 /**
- * RE2JS words its syntax errors as Go's regexp/syntax does; RE2 (re2/regexp.cc, kErrorStrings,
- * release 2024-07-02, which Envoy 1.39 pins) words the same codes so. The part after the colon
- * is the same in both.
+ * RE2JS words its syntax errors as Go's regexp/syntax does, RE2 in its own words (re2/regexp.cc,
+ * kErrorStrings, release 2024-07-02, which Envoy 1.39 pins): RE2JS's text → RE2's. The part after
+ * the colon is the same in both.
  */
 const NAMED_CAPTURE = "invalid named capture";
 const TOO_LARGE = "expression too large";
