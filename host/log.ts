@@ -18,7 +18,7 @@ export interface Logger {
   /**
    * Print one line in Envoy's format:
    * `[2026-11-25 10:00:00.000][<thread>][<level>][<component>] [<source>] <message>`
-   * `source` is Envoy's `file:line`, e.g. `source/extensions/common/wasm/context.cc:1195`.
+   * `source` is Envoy's `file:line`, e.g. `source/extensions/common/wasm/context.cc:1151`.
    * A message given as bytes is written as those bytes, as Envoy writes a module's message
    * whether or not it is UTF-8.
    */

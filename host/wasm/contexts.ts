@@ -11,8 +11,14 @@ import type { Metric, VmMetrics } from "./metrics.ts";
 import { readProperty, type PropertyScope } from "./properties.ts";
 import type { SharedData, SharedEntry } from "./shared-data.ts";
 
-/** Where Envoy's wasm Context logs (proxy_log, fd_write, proc_exit). */
-const CONTEXT_SOURCE = "source/extensions/common/wasm/context.cc:1195";
+/**
+ * Where Envoy's wasm Context logs a module's line (proxy_log, fd_write): `Context::log` has one
+ * ENVOY_LOG per level, each on its own line of context.cc (Envoy 1.39.0; docs/envoy-host.md §7).
+ */
+const CONTEXT_CC = "source/extensions/common/wasm/context.cc";
+const CONTEXT_LOG_LINES: Record<LineLevel, number> = { trace: 1145, debug: 1148, info: 1151, warn: 1154, error: 1157, critical: 1160 };
+/** `Context::error`, which cpp-host's proc_exit calls: ENVOY_LOG(trace, message) (Envoy 1.39.0). */
+const CONTEXT_ERROR_LINE = 196;
 const OFF = LOG_LEVELS.indexOf("off");
 
 /** What a context needs of its VM: the VM implements it. */
@@ -63,7 +69,7 @@ export abstract class ContextBase {
     const text = decodeUtf8(bytes);
     const prefix = `${this.logPrefix}: `;
     const line = text !== null ? prefix + text : concatBytes(Buffer.from(prefix), bytes);
-    this.vm.logger.log("wasm", level, CONTEXT_SOURCE, line, this.vm.thread);
+    this.vm.logger.log("wasm", level, `${CONTEXT_CC}:${CONTEXT_LOG_LINES[level]}`, line, this.vm.thread);
   }
 
   /** proxy_get_log_level: the wasm logger's level as the ABI numbers it (off 6). */
@@ -72,9 +78,12 @@ export abstract class ContextBase {
     return OFF;
   }
 
-  /** WASI proc_exit: logged at trace only; the trap that follows is what fails the VM (§8). */
-  procExit(module: string): void {
-    this.vm.logger.log("wasm", "trace", CONTEXT_SOURCE, `${module} proc_exit`, this.vm.thread);
+  /**
+   * WASI proc_exit: logged at trace only; the trap that follows is what fails the VM (§8).
+   * cpp-host registers one function under both WASI module names, and it names the old one.
+   */
+  procExit(): void {
+    this.vm.logger.log("wasm", "trace", `${CONTEXT_CC}:${CONTEXT_ERROR_LINE}`, "wasi_unstable proc_exit", this.vm.thread);
   }
 
   // ---------------------------------------------------------------- buffers (§4)

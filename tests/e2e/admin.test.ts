@@ -161,7 +161,28 @@ describe("admin /stats, /clusters, /listeners, /server_info, help", () => {
       "cluster.web_service.upstream_cx_active: 0\ncluster.web_service.upstream_cx_total: 1\n",
     );
     assert.equal((await admin(port, "/stats?filter=nothing-matches")).body, "");
-    assert.deepEqual(await admin(port, "/stats?filter=(unclosed"), { status: 400, contentType: "text/plain; charset=UTF-8", body: "Invalid re2 regex" });
+    assert.deepEqual(await admin(port, "/stats?filter=(unclosed"), { status: 400, contentType: "text/plain; charset=UTF-8", body: "Invalid re2 regex: missing ): (unclosed" });
+  });
+
+  test("/stats?filter= is RE2: its syntax, its refusals with RE2's error, an empty filter is none", async () => {
+    // RE2-only syntax: a quoted literal, a Python-style named group, an inline flag
+    assert.equal((await admin(port, "/stats?filter=\\Qwasmcustom.connection_counter\\E")).body, "wasmcustom.connection_counter: 1\n");
+    assert.equal((await admin(port, "/stats?filter=(?P<name>connection_counter)")).body, "wasmcustom.connection_counter: 1\n");
+    assert.equal((await admin(port, "/stats?filter=(?i)CONNECTION_COUNTER")).body, "wasmcustom.connection_counter: 1\n");
+    assert.equal((await admin(port, "/stats?filter=&type=Gauges")).body, "cluster.web_service.upstream_cx_active: 0\nwasmcustom.connection_active: 0\n");
+    // a back-reference and lookarounds, which RE2 refuses
+    const refused = (body: string) => ({ status: 400, contentType: "text/plain; charset=UTF-8", body: `Invalid re2 regex: ${body}` });
+    assert.deepEqual(await admin(port, "/stats?filter=(connection)_\\1"), refused("invalid escape sequence: \\1"));
+    assert.deepEqual(await admin(port, "/stats?filter=(?=c)cluster"), refused("invalid perl operator: (?="));
+    assert.deepEqual(await admin(port, "/stats?filter=(?!c)cluster"), refused("invalid perl operator: (?!"));
+    assert.deepEqual(await admin(port, "/stats?filter=(?<=m)custom"), refused("invalid perl operator: (?<="));
+  });
+
+  test("a filter a backtracking engine would never finish is answered, and the host answers after it", async () => {
+    // nested repetition that cannot match: exponential for a backtracking engine, linear for RE2
+    assert.deepEqual(await admin(port, "/stats?filter=^([a-z_.0-9]+)+!$"), { status: 200, contentType: "text/plain; charset=UTF-8", body: "" });
+    assert.deepEqual(await admin(port, "/ready"), { status: 200, contentType: "text/plain; charset=UTF-8", body: "LIVE\n" });
+    assert.equal((await admin(port, "/stats?filter=connection_counter")).body, "wasmcustom.connection_counter: 1\n");
   });
 
   test("/stats?usedonly leaves out the stats never written; type= picks counters or gauges", async () => {

@@ -83,7 +83,7 @@ test("a trap fails the VM: an error line, its connection closed at once, the oth
   trace.length = 0;
   trapping.downstream(bytes("boom"), false);
   assert.deepEqual(lines.slice(-2), [
-    `${TIMESTAMP}[2][trace][wasm] [source/extensions/common/wasm/context.cc:1195] wasi_snapshot_preview1 proc_exit`,
+    `${TIMESTAMP}[2][trace][wasm] [source/extensions/common/wasm/context.cc:196] wasi_unstable proc_exit`,
     `${TIMESTAMP}[2][error][wasm] [source/extensions/common/wasm/wasm_vm.cc:38] Function: proxy_on_downstream_data failed: Uncaught RuntimeError: unreachable`,
   ]);
   assert.deepEqual(plugin.diagnostics().map((vm) => vm.failed), [false, true]);
@@ -243,7 +243,7 @@ test("proc_exit alone only logs at trace and returns: the callback goes on and t
   connection.newConnection();
   connection.downstream(bytes("hi"), false);
   assert.deepEqual(lines.slice(-1), [
-    `${TIMESTAMP}[2][trace][wasm] [source/extensions/common/wasm/context.cc:1195] wasi_snapshot_preview1 proc_exit`,
+    `${TIMESTAMP}[2][trace][wasm] [source/extensions/common/wasm/context.cc:196] wasi_unstable proc_exit`,
   ]);
   assert.deepEqual(traced(trace).slice(0, 3), [
     enter("proxy_on_new_connection", [2]),

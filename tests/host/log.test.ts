@@ -12,9 +12,9 @@ import { host, hostCalls, NOW, pluginConfig, startTestPlugin, TIMESTAMP, traced 
 test("Envoy's line format, in local time, with spdlog's level names", () => {
   const lines: string[] = [];
   const logger = createLogger({ level: "info", componentLevels: {}, write: (l) => lines.push(l), now: () => NOW + 7 });
-  logger.log("wasm", "warn", "source/extensions/common/wasm/context.cc:1195", "careful", 3);
+  logger.log("wasm", "warn", "source/extensions/common/wasm/context.cc:1154", "careful", 3);
   assert.deepEqual(lines, [
-    "[2026-11-25 10:00:00.007][3][warning][wasm] [source/extensions/common/wasm/context.cc:1195] careful",
+    "[2026-11-25 10:00:00.007][3][warning][wasm] [source/extensions/common/wasm/context.cc:1154] careful",
   ]);
 });
 
@@ -43,7 +43,7 @@ const LOGGING = pluginModule(`
 test("proxy_log: a root context leaves out the plugin name, a connection context has it; vm_id empty is left out", () => {
   const { plugin, lines, trace } = startTestPlugin(LOGGING, { plugin: { name: "my_plugin" } });
   new TestConnection(plugin).newConnection();
-  const source = "[source/extensions/common/wasm/context.cc:1195]";
+  const source = "[source/extensions/common/wasm/context.cc:1151]";
   assert.deepEqual(lines, [
     // canary, main thread, worker
     `${TIMESTAMP}[1][info][wasm] ${source} wasm log tcp_connection_logger: configured`,
@@ -69,7 +69,7 @@ test("the vm_id joins the prefix when set; debug lines print when the wasm level
   plugin.close();
 });
 
-test("proxy_log levels 0..5 print as trace, debug, info, warning, error, critical; 6 and above are BadArgument", () => {
+test("proxy_log levels 0..5 print as trace, debug, info, warning, error, critical, each at its ENVOY_LOG's line; 6 and above are BadArgument", () => {
   const wat = pluginModule(`
     (data (i32.const 1024) "m")
     (func (export "proxy_on_new_connection") (param i32) (result i32)
@@ -81,9 +81,17 @@ test("proxy_log levels 0..5 print as trace, debug, info, warning, error, critica
       (i32.const 0))`);
   const { plugin, lines, trace } = startTestPlugin(wat, { level: "trace" });
   new TestConnection(plugin).newConnection();
+  // Envoy 1.39.0's Context::log, source/extensions/common/wasm/context.cc
   assert.deepEqual(
-    lines.map((line) => line.match(/\]\[(\w+)\]\[wasm\] /)![1]),
-    ["trace", "debug", "info", "warning", "error", "critical"],
+    lines.map((line) => line.match(/\]\[(\w+)\]\[wasm\] \[([^\]]+)\] /)!.slice(1)),
+    [
+      ["trace", "source/extensions/common/wasm/context.cc:1145"],
+      ["debug", "source/extensions/common/wasm/context.cc:1148"],
+      ["info", "source/extensions/common/wasm/context.cc:1151"],
+      ["warning", "source/extensions/common/wasm/context.cc:1154"],
+      ["error", "source/extensions/common/wasm/context.cc:1157"],
+      ["critical", "source/extensions/common/wasm/context.cc:1160"],
+    ],
   );
   assert.deepEqual(traced(trace).slice(-3, -1), [host("proxy_log", [6, 1024, 1], "BadArgument"), host("proxy_log", [7, 1024, 1], "BadArgument")]);
   plugin.close();
@@ -163,7 +171,7 @@ test("a message that is not UTF-8 is written as its bytes, as Envoy writes it; a
     propertyNames: "current",
   });
   new TestConnection(plugin).newConnection();
-  const prefix = `${TIMESTAMP}[2][info][wasm] [source/extensions/common/wasm/context.cc:1195] wasm log tcp_connection_logger tcp_connection_logger: `;
+  const prefix = `${TIMESTAMP}[2][info][wasm] [source/extensions/common/wasm/context.cc:1151] wasm log tcp_connection_logger tcp_connection_logger: `;
   assert.deepEqual(raw, [Buffer.concat([Buffer.from(prefix), Buffer.from([0x61, 0xed, 0xa0, 0x80, 0x62])])]);
   assert.deepEqual(text, [`${prefix}café`]);
   plugin.close();

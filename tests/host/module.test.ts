@@ -169,10 +169,9 @@ test("fd_write to fd 1 is logged at info, to fd 2 at error, in the context's was
       (i32.const 0))`);
   const { plugin, lines, trace } = startTestPlugin(wat);
   new TestConnection(plugin).newConnection();
-  const source = "[source/extensions/common/wasm/context.cc:1195]";
   assert.deepEqual(lines, [
-    `${TIMESTAMP}[2][info][wasm] ${source} wasm log tcp_connection_logger tcp_connection_logger: to stdout`,
-    `${TIMESTAMP}[2][error][wasm] ${source} wasm log tcp_connection_logger tcp_connection_logger: to stderr`,
+    `${TIMESTAMP}[2][info][wasm] [source/extensions/common/wasm/context.cc:1151] wasm log tcp_connection_logger tcp_connection_logger: to stdout`,
+    `${TIMESTAMP}[2][error][wasm] [source/extensions/common/wasm/context.cc:1157] wasm log tcp_connection_logger tcp_connection_logger: to stderr`,
   ]);
   assert.deepEqual(hostCalls(trace).filter((call) => call.name === "fd_write"), [
     host("fd_write", [1, 200, 1, 300], "0", { stream: "stdout", bytes: 9 }),
@@ -202,7 +201,7 @@ test("fd_write as cpp-host's writevImpl: the iovecs joined, one trailing newline
       (i32.const 0))`);
   const { plugin, lines, trace } = startTestPlugin(wat);
   new TestConnection(plugin).newConnection();
-  const prefix = `${TIMESTAMP}[2][info][wasm] [source/extensions/common/wasm/context.cc:1195] wasm log tcp_connection_logger tcp_connection_logger: `;
+  const prefix = `${TIMESTAMP}[2][info][wasm] [source/extensions/common/wasm/context.cc:1151] wasm log tcp_connection_logger tcp_connection_logger: `;
   // "line\n", nothing, "\n" alone (an empty message), out of memory; then the count's pointer out of memory: logged, then EFAULT
   assert.deepEqual(lines, [`${prefix}line`, prefix, `${prefix}line`]);
   assert.deepEqual(

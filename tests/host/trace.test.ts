@@ -113,7 +113,7 @@ test("a host call's trace line comes before the log line it printed; proxy_log n
     "[2] → proxy_on_new_connection(2)",
     "[2]   proxy_get_log_level(300) → Ok  info",
     "[2]   proxy_log(2, 1024, 5) → Ok  info",
-    `${TIMESTAMP}[2][info][wasm] [source/extensions/common/wasm/context.cc:1195] wasm log tcp_connection_logger tcp_connection_logger: hello`,
+    `${TIMESTAMP}[2][info][wasm] [source/extensions/common/wasm/context.cc:1151] wasm log tcp_connection_logger tcp_connection_logger: hello`,
     "[2]   proxy_log(1, 1024, 5) → Ok  debug, not printed",
     "[2] ← proxy_on_new_connection = 0  Continue",
   ]);

@@ -345,7 +345,7 @@ describe("release build/tcp_guard.wasm", () => {
         // the filter's line, then Envoy's from the canary
         assert.equal(wasmLines.length, 2, wasmLines.join("\n"));
         assert.ok(wasmLines[1].endsWith("[error][wasm] [source/extensions/common/wasm/wasm.cc:109] Wasm VM failed Failed to configure base Wasm plugin"), wasmLines[1]);
-        assert.ok(wasmLines[0].endsWith(`[error][wasm] [source/extensions/common/wasm/context.cc:1195] wasm log tcp_guard: invalid plugin configuration: ${error}`), wasmLines[0]);
+        assert.ok(wasmLines[0].endsWith(`[error][wasm] [source/extensions/common/wasm/context.cc:1157] wasm log tcp_guard: invalid plugin configuration: ${error}`), wasmLines[0]);
       });
     }
   });

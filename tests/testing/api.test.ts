@@ -47,7 +47,7 @@ test("startFilter: the configuration reaches proxy_on_configure; lines as Envoy 
   assert.deepEqual(filter.messages(), Array(3).fill('info {"a": 1}'));
   assert.equal(
     filter.lines[0],
-    '[2026-11-25 10:00:00.000][1][info][wasm] [source/extensions/common/wasm/context.cc:1195] wasm log reporter: {"a": 1}',
+    '[2026-11-25 10:00:00.000][1][info][wasm] [source/extensions/common/wasm/context.cc:1151] wasm log reporter: {"a": 1}',
   );
   filter.connect({ source: { address: "10.0.0.1", port: 40000 }, destination: { address: "::1", port: 18000 } });
   assert.deepEqual(filter.messages().slice(3), ["info 10.0.0.1:40000", "info [::1]:18000"]);

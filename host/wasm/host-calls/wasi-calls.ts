@@ -130,7 +130,7 @@ export const WASI_CALLS = [
     params: words(1),
     results: [],
     call(host: WasiContext) {
-      host.context.procExit(host.module);
+      host.context.procExit();
     },
   }),
   hostCall({ name: "path_open", module: "wasi", params: [I32, I32, I32, I32, I32, I64, I64, I32, I32], call: noSys }),
