@@ -24,13 +24,17 @@ export interface InVmSizes {
   newConnectionsPerBatch: number;
   chunkRounds: number;
   chunksPerBatch: number;
+  /** tcp_guard started with a long deny list, each size in turns (three VMs configured each time) */
+  configureRounds: number;
 }
 
 export const FULL_SIZES: InVmSizes = {
   lifecycleRounds: 60, lifecyclesPerBatch: 500, newConnectionRounds: 31, newConnectionsPerBatch: 1000, chunkRounds: 60, chunksPerBatch: 300,
+  configureRounds: 3,
 };
 export const QUICK_SIZES: InVmSizes = {
   lifecycleRounds: 15, lifecyclesPerBatch: 300, newConnectionRounds: 5, newConnectionsPerBatch: 300, chunkRounds: 15, chunksPerBatch: 100,
+  configureRounds: 1,
 };
 
 export const OPEN_COUNTS = [1, 1000, 10000] as const;

@@ -2,6 +2,7 @@
 // written as JSON (bench/results.json) with the same numbers.
 
 import { writeFileSync } from "node:fs";
+import { FEW_RANGES, MANY_RANGES, TENTH_RANGES } from "./deny-list.ts";
 import type { EndToEndResults } from "./end-to-end.ts";
 import { DO_NOTHING, FILTER, SAME_CALLS, type Timing } from "./in-vm.ts";
 
@@ -31,6 +32,13 @@ export interface Results {
   chunks: Record<string, Timing>;
   /** linear memory in bytes after so many lifecycles, per subject */
   memoryBytes: Record<string, Record<string, number>>;
+  /** tcp_guard with long deny_sources lists */
+  denyList: {
+    /** µs per refused connection by number of ranges, ratios to FEW_RANGES */
+    deniedLookup: Timing;
+    /** median ms of one VM's proxy_on_configure, by number of ranges */
+    configureMillis: Record<string, number>;
+  };
   endToEnd: EndToEndResults;
   /** module sizes in bytes */
   wasmBytes: Record<string, number>;
@@ -50,6 +58,10 @@ export const MAX_MODULE_BYTES = 40 * 1024;
 const OWN_WORK_LIMIT = 1.3;
 /** tcp_guard's time per connection over the do-nothing baseline's, host calls included. */
 const GUARD_LIMIT = 8;
+/** A refused connection among MANY_RANGES over among FEW_RANGES: the lookup does not grow with the list. */
+const LOOKUP_GROWTH_LIMIT = 1.2;
+/** One VM's proxy_on_configure with MANY_RANGES ranges, ms. */
+const CONFIGURE_LIMIT_MS = 1000;
 
 function atMost(name: string, value: number, limit: number): Target {
   return { name, value, rule: `<= ${limit}`, pass: value <= limit };
@@ -65,6 +77,8 @@ function targets(r: Results): Target[] {
   list.push(atMost("downstream chunk, 1 MiB / 100 B", r.chunks[FILTER].ratios[String(1024 * 1024)], 2));
   const memory = r.memoryBytes[FILTER]["100000"] / r.memoryBytes[FILTER]["1000"];
   list.push({ name: "memory, 100,000 / 1,000 lifecycles", value: memory, rule: "== 1", pass: memory === 1 });
+  list.push(atMost(`tcp_guard denied, ${count(MANY_RANGES)} ranges / ${count(FEW_RANGES)}`, r.denyList.deniedLookup.ratios[MANY_RANGES], LOOKUP_GROWTH_LIMIT));
+  list.push(atMost(`tcp_guard configure, ${count(MANY_RANGES)} ranges, ms per VM`, r.denyList.configureMillis[MANY_RANGES], CONFIGURE_LIMIT_MS));
   for (const module of ["build/main.wasm", "build/tcp_guard.wasm"]) {
     list.push({ name: `${module}, KiB`, value: r.wasmBytes[module] / 1024, rule: `<= ${MAX_MODULE_BYTES / 1024}`, pass: r.wasmBytes[module] <= MAX_MODULE_BYTES });
   }
@@ -81,6 +95,11 @@ export function allPass(r: Results): boolean {
 
 export function writeResults(path: string, r: Results): void {
   writeFileSync(path, JSON.stringify({ ...r, targets: targets(r) }, null, 2) + "\n");
+}
+
+/** 100000 → `100,000` */
+function count(value: number): string {
+  return value.toLocaleString("en-US");
 }
 
 type Row = string[];
@@ -133,6 +152,18 @@ export function formatResults(r: Results): string {
         ...conditionRows((open) => `new connection, ${open} open`, r.newConnection),
         ...conditionRows((size) => `downstream chunk ${size} B`, r.chunks),
       ]),
+    table("tcp_guard with a long deny_sources (the refused source's range last): median of repetitions",
+      ["ranges", "µs per refused connection", "ratio", "ms per VM's configure"],
+      [FEW_RANGES, TENTH_RANGES, MANY_RANGES].map((ranges) => {
+        const { micros, ratios } = r.denyList.deniedLookup;
+        const configure = r.denyList.configureMillis[ranges];
+        return [
+          count(ranges),
+          micros[ranges] === undefined ? "-" : fixed(micros[ranges]),
+          ratios[ranges] === undefined ? "-" : fixed(ratios[ranges]),
+          configure === undefined ? "-" : fixed(configure, 1),
+        ];
+      })),
     table("Linear memory of the worker VM, bytes", ["after lifecycles", "logger", "do nothing"],
       Object.keys(r.memoryBytes[FILTER]).map((n) => [n, String(r.memoryBytes[FILTER][n]), String(r.memoryBytes[DO_NOTHING][n])])),
     table("End to end on loopback, listener main, one POST per connection", ["clients, chain", "req/s", "p50 ms", "p99 ms", "failed"],

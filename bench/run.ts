@@ -10,6 +10,7 @@ import { endToEnd, FULL_E2E, QUICK_E2E } from "./end-to-end.ts";
 import {
   chunkMicros, DO_NOTHING, FILTER, FULL_SIZES, lifecycleMicros, MEMORY_CHECKPOINTS, memoryAfterLifecycles, newConnectionMicros, QUICK_SIZES,
 } from "./in-vm.ts";
+import { configurePerVmMillis, deniedLookupMicros } from "./deny-list.ts";
 import { clearProgress } from "./measure.ts";
 import { ensureBaselines } from "./modules.ts";
 import { allPass, formatResults, writeResults, type LifecycleFigure, type Results } from "./report.ts";
@@ -52,6 +53,7 @@ async function main(): Promise<void> {
   const newConnection = newConnectionMicros(setting, baselines, scripts[0].plugin, sizes);
   const chunks = chunkMicros(setting, baselines, sizes);
   const memory = memoryAfterLifecycles(setting, baselines);
+  const denyList = { deniedLookup: deniedLookupMicros(setting, sizes), configureMillis: configurePerVmMillis(setting, sizes.configureRounds) };
 
   const results: Results = {
     mode: quick ? "quick" : "full",
@@ -61,6 +63,7 @@ async function main(): Promise<void> {
     newConnection,
     chunks,
     memoryBytes: { [FILTER]: byCheckpoint(memory[FILTER]), [DO_NOTHING]: byCheckpoint(memory[DO_NOTHING]) },
+    denyList,
     endToEnd: await endToEnd(quick ? QUICK_E2E : FULL_E2E),
     wasmBytes: Object.fromEntries([LOGGER_WASM, DEBUG_WASM, GUARD_WASM, baselines.sameCalls, baselines.doNothing].map((m) => [m, statSync(m).size])),
   };

@@ -17,7 +17,8 @@ const PAYLOAD = new Uint8Array(PAYLOAD_BYTES).fill(0x61);
 
 /** tcp_guard as README.md shows it configured: two ranges, a byte limit, the PROXY line. */
 const GUARD_CONFIGURATION = '{"deny_sources": ["10.0.0.0/8", "::1/128"], "max_downstream_bytes": 1048576, "proxy_protocol": true}';
-const DENIED_SOURCE = "10.1.2.3";
+/** in 10.0.0.0/8 */
+export const DENIED_SOURCE = "10.1.2.3";
 const ALLOWED_SOURCE = "127.0.0.1";
 
 export type Lifecycle = (driver: ConnectionDriver) => void;
@@ -43,16 +44,20 @@ export function loggerScenario(setting: ChainSetting, level: LogLevelName, level
   return { name: `logger, log ${levelName}`, wasmPath: LOGGER_WASM, plugin: setting.plugin, level, sourceAddress: ALLOWED_SOURCE, lifecycle: exchange };
 }
 
-export function guardScenarios(setting: ChainSetting): Scenario[] {
-  const plugin: WasmFilterConfig = {
+/** tcp_guard's plugin in the chain of `setting`, with `configuration`. */
+export function guardPlugin(setting: ChainSetting, configuration: string): WasmFilterConfig {
+  return {
     ...setting.plugin,
     name: "tcp_guard",
     rootId: "tcp_guard",
     vmId: "tcp_guard",
     code: { kind: "local", filename: "/etc/envoy/plugin/tcp_guard.wasm" },
-    configuration: GUARD_CONFIGURATION,
+    configuration,
   };
-  const guard = { wasmPath: GUARD_WASM, plugin, level: "info" as const };
+}
+
+export function guardScenarios(setting: ChainSetting): Scenario[] {
+  const guard = { wasmPath: GUARD_WASM, plugin: guardPlugin(setting, GUARD_CONFIGURATION), level: "info" as const };
   return [
     { ...guard, name: "tcp_guard, allowed", sourceAddress: ALLOWED_SOURCE, lifecycle: exchange },
     { ...guard, name: "tcp_guard, denied", sourceAddress: DENIED_SOURCE, lifecycle: refused },

@@ -2,12 +2,26 @@
 // one. What every filter refuses the same way is refused here: malformed JSON, a duplicate key, an
 // unknown key. Each error is one line's worth of text that names the key or the byte.
 
-import { escapeBytes } from "./escape";
 import { JsonMember, JsonObjectReader } from "./json";
+import { previewText } from "./logline";
 
-/** A key (or any configuration text) quoted and escaped for an error message: `"foo"`. */
+/**
+ * Bytes of a configuration value an error shows, as many as a payload preview shows by default:
+ * a value may be megabytes long, and an error is one line.
+ */
+const SHOWN_BYTES: usize = 256;
+
+/**
+ * Configuration bytes quoted and escaped for an error message, `"foo"`; cut as a payload preview
+ * is, `"aaaa…" ... (+N bytes)`, past SHOWN_BYTES.
+ */
+export function quotedBytes(bytes: ArrayBuffer): string {
+  return previewText(bytes, SHOWN_BYTES, "\"");
+}
+
+/** A key (or any configuration text) as quotedBytes shows its UTF-8. */
 export function quoted(text: string): string {
-  return "\"" + escapeBytes(String.UTF8.encode(text)) + "\"";
+  return quotedBytes(String.UTF8.encode(text));
 }
 
 /** A filter's settings from its plugin configuration, or the reason the configuration is refused. */

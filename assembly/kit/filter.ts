@@ -10,7 +10,7 @@
 import {
   BufferTypeValues, FilterStatusValues, LogLevelValues, PeerTypeValues,
 } from "@solo-io/proxy-runtime/runtime";
-import { escapeBytes } from "./escape";
+import { quotedBytes } from "./configuration";
 import { getBufferBytes, resultName } from "./host";
 import { log, logLevel } from "./log";
 import { readProperty } from "./properties";
@@ -62,7 +62,7 @@ export class NetworkFilter<P, C> {
   private createRoot(context_id: u32): void {
     const rootId = readProperty(PLUGIN_ROOT_ID);
     if (!rootId.ok || !this.rootIds.includes(String.UTF8.decode(rootId.bytes))) {
-      const shown = rootId.ok ? "\"" + escapeBytes(rootId.bytes) + "\"" : resultName(rootId.result);
+      const shown = rootId.ok ? quotedBytes(rootId.bytes) : resultName(rootId.result);
       log(LogLevelValues.error, "no root context for root id " + shown);
       return;
     }

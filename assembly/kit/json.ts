@@ -15,6 +15,19 @@ function hexValue(byte: i32): i32 {
 
 export enum JsonKind { String, Number, True, False, Null, Array, Object }
 
+/** A value of `kind` as an error names it: `a string`, `null`. */
+function kindName(kind: JsonKind): string {
+  switch (kind) {
+    case JsonKind.String: return "a string";
+    case JsonKind.Number: return "a number";
+    case JsonKind.True: return "true";
+    case JsonKind.False: return "false";
+    case JsonKind.Null: return "null";
+    case JsonKind.Array: return "an array";
+    default: return "an object";
+  }
+}
+
 /** Arrays and objects nest at most this deep inside the configuration object. */
 const MAX_DEPTH = 16;
 
@@ -105,10 +118,26 @@ export class JsonObjectReader {
   /** The whole input: one object, whitespace around it. */
   readDocument(): bool {
     this.skipWhitespace();
+    if (this.peek() != 0x7b) return this.readOtherDocument(); // {
     if (!this.readObject(this.members)) return false;
     this.skipWhitespace();
     if (this.position != this.size) return this.fail();
     return true;
+  }
+
+  /**
+   * A document that does not start with an object: read whole, so that the error says whether it
+   * is malformed JSON or valid JSON of another kind (`null`, `[]`, `42`). Always false.
+   */
+  private readOtherDocument(): bool {
+    // Only its kind is reported: an array may hold anything, nested or not.
+    this.nested = true;
+    const value = this.readValue();
+    if (value === null) return false;
+    this.skipWhitespace();
+    if (this.position != this.size) return this.fail();
+    this.error = "configuration must be a JSON object, got " + kindName(value.kind);
+    return false;
   }
 
   /** Reads an object at the position into `members`. */
@@ -181,17 +210,23 @@ export class JsonObjectReader {
       this.position++;
       return new JsonValue(JsonKind.Array, "", items);
     }
+    // AssemblyScript 0.17's push grows an array by one element, moving it whenever the allocator
+    // cannot extend it in place: quadratic in the items. The room is doubled instead (a larger
+    // length reserves it, zeroed), items are set by index, and the length is cut to the count.
+    let count = 0;
     while (true) {
       this.skipWhitespace();
       const item = this.readValue();
       if (item === null) return null;
-      items.push(item);
+      if (count == items.length) items.length = count < 4 ? 4 : count << 1;
+      items[count++] = item;
       this.skipWhitespace();
       if (this.peek() == 0x2c) { // ,
         this.position++;
         continue;
       }
       if (!this.expect(0x5d)) return null;
+      items.length = count;
       return new JsonValue(JsonKind.Array, "", items);
     }
   }
@@ -260,9 +295,11 @@ export class JsonObjectReader {
       text += String.fromCharCode(escaped);
       runStart = this.position;
     }
-    text += String.UTF8.decodeUnsafe(this.base + runStart, this.position - runStart);
+    const run = String.UTF8.decodeUnsafe(this.base + runStart, this.position - runStart);
     this.position++; // "
-    return text;
+    // Without escapes the string is the run alone: no copy joining it to "".
+    if (text.length == 0) return run;
+    return text + run;
   }
 
   /** The UTF-16 code unit of the escape after a backslash, -1 if it is not one. */

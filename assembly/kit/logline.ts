@@ -103,17 +103,29 @@ export function omitted(count: u64): void {
 }
 
 /**
- * Appends at most `budget` bytes of `data`, escaped, and ` ... (+N bytes)` when that is not all:
- * a value of any length takes a bounded part of the line.
+ * Appends at most `budget` bytes of `data`, escaped, between two `quote`s (none unless given), and
+ * ` ... (+N bytes)` when that is not all: a value of any length takes a bounded part of the line.
  */
-export function preview(data: ArrayBuffer, budget: usize): void {
+export function preview(data: ArrayBuffer, budget: usize, quote: string = ""): void {
   const size = <usize>data.byteLength;
-  if (size <= budget) {
-    escapedAt(changetype<usize>(data), size);
-    return;
-  }
-  escapedAt(changetype<usize>(data), budget);
-  omitted(size - budget);
+  const shown = size <= budget ? size : budget;
+  if (quote.length > 0) text(quote);
+  escapedAt(changetype<usize>(data), shown);
+  if (quote.length > 0) text(quote);
+  if (shown < size) omitted(size - shown);
+}
+
+/**
+ * What preview() appends, as a string, for text that is not a line of its own (an error message
+ * is one part of a line): the line in progress, if any, is left as it was.
+ */
+export function previewText(data: ArrayBuffer, budget: usize, quote: string = ""): string {
+  const start = length;
+  preview(data, budget, quote);
+  // Escaped bytes and the note are ASCII, a quote is text: valid UTF-8.
+  const shown = String.UTF8.decodeUnsafe(changetype<usize>(buffer) + start, length - start);
+  length = start;
+  return shown;
 }
 
 /** Where the line ends now: what is appended after it can be taken with since(). */

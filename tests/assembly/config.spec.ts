@@ -44,6 +44,22 @@ describe("the logger's configuration", () => {
     expect(errorOf("{\"a\\nb\": 1}")).toBe("unknown key \"a\\nb\"");
   });
 
+  it("shows 256 bytes of a key at most, as a payload preview does, and how many more there are", () => {
+    expect(errorOf("{\"" + "k".repeat(256) + "\": 1}")).toBe("unknown key \"" + "k".repeat(256) + "\"");
+    expect(errorOf("{\"" + "\\n".repeat(300) + "\": 1}")).toBe("unknown key \"" + "\\n".repeat(256) + "\" ... (+44 bytes)");
+  });
+
+  it("says what valid JSON that is not an object is", () => {
+    expect(errorOf("null")).toBe("configuration must be a JSON object, got null");
+    expect(errorOf(" [] ")).toBe("configuration must be a JSON object, got an array");
+    expect(errorOf("[1, [2, {\"a\": []}]]")).toBe("configuration must be a JSON object, got an array");
+    expect(errorOf("42")).toBe("configuration must be a JSON object, got a number");
+    expect(errorOf("-1.5e3")).toBe("configuration must be a JSON object, got a number");
+    expect(errorOf("\"location\"")).toBe("configuration must be a JSON object, got a string");
+    expect(errorOf("true")).toBe("configuration must be a JSON object, got true");
+    expect(errorOf("false")).toBe("configuration must be a JSON object, got false");
+  });
+
   it("refuses a duplicate key", () => {
     expect(errorOf("{\"payload_preview_bytes\": 1, \"payload_preview_bytes\": 2}")).toBe("duplicate key \"payload_preview_bytes\"");
   });
@@ -100,7 +116,11 @@ describe("the logger's configuration", () => {
     expect(errorOf("{\"metadata_namespace\": \"x\",}")).toBe("malformed JSON at byte 27");
     expect(errorOf("{\"metadata_namespace\": \"x\"")).toBe("malformed JSON at byte 26");
     expect(errorOf("{} x")).toBe("malformed JSON at byte 3");
-    expect(errorOf("[1]")).toBe("malformed JSON at byte 0");
+    expect(errorOf("[1,]")).toBe("malformed JSON at byte 3");
+    expect(errorOf("[[1] 2]")).toBe("malformed JSON at byte 5");
+    expect(errorOf("nul")).toBe("malformed JSON at byte 0");
+    expect(errorOf("-")).toBe("malformed JSON at byte 1");
+    expect(errorOf("01")).toBe("malformed JSON at byte 1");
     expect(errorOf("{\"a\": 01}")).toBe("malformed JSON at byte 7");
     expect(errorOf("{\"a\": tru}")).toBe("malformed JSON at byte 6");
     expect(errorOf("{\"a\": \"\\q\"}")).toBe("malformed JSON at byte 8");

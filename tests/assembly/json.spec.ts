@@ -40,6 +40,28 @@ describe("JsonObjectReader", () => {
     expect(reader("{\"a\": {\"b\" 1}}", true).error).toBe("malformed JSON at byte 11");
   });
 
+  it("reads a document that is not an object whole, to tell valid JSON of another kind from malformed JSON", () => {
+    expect(reader("null", false).error).toBe("configuration must be a JSON object, got null");
+    expect(reader("[[1], {\"a\": 2}]", false).error).toBe("configuration must be a JSON object, got an array");
+    expect(reader("[[1], {\"a\": 2}]", true).error).toBe("configuration must be a JSON object, got an array");
+    expect(reader("[[1], {\"a\": 2]", false).error).toBe("malformed JSON at byte 13");
+    expect(reader("[" + "[".repeat(16) + "]".repeat(16) + "]", false).error).toBe("JSON nested deeper than 16 levels at byte 16");
+    expect(reader("null null", false).error).toBe("malformed JSON at byte 5");
+    expect(reader("", false).error).toBe("malformed JSON at byte 0");
+  });
+
+  it("keeps every item of a long array, in order", () => {
+    let json = "{\"a\": [";
+    for (let i = 0; i < 1000; i++) json += (i > 0 ? ", \"" : "\"") + i.toString() + "\"";
+    const read = reader(json + "]}", true);
+    expect(read.error).toBe("");
+    const items = read.members[0].value.items;
+    expect(items.length).toBe(1000);
+    let inOrder = true;
+    for (let i = 0; i < 1000; i++) inOrder = inOrder && items[i].text == i.toString();
+    expect(inOrder).toBe(true);
+  });
+
   it("nests 16 levels deep, no deeper", () => {
     expect(reader("{\"a\": " + "[".repeat(16) + "]".repeat(16) + "}", true).error).toBe("");
     expect(reader("{\"a\": " + "[".repeat(17) + "]".repeat(17) + "}", true).error).toBe("JSON nested deeper than 16 levels at byte 22");

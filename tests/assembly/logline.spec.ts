@@ -83,6 +83,27 @@ describe("log lines", () => {
     expect(logLines()[0]).toBe("2 abc|abcd ... (+1 bytes)|\\x01 ... (+1 bytes)");
   });
 
+  it("quotes a preview, the note of what was left out after the closing quote", () => {
+    line.begin();
+    line.preview(bytesOf("a\"b"), 3, "\"");
+    line.text("|");
+    line.preview(bytesOf("abcd"), 2, "\"");
+    line.send(2);
+    expect(logLines()[0]).toBe("2 \"a\"b\"|\"ab\" ... (+2 bytes)");
+  });
+
+  it("gives a preview as a string, leaving the line in progress as it was", () => {
+    line.begin();
+    line.text("connection 7: ");
+    expect(line.previewText(bytesOf("x\ty\x7f"), 2, "\"")).toBe("\"x\\t\" ... (+2 bytes)");
+    expect(line.previewText(String.UTF8.encode("é"), 256)).toBe("\\xc3\\xa9");
+    // longer than the buffer: it grows, and keeps the line
+    expect(line.previewText(bytesOf("z".repeat(5000)), 4096).length).toBe(4096 + " ... (+904 bytes)".length);
+    line.text("end");
+    line.send(2);
+    expect(logLines()[0]).toBe("2 connection 7: end");
+  });
+
   it("gives back what was appended since a mark", () => {
     line.begin();
     line.text("connection 7: ");

@@ -15,6 +15,8 @@ describe("the kit's NoConfiguration plugin", () => {
   it("refuses anything else in one line that says so and names it", () => {
     expect(errorOf("{\"greeting\": \"hi\"}")).toBe("this filter takes no configuration (leave it out, or {}): unknown key \"greeting\"");
     expect(errorOf("{\"a\": [1]}")).toBe("this filter takes no configuration (leave it out, or {}): malformed JSON at byte 6");
-    expect(errorOf("[]")).toBe("this filter takes no configuration (leave it out, or {}): malformed JSON at byte 0");
+    expect(errorOf("[]")).toBe("this filter takes no configuration (leave it out, or {}): configuration must be a JSON object, got an array");
+    expect(errorOf("null")).toBe("this filter takes no configuration (leave it out, or {}): configuration must be a JSON object, got null");
+    expect(errorOf("42")).toBe("this filter takes no configuration (leave it out, or {}): configuration must be a JSON object, got a number");
   });
 });

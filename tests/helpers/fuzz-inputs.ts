@@ -378,8 +378,14 @@ export function invalidConfiguration(random: Random): InvalidConfiguration {
       // The plugin's configuration is flat: an object or array value is malformed JSON to it.
       bad = { key: random.pick(["metadata_namespace", "payload_preview_bytes", "foo"]), value: random.pick(['{"a": 1}', "[]", "[1, 2]", "{}"]) };
       break;
-    case "notAnObject":
-      return { text: random.pick(["[]", "1", '"x"', "null", "true", " [ ] ", "  "]), error: "", malformed: true };
+    case "notAnObject": {
+      // Valid JSON of another kind is named; whitespace alone is no JSON at all.
+      const [text, kind] = random.pick<[string, string | null]>([
+        ["[]", "an array"], ["1", "a number"], ['"x"', "a string"], ["null", "null"], ["true", "true"], [" [ ] ", "an array"], ["[{}, [1]]", "an array"], ["  ", null],
+      ]);
+      if (kind === null) return { text, error: "", malformed: true };
+      return { text, error: `configuration must be a JSON object, got ${kind}`, malformed: false };
+    }
     case "corrupted":
       return { text: corrupted(random, validConfiguration(random).text || "{}"), error: "", malformed: true };
   }

@@ -35,7 +35,8 @@ describe("release build/hello.wasm", () => {
     for (const configuration of ["", "{}", " { } "]) startFilter({ wasm: WASM_PATH, rootId: "hello", configuration }).close();
     const refusals: Array<[string, string]> = [
       ['{"greeting": "hi"}', 'unknown key "greeting"'],
-      ["[]", "malformed JSON at byte 0"],
+      ["[]", "configuration must be a JSON object, got an array"],
+      ["null", "configuration must be a JSON object, got null"],
       ["hi", "malformed JSON at byte 0"],
     ];
     for (const [configuration, reason] of refusals) {

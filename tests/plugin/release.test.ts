@@ -333,6 +333,29 @@ describe("release build/main.wasm", () => {
     );
   });
 
+  it("refuses valid JSON that is not an object, saying what it is", () => {
+    const cases: Array<[string, string]> = [
+      ["null", "null"], ["[]", "an array"], ["[[1], {}]", "an array"], ["42", "a number"], ['"location"', "a string"], [" true ", "true"], ["false", "false"],
+    ];
+    for (const [configuration, kind] of cases) {
+      assert.throws(
+        () => start({ configuration }),
+        (error) => error instanceof FilterStartError &&
+          assert.deepEqual(error.messages, [`error invalid plugin configuration: configuration must be a JSON object, got ${kind}`]) === undefined,
+        configuration,
+      );
+    }
+  });
+
+  it("shows at most 256 bytes of a key it refuses, and how many more there are", () => {
+    const key = "k".repeat(5000000);
+    assert.throws(
+      () => start({ configuration: `{"${key}": 1}` }),
+      (error) => error instanceof FilterStartError &&
+        assert.deepEqual(error.messages, [`error invalid plugin configuration: unknown key "${"k".repeat(256)}" ... (+4999744 bytes)`]) === undefined,
+    );
+  });
+
   it("keeps memory flat over 100,000 connection lifecycles", () => {
     const logger = start();
     const memory = () => logger.diagnostics().reduce((sum, d) => sum + d.memoryBytes, 0);

@@ -330,23 +330,39 @@ describe("release build/tcp_guard.wasm", () => {
       ['{"proxy_protocol": true, "proxy_protocol": false}', 'duplicate key "proxy_protocol"'],
       ['{"deny_sources": [}', "malformed JSON at byte 18"],
       ['{"deny_sources": [[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]}', "JSON nested deeper than 16 levels at byte 33"],
-      ["[]", "malformed JSON at byte 0"],
+      ["null", "configuration must be a JSON object, got null"],
+      ["[]", "configuration must be a JSON object, got an array"],
+      ['["10.0.0.0/8"]', "configuration must be a JSON object, got an array"],
+      ["42", "configuration must be a JSON object, got a number"],
+      ['"10.0.0.0/8"', "configuration must be a JSON object, got a string"],
+      ["[1,]", "malformed JSON at byte 3"],
+      ["null null", "malformed JSON at byte 5"],
     ];
     for (const [configuration, error] of cases) {
       it(configuration, () => {
-        let refused: FilterStartError | undefined;
-        try {
-          startFilter({ wasm: WASM_PATH, name: "tcp_guard", rootId: "tcp_guard", configuration });
-        } catch (error) {
-          if (error instanceof FilterStartError) refused = error;
-        }
-        assert.ok(refused, "the configuration was taken");
-        const wasmLines = refused.lines.filter((line) => line.includes("[wasm]"));
-        // the filter's line, then Envoy's from the canary
-        assert.equal(wasmLines.length, 2, wasmLines.join("\n"));
-        assert.ok(wasmLines[1].endsWith("[error][wasm] [source/extensions/common/wasm/wasm.cc:109] Wasm VM failed Failed to configure base Wasm plugin"), wasmLines[1]);
-        assert.ok(wasmLines[0].endsWith(`[error][wasm] [source/extensions/common/wasm/context.cc:1157] wasm log tcp_guard: invalid plugin configuration: ${error}`), wasmLines[0]);
+        assertRefused(configuration, error);
       });
     }
+
+    it("a 5 MB entry of deny_sources: its first 256 bytes, and how many more there are", () => {
+      const entry = "\\u001b".repeat(5) + "x".repeat(5000000 - 5);
+      assertRefused(`{"deny_sources": ["10.0.0.0/8", "${entry}"]}`,
+        `"deny_sources"[1]: "${"\\x1b".repeat(5)}${"x".repeat(251)}" ... (+4999744 bytes) is not a CIDR (an IPv4 or IPv6 address, / and a prefix length)`);
+    });
   });
 });
+
+/** Starting tcp_guard with `configuration` fails: its error line, then Envoy's from the canary. */
+function assertRefused(configuration: string, error: string): void {
+  let refused: FilterStartError | undefined;
+  try {
+    startFilter({ wasm: WASM_PATH, name: "tcp_guard", rootId: "tcp_guard", configuration });
+  } catch (caught) {
+    if (caught instanceof FilterStartError) refused = caught;
+  }
+  assert.ok(refused, "the configuration was taken");
+  const wasmLines = refused.lines.filter((line) => line.includes("[wasm]"));
+  assert.equal(wasmLines.length, 2, wasmLines.join("\n").slice(0, 2000));
+  assert.ok(wasmLines[1].endsWith("[error][wasm] [source/extensions/common/wasm/wasm.cc:109] Wasm VM failed Failed to configure base Wasm plugin"), wasmLines[1]);
+  assert.ok(wasmLines[0].endsWith(`[error][wasm] [source/extensions/common/wasm/context.cc:1157] wasm log tcp_guard: invalid plugin configuration: ${error}`), wasmLines[0].slice(0, 2000));
+}
