@@ -1,7 +1,8 @@
 // Writes a Wasm image into an OCI image layout (oci-layout, index.json, blobs/sha256/…), the
-// directory form `skopeo copy oci:DIR:TAG` reads. A layout that is already there is added to, as
-// skopeo adds to it: the other images, tags and blobs stay; only the image's tag moves to the new
-// manifest. Nothing this does deletes a file.
+// directory form `skopeo copy oci:DIR:TAG` reads. A layout that is already there is added to as
+// skopeo adds to one (containers/image oci/layout/oci_dest.go, addManifest): every image, tag and
+// blob stays; the tag moves to the new manifest, and the manifest it named stays without a name.
+// Nothing this does deletes a file.
 
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -17,7 +18,7 @@ export class LayoutDirectoryError extends Error {
 }
 
 export interface LayoutWritten {
-  /** the manifests index.json lists beside the image's, kept as they were */
+  /** the manifests index.json lists beside the image's */
   otherManifests: number;
 }
 
@@ -28,8 +29,8 @@ export interface LayoutWritten {
  */
 export function writeImageLayout(dir: string, image: WasmImage): LayoutWritten {
   const existing = existingIndex(dir);
-  const others = existing === undefined ? [] : existing.manifests.filter((entry) => refName(entry) !== refName(image.indexEntry));
-  const index = existing === undefined ? image.index : Buffer.from(JSON.stringify({ ...existing.index, manifests: [...others, image.indexEntry] }));
+  const manifests = existing === undefined ? [image.indexEntry] : withManifest(existing.manifests, image.indexEntry);
+  const index = existing === undefined ? image.index : Buffer.from(JSON.stringify({ ...existing.index, manifests }));
   try {
     const blobs = join(dir, "blobs", "sha256");
     mkdirSync(blobs, { recursive: true });
@@ -44,7 +45,27 @@ export function writeImageLayout(dir: string, image: WasmImage): LayoutWritten {
   } catch (error) {
     throw new LayoutDirectoryError(`--out: cannot write ${dir}: ${error instanceof Error ? error.message : String(error)}`);
   }
-  return { otherManifests: others.length };
+  return { otherManifests: manifests.length - 1 };
+}
+
+/**
+ * The index's manifests with `entry` added as skopeo adds one: the entry that had its tag loses
+ * the tag but stays; an untagged entry of the same manifest is replaced; else `entry` is appended.
+ */
+function withManifest(manifests: Descriptor[], entry: Descriptor): Descriptor[] {
+  const result = [...manifests];
+  const tagged = result.findIndex((other) => refName(other) === refName(entry));
+  if (tagged >= 0) result[tagged] = withoutRefName(result[tagged]!);
+  const untaggedSame = result.findIndex((other) => other.digest === entry.digest && !refName(other));
+  if (untaggedSame >= 0) result[untaggedSame] = entry;
+  else result.push(entry);
+  return result;
+}
+
+function withoutRefName(entry: Descriptor): Descriptor {
+  const { [REF_NAME_ANNOTATION]: _tag, ...annotations } = entry.annotations ?? {};
+  const { annotations: _all, ...rest } = entry;
+  return Object.keys(annotations).length === 0 ? rest : { ...rest, annotations };
 }
 
 interface ExistingIndex {

@@ -224,7 +224,7 @@ describe("scripts/oci/cli.ts (make oci)", () => {
     assert.deepEqual(readTree(folder), before);
   });
 
-  it("adds to an existing layout: other images, tags, blobs and files stay; only the tag moves", async () => {
+  it("adds to an existing layout as skopeo does: every image, blob and file stays; the tag moves, its old manifest stays untagged", async () => {
     const out = join(scratch, "shared-layout");
     const other = join(scratch, "other.wasm");
     writeFileSync(other, Uint8Array.from([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]));
@@ -247,18 +247,22 @@ describe("scripts/oci/cli.ts (make oci)", () => {
 
     const moved = await runScript(OCI_CLI, ["--module", MAIN_WASM, "--root-id", ROOT_ID, "--out", out, "--tag", "0.1.0"]);
     assert.equal(moved.code, 0, moved.stderr);
-    assert.match(moved.stdout, /^  kept     1 other manifest the layout's index\.json lists$/m);
+    assert.match(moved.stdout, /^  kept     2 other manifests the layout's index\.json lists$/m);
     const added = await runScript(OCI_CLI, ["--module", MAIN_WASM, "--root-id", ROOT_ID, "--out", out, "--tag", "0.2.0"]);
     assert.equal(added.code, 0, added.stderr);
-    assert.match(added.stdout, /^  kept     2 other manifests the layout's index\.json lists$/m);
+    assert.match(added.stdout, /^  kept     3 other manifests the layout's index\.json lists$/m);
+    const again = await runScript(OCI_CLI, ["--module", MAIN_WASM, "--root-id", ROOT_ID, "--out", out, "--tag", "0.2.0"]);
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(again.stdout, added.stdout, "the same image under the same tag: the index as it was");
 
     const after = readTree(out);
     for (const [name, bytes] of before) if (name !== "index.json") assert.deepEqual(after.get(name), bytes, `${name} is as it was`);
     const image = (tag: string) => buildWasmImage(readFileSync(MAIN_WASM), { rootId: ROOT_ID, tag });
+    const { annotations: _tag, ...untaggedOther } = index.manifests[0];
     assert.deepEqual(JSON.parse(after.get("index.json")!.toString()), {
       schemaVersion: 2,
       mediaType: "application/vnd.oci.image.index.v1+json",
-      manifests: [foreignEntry, image("0.1.0").indexEntry, image("0.2.0").indexEntry],
+      manifests: [foreignEntry, untaggedOther, image("0.1.0").indexEntry, image("0.2.0").indexEntry],
       annotations: { kept: "yes" },
     });
     for (const blob of [image("0.1.0").layer, image("0.1.0").config, image("0.1.0").manifest]) {
