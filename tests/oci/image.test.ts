@@ -11,7 +11,7 @@ import { gunzipSync } from "node:zlib";
 import { after, before, describe, it } from "node:test";
 import { buildWasmImage, MAX_MODULE_BYTES } from "../../scripts/oci/image.ts";
 import { ROOT } from "../helpers/e2e-paths.ts";
-import { runScript, skipWithout } from "../helpers/run-tool.ts";
+import { runScript, runTool, skipWithout } from "../helpers/run-tool.ts";
 
 const OCI_CLI = join(ROOT, "scripts", "oci", "cli.ts");
 const MAIN_WASM = join(ROOT, "build", "main.wasm");
@@ -269,5 +269,32 @@ describe("scripts/oci/cli.ts (make oci)", () => {
       assert.deepEqual(after.get(join("blobs", "sha256", blob.descriptor.digest.slice(7))), blob.bytes);
     }
     assert.deepEqual([...after.keys()].filter((name) => !before.has(name)).length, 3, "the three blobs of build/main.wasm's image, nothing else");
+  });
+
+  it("adds to a layout skopeo wrote, and skopeo reads every tag back and moves one in it", { skip: skipWithout("skopeo") }, async () => {
+    const skopeo = async (...args: string[]) => {
+      const result = await runTool("skopeo", args);
+      assert.equal(result.code, 0, `skopeo ${args.join(" ")}: ${result.stderr}`);
+      return result.stdout;
+    };
+    const ours = join(scratch, "ours");
+    const shared = join(scratch, "skopeo-layout");
+    const other = join(scratch, "other.wasm");
+    writeFileSync(other, Uint8Array.from([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]));
+    assert.equal((await runScript(OCI_CLI, ["--module", MAIN_WASM, "--root-id", ROOT_ID, "--out", ours, "--tag", "0.1.0"])).code, 0);
+    await skopeo("copy", `oci:${ours}:0.1.0`, `oci:${shared}:theirs`);
+    const added = await runScript(OCI_CLI, ["--module", other, "--root-id", ROOT_ID, "--out", shared, "--tag", "0.1.0"]);
+    assert.equal(added.code, 0, added.stderr);
+    const main = buildWasmImage(readFileSync(MAIN_WASM), { rootId: ROOT_ID, tag: "theirs" });
+    const otherImage = buildWasmImage(readFileSync(other), { rootId: ROOT_ID, tag: "0.1.0" });
+    assert.deepEqual(Buffer.from(await skopeo("inspect", "--raw", `oci:${shared}:theirs`)), main.manifest.bytes);
+    assert.deepEqual(Buffer.from(await skopeo("inspect", "--raw", `oci:${shared}:0.1.0`)), otherImage.manifest.bytes);
+    // skopeo moves a tag in the index make oci wrote the way make oci moves one: the old entry stays, untagged
+    await skopeo("copy", `oci:${ours}:0.1.0`, `oci:${shared}:0.1.0`);
+    const { annotations: _tag, ...untagged } = otherImage.indexEntry;
+    assert.deepEqual(
+      JSON.parse(readFileSync(join(shared, "index.json"), "utf8")).manifests,
+      [main.indexEntry, untagged, { ...main.indexEntry, annotations: { "org.opencontainers.image.ref.name": "0.1.0" } }],
+    );
   });
 });
