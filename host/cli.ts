@@ -11,6 +11,16 @@ import { ENVOY_LOGGERS, logLevelNamed, logLevelNames, type LogLevelName } from "
 import { superviseHost } from "./supervisor.ts";
 import type { PropertyNames } from "./wasm/api.ts";
 
+/**
+ * The most worker VMs per plugin. Each VM's Wasm memory takes 10 GiB of address space (V8's
+ * reservation with its guard regions, measured on x64), and a process has 128 TiB: about 12,000
+ * VMs in all, for every plugin together; past that V8 runs out of memory. Envoy sets no bound
+ * (--concurrency is a uint32, 0 taken as 1, source/server/options_impl.cc) and starts one worker
+ * thread each (ListenerManagerImpl); 1024 is beyond the hardware threads of the machines Envoy
+ * runs on, and leaves room for ten plugins.
+ */
+const MAX_CONCURRENCY = 1024;
+
 const HELP = `Usage: npx tsx host/cli.ts [options]
 
 Runs the Envoy configuration's listeners, tcp_proxy, direct responses, admin and the wasm
@@ -18,7 +28,9 @@ network filter on this machine, without Envoy.
 
 Options:
   -c, --config-path FILE         Envoy bootstrap (default envoy/envoy.yaml)
-      --concurrency N            worker VMs per plugin (default $ENVOY_CONCURRENCY or 1)
+      --concurrency N            worker VMs per plugin, 1 to ${MAX_CONCURRENCY} (default $ENVOY_CONCURRENCY
+                                 or 1): each VM reserves 10 GiB of address space, and the
+                                 128 TiB of a process hold about 12,000 for all plugins
   -l, --log-level LEVEL          trace, debug, info, warning, error, critical, off (default info)
       --component-log-level C:L  per component, e.g. wasm:debug,config:warning
       --trace                    print every call across the proxy-wasm ABI
@@ -104,6 +116,11 @@ function componentLevels(value: string): Record<string, LogLevelName> {
 function concurrency(value: string): number {
   const count = Number(value);
   if (!Number.isInteger(count) || count < 1) throw new UsageError(`--concurrency: '${value}' is not a whole number of at least 1`);
+  if (count > MAX_CONCURRENCY) {
+    throw new UsageError(
+      `--concurrency: ${value} is more than ${MAX_CONCURRENCY} worker VMs per plugin (each VM reserves 10 GiB of address space; a process holds about 12,000)`,
+    );
+  }
   return count;
 }
 

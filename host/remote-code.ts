@@ -1,8 +1,9 @@
 // vm_config.code.remote as Envoy fetches it (docs/envoy-host.md §12): a GET of http_uri through
-// its cluster, answered within http_uri.timeout; a 200 with a non-empty body whose sha256 is
-// exactly the configured one, else a failure; num_retries more attempts after jittered
-// exponential back-offs. The listeners wait for it, as Envoy's init manager makes them wait.
-// Envoy's messages are logged with its loggers, levels and sources.
+// its cluster, answered within http_uri.timeout, a body of at most Envoy's async client response
+// limit; a 200 with a non-empty body whose sha256 is exactly the configured one, else a failure;
+// num_retries more attempts after jittered exponential back-offs. The listeners wait for it, as
+// Envoy's init manager makes them wait. Envoy's messages are logged with its loggers, levels and
+// sources. A module that does not compile stops the host naming the URI and the reason.
 
 import { createHash } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -25,11 +26,21 @@ const SOURCE = {
   failed: "source/extensions/common/wasm/remote_async_datasource.h:50",
   retryLimit: "source/extensions/common/wasm/remote_async_datasource.h:52",
   retryIn: "source/extensions/common/wasm/remote_async_datasource.h:62",
+  /** AsyncRequestSharedImpl::onData (envoy 02a45cb) */
+  responseOverLimit: "source/common/http/async_client_impl.cc:456",
 };
 /** Config::DataFetcher::FailureReason */
 const FailureReason = { Network: 0, InvalidData: 1 } as const;
 /** Http::AsyncClient::FailureReason::Reset: the response broke off after its headers. */
 const ASYNC_CLIENT_RESET = 0;
+/** Http::AsyncClient::FailureReason::ExceedResponseBufferLimit: the body passed the limit below. */
+const ASYNC_CLIENT_EXCEED_RESPONSE_BUFFER_LIMIT = 1;
+/**
+ * The most body Envoy's async client buffers (kBufferLimitForResponse, 32 MiB, runtime key
+ * http.async_response_buffer_limit; Envoy 1.31, 1.30.2, 1.29.5, 1.28.4, 1.27.6 and later). A body
+ * one byte longer fails the attempt; the local host has no runtime layer to raise it.
+ */
+export const ASYNC_RESPONSE_BUFFER_LIMIT = 32 * 1024 * 1024;
 /** The router's local replies the async client hands back as responses. */
 const NO_UPSTREAM = 503;
 const TIMEOUT = 504;
@@ -76,12 +87,18 @@ export class RemoteModules {
 
   private async add(filter: WasmFilterConfig, clusters: ClusterConfig[], logger: Logger, stop?: AbortSignal): Promise<void> {
     if (filter.code.kind !== "remote") return;
-    let bytes: Uint8Array;
+    let bytes: Buffer;
     try {
       bytes = await fetchRemoteCode(filter.code, clusters, logger, stop);
     } catch (error) {
       if (error instanceof RemoteCodeError) throw new RemoteCodeError(`plugin '${filter.name}': ${error.message}`);
       throw error;
+    }
+    // Checked here, where the URI is known: loaded from the scratch file, a module that does not
+    // compile would be named by a path that is gone once the host stops.
+    const compileError = wasmCompileError(bytes);
+    if (compileError !== undefined) {
+      throw new RemoteCodeError(`Unable to create Wasm plugin ${filter.name}: Failed to load Wasm code from ${filter.code.uri}: ${compileError}`);
     }
     this.folder ??= mkdtempSync(join(tmpdir(), "local-host-remote-code-"));
     const path = join(this.folder, `${filter.code.sha256}.wasm`);
@@ -101,8 +118,21 @@ export class RemoteModules {
   }
 }
 
+/** Why V8 will not compile the bytes (its own message), or undefined when it will. */
+function wasmCompileError(bytes: Buffer): string | undefined {
+  // a copy: WebAssembly's types take an ArrayBuffer's bytes, a Buffer's may be a SharedArrayBuffer's
+  const view = new Uint8Array(bytes);
+  if (WebAssembly.validate(view)) return undefined;
+  try {
+    new WebAssembly.Module(view);
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error);
+  }
+  return "not a WebAssembly module";
+}
+
 /** The module's bytes; throws RemoteCodeError once every attempt has failed. */
-export async function fetchRemoteCode(code: RemoteWasmCode, clusters: ClusterConfig[], logger: Logger, stop?: AbortSignal): Promise<Uint8Array> {
+export async function fetchRemoteCode(code: RemoteWasmCode, clusters: ClusterConfig[], logger: Logger, stop?: AbortSignal): Promise<Buffer> {
   logger.log("wasm", "warn", SOURCE.unstable, "Wasm remote code fetch is unstable and may cause a crash", MAIN_THREAD);
   const backoff = new JitteredExponentialBackoff(code.backoffBaseMs, code.backoffMaxMs);
   for (let attempt = 0; ; attempt++) {
@@ -132,10 +162,10 @@ async function fetchOnce(
   attempt: number,
   logger: Logger,
   stop: AbortSignal | undefined,
-): Promise<Uint8Array> {
+): Promise<Buffer> {
   logger.log("config", "debug", SOURCE.start, `fetch remote data from [uri = ${code.uri}]: start`, MAIN_THREAD);
   if (cluster === undefined) throw new FetchFailure(FailureReason.Network, `no cluster ${code.cluster}`, SOURCE.noCluster);
-  const { status, body } = await get(code, cluster, attempt, stop);
+  const { status, body } = await get(code, cluster, attempt, logger, stop);
   if (status !== 200) {
     throw new FetchFailure(FailureReason.Network, `response status code ${status}`, SOURCE.status, status === TIMEOUT ? ` (no answer within ${code.timeoutMs} ms)` : "");
   }
@@ -157,9 +187,10 @@ interface Response {
 /**
  * GET the uri's path from one of the cluster's endpoints, round robin, with the uri's authority
  * as Host. As in Envoy's async client, a refused or failed connection is a 503 and no answer in
- * time a 504 (the router's local replies); a response cut off after its headers is a reset.
+ * time a 504 (the router's local replies); a response cut off after its headers is a reset; a
+ * body, of any status, that passes ASYNC_RESPONSE_BUFFER_LIMIT is dropped as it passes it.
  */
-function get(code: RemoteWasmCode, cluster: ClusterConfig, attempt: number, stop: AbortSignal | undefined): Promise<Response> {
+function get(code: RemoteWasmCode, cluster: ClusterConfig, attempt: number, logger: Logger, stop: AbortSignal | undefined): Promise<Response> {
   const endpoint = cluster.endpoints[attempt % Math.max(1, cluster.endpoints.length)];
   if (endpoint === undefined) return Promise.resolve({ status: NO_UPSTREAM, body: Buffer.alloc(0) });
   const uri = new URL(code.uri);
@@ -192,13 +223,41 @@ function get(code: RemoteWasmCode, cluster: ClusterConfig, attempt: number, stop
     stop?.addEventListener("abort", stopped);
     req.on("response", (response) => {
       const chunks: Buffer[] = [];
-      response.on("data", (chunk: Buffer) => chunks.push(chunk));
+      let received = 0;
+      response.on("data", (chunk: Buffer) => {
+        received += chunk.length;
+        if (received <= ASYNC_RESPONSE_BUFFER_LIMIT) {
+          chunks.push(chunk);
+          return;
+        }
+        logResponseOverLimit(logger);
+        finish(
+          new FetchFailure(
+            FailureReason.Network,
+            `network error ${ASYNC_CLIENT_EXCEED_RESPONSE_BUFFER_LIMIT}`,
+            SOURCE.networkError,
+            ` (the response passed ${ASYNC_RESPONSE_BUFFER_LIMIT} bytes, the most Envoy's async client buffers)`,
+          ),
+        );
+      });
       response.on("end", () => finish({ status: response.statusCode ?? 0, body: Buffer.concat(chunks) }));
       response.on("aborted", () => finish(new FetchFailure(FailureReason.Network, `network error ${ASYNC_CLIENT_RESET}`, SOURCE.networkError)));
       response.on("error", () => finish(new FetchFailure(FailureReason.Network, `network error ${ASYNC_CLIENT_RESET}`, SOURCE.networkError)));
     });
     req.end();
   });
+}
+
+/** How often the warning has been due: Envoy's ENVOY_LOG_EVERY_POW_2 counts per process. */
+let responsesOverLimit = 0;
+
+/** Envoy's warning, printed the 1st, 2nd, 4th, 8th… time, as ENVOY_LOG_EVERY_POW_2 does. */
+function logResponseOverLimit(logger: Logger): void {
+  // Envoy counts only while the level is on (the macro tests ENVOY_LOG_COMP_LEVEL first).
+  if (!logger.enabled("http", "warn")) return;
+  responsesOverLimit += 1;
+  if ((responsesOverLimit & (responsesOverLimit - 1)) !== 0) return;
+  logger.log("http", "warn", SOURCE.responseOverLimit, "the buffer size limit for async client response body has been exceeded, draining data", MAIN_THREAD);
 }
 
 /**

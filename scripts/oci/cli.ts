@@ -2,20 +2,22 @@
 // for `skopeo copy oci:DIR:TAG docker://REGISTRY/NAME:TAG`. One line on stderr and exit 1 for
 // anything wrong with the arguments or the module.
 
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { buildWasmImage, MEDIA_TYPES, PLUGIN_FILE } from "./image.ts";
+import { buildWasmImage, ISTIO_MAX_WASM_BINARY_BYTES, MAX_MODULE_BYTES, MEDIA_TYPES, PLUGIN_FILE } from "./image.ts";
 import { LayoutDirectoryError, writeImageLayout } from "./layout.ts";
 
 const HELP = `Usage: npx tsx scripts/oci/cli.ts --module FILE --root-id ID [--out DIR] [--tag TAG]
 
 Packs a proxy-wasm module as an OCI image layout in the Wasm image format Istio pulls
 (compat variant: one tar+gzip layer holding ${PLUGIN_FILE}). The same module gives the same digests.
+An existing layout in DIR is added to: its other images and tags stay, TAG moves to this image.
 
 Options:
-      --module FILE   the .wasm module, e.g. build/main.wasm
+      --module FILE   the .wasm module, e.g. build/main.wasm: a regular file of at most
+                      ${MAX_MODULE_BYTES} bytes (what Istio's agent unpacks by default)
       --root-id ID    the root id the module registers (WasmPlugin pluginName), e.g. tcp_connection_logger
-      --out DIR       the layout directory (default build/oci/ID)
+      --out DIR       the layout directory: missing, empty or an OCI image layout (default build/oci/ID)
       --tag TAG       the tag inside the layout (default: package.json's version)
   -h, --help          print this help
 `;
@@ -34,12 +36,25 @@ function packageVersion(): string {
   return manifest.version;
 }
 
+/** The module's bytes, read only once it is known to be a regular file small enough for Istio. */
 function readModule(path: string): Buffer {
   let bytes: Buffer;
   try {
+    // A device, a FIFO or a folder is refused before it is opened: /dev/zero never ends, a FIFO
+    // blocks the open.
+    const stats = statSync(path);
+    if (!stats.isFile()) throw new UsageError(`--module: ${path} is not a regular file`);
+    if (stats.size > MAX_MODULE_BYTES) {
+      throw new UsageError(
+        `--module: ${path} is ${stats.size} bytes; a module can be at most ${MAX_MODULE_BYTES}, ` +
+          `as Istio's agent unpacks at most ${ISTIO_MAX_WASM_BINARY_BYTES} bytes of the layer's tar (ISTIO_WASM_MAX_BINARY_SIZE_BYTES)`,
+      );
+    }
     bytes = readFileSync(path);
-  } catch {
-    throw new UsageError(`--module: cannot read ${path}; run make build`);
+  } catch (error) {
+    if (error instanceof UsageError) throw error;
+    if (error instanceof Error && "code" in error && error.code === "ENOENT") throw new UsageError(`--module: cannot read ${path}; run make build`);
+    throw new UsageError(`--module: cannot read ${path}: ${error instanceof Error ? error.message : String(error)}`);
   }
   if (!bytes.subarray(0, 4).equals(WASM_MAGIC)) throw new UsageError(`--module: ${path} is not a WebAssembly module`);
   return bytes;
@@ -69,16 +84,20 @@ function main(argv: string[]): number {
   const tag = values.tag ?? packageVersion();
   if (!TAG.test(tag)) throw new UsageError(`--tag: '${tag}' is not a valid image tag`);
   const out = values.out ?? `build/oci/${rootId}`;
+  // An empty path would put the layout's files in the current folder.
+  if (out === "") throw new UsageError("--out: the folder name is empty");
 
   const wasm = readModule(values.module);
   const image = buildWasmImage(wasm, { rootId, tag });
-  writeImageLayout(out, image);
+  const { otherManifests } = writeImageLayout(out, image);
+  const kept = otherManifests === 0 ? [] : [`  kept     ${otherManifests} other manifest${otherManifests === 1 ? "" : "s"} the layout's index.json lists`];
   process.stdout.write(
     [
       `${out}: ${values.module} (${wasm.length} bytes) as ${rootId}:${tag}, Istio's compat Wasm image`,
       `  manifest ${image.manifest.descriptor.digest}  ${MEDIA_TYPES.manifest}`,
       `  config   ${image.config.descriptor.digest}  ${MEDIA_TYPES.config}`,
       `  layer    ${image.layer.descriptor.digest}  ${MEDIA_TYPES.layer} (${PLUGIN_FILE})`,
+      ...kept,
       `push it:  skopeo copy oci:${out}:${tag} docker://REGISTRY/${rootId}:${tag}`,
       "",
     ].join("\n"),

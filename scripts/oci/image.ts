@@ -7,7 +7,7 @@
 
 import { createHash } from "node:crypto";
 import { gzipSync } from "node:zlib";
-import { tarOneFile } from "./tar.ts";
+import { TAR_HEADER_BYTES, tarOneFile } from "./tar.ts";
 
 export const MEDIA_TYPES = {
   index: "application/vnd.oci.image.index.v1+json",
@@ -18,8 +18,18 @@ export const MEDIA_TYPES = {
 
 /** The file name Istio looks for in the layer (extractWasmPluginBinary). */
 export const PLUGIN_FILE = "plugin.wasm";
+/**
+ * Istio's agent reads at most this many bytes of a compat layer's unpacked tar (pkg/wasm/imagefetcher.go,
+ * extractWasmPluginBinary: io.LimitReader(gzip, features.MaxWasmBinarySizeBytes); 256 MiB by default,
+ * ISTIO_WASM_MAX_BINARY_SIZE_BYTES from Istio 1.30). A module whose header and bytes do not fit fails
+ * there as a short read.
+ */
+export const ISTIO_MAX_WASM_BINARY_BYTES = 256 * 1024 * 1024;
+/** The largest module a compat image can carry for an agent with Istio's default limit. */
+export const MAX_MODULE_BYTES = ISTIO_MAX_WASM_BINARY_BYTES - TAR_HEADER_BYTES;
 const VARIANT_ANNOTATION = "module.wasm.image/variant";
-const REF_NAME_ANNOTATION = "org.opencontainers.image.ref.name";
+/** The annotation an image layout's index.json names a manifest's tag with. */
+export const REF_NAME_ANNOTATION = "org.opencontainers.image.ref.name";
 const TITLE_ANNOTATION = "org.opencontainers.image.title";
 
 export interface Descriptor {
@@ -38,7 +48,9 @@ export interface WasmImage {
   layer: Blob;
   config: Blob;
   manifest: Blob;
-  /** index.json of the OCI image layout: the manifest under its tag */
+  /** the manifest's entry in an image layout's index.json: its descriptor, annotated with the tag */
+  indexEntry: Descriptor;
+  /** index.json of an OCI image layout that holds this image alone */
   index: Buffer;
 }
 
@@ -74,12 +86,9 @@ export function buildWasmImage(wasm: Uint8Array, options: WasmImageOptions): Was
       annotations: { [VARIANT_ANNOTATION]: "compat", [TITLE_ANNOTATION]: options.rootId },
     }),
   );
-  const index = json({
-    schemaVersion: 2,
-    mediaType: MEDIA_TYPES.index,
-    manifests: [{ ...manifest.descriptor, annotations: { [REF_NAME_ANNOTATION]: options.tag } }],
-  });
-  return { layer, config, manifest, index };
+  const indexEntry = { ...manifest.descriptor, annotations: { [REF_NAME_ANNOTATION]: options.tag } };
+  const index = json({ schemaVersion: 2, mediaType: MEDIA_TYPES.index, manifests: [indexEntry] });
+  return { layer, config, manifest, indexEntry, index };
 }
 
 export function digest(bytes: Uint8Array): string {

@@ -3,6 +3,8 @@
 // archive/tar (which Istio's agent uses to unpack a Wasm image's layer).
 
 const BLOCK = 512;
+/** The header before the file's bytes: what a reader takes in before it reaches the content. */
+export const TAR_HEADER_BYTES = BLOCK;
 
 /** `name` (at most 100 bytes of ASCII) holding `content`, then the end-of-archive marker. */
 export function tarOneFile(name: string, content: Uint8Array): Buffer {

@@ -52,6 +52,17 @@ describe("the command line", () => {
     assert.deepEqual(await runCli(["--bogus"]), { code: 1, stdout: "", stderr: "error: Unknown option '--bogus' (see --help)\n" });
   });
 
+  test("a --concurrency above 1024 is one line, before any VM is built", async () => {
+    const missing = join(scratch, "missing.yaml");
+    const tooMany = "error: --concurrency: 99999999 is more than 1024 worker VMs per plugin (each VM reserves 10 GiB of address space; a process holds about 12,000)\n";
+    assert.deepEqual(await runCli(["-c", missing, "--concurrency", "99999999"]), { code: 1, stdout: "", stderr: tooMany });
+    assert.deepEqual(await runCli(["-c", missing], { ENVOY_CONCURRENCY: "99999999" }), { code: 1, stdout: "", stderr: tooMany });
+    const justOver = await runCli(["-c", missing, "--concurrency", "1025"]);
+    assert.equal(justOver.stderr, "error: --concurrency: 1025 is more than 1024 worker VMs per plugin (each VM reserves 10 GiB of address space; a process holds about 12,000)\n");
+    // 1024 passes the options: what stops it is the missing config
+    assert.deepEqual(await runCli(["-c", missing, "--concurrency", "1024"]), { code: 1, stdout: "", stderr: `error: cannot read ${missing}: no such file\n` });
+  });
+
   test("a flag value that starts with '-' is one line naming the flag", async () => {
     const hint = "is taken for an option, not a value; a value that starts with '-' is written --config-path=-x";
     assert.deepEqual(await runCli(["--config-path", "-x"]), { code: 1, stdout: "", stderr: `error: --config-path: '-x' ${hint}\n` });

@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { MissingPluginError } from "../../host/local-host.ts";
+import { ASYNC_RESPONSE_BUFFER_LIMIT } from "../../host/remote-code.ts";
 import { createLogger } from "../../host/log.ts";
 import { runCli } from "../helpers/e2e-cli.ts";
 import { curl } from "../helpers/e2e-clients.ts";
@@ -177,6 +178,67 @@ describe("code.remote in the local host", () => {
     const gone = await server(serveWasm);
     await new Promise((resolve) => gone.server.close(resolve));
     assert.match((await startError({ port: gone.port, numRetries: 0 })).message, /\]: response status code 503 \(1 attempt\)$/);
+  });
+
+  it("names the URI and V8's reason for a module with the right sha256 that does not compile", async () => {
+    const notWasm = Buffer.from("not a WebAssembly module");
+    const { port, requests } = await server((_request, response) => response.writeHead(200).end(notWasm));
+    const sha256 = createHash("sha256").update(notWasm).digest("hex");
+    const { message } = await startError({ port, sha256, numRetries: 2 });
+    assert.equal(
+      message,
+      "Unable to create Wasm plugin tcp_connection_logger: Failed to load Wasm code from http://127.0.0.1:8088/main.wasm: " +
+        "WebAssembly.Module(): expected magic word 00 61 73 6d, found 6e 6f 74 20 @+0",
+    );
+    assert.equal(requests.length, 1, "the fetch succeeded: no retry, as in Envoy");
+  });
+
+  it("drops a body that passes Envoy's async client limit (32 MiB) as it passes it: network error 1", async () => {
+    // One byte more than the limit, sent in chunks; the host stops reading at the limit.
+    const chunk = Buffer.alloc(1024 * 1024);
+    let sent = 0;
+    const overLimit: Handler = (_request, response) => {
+      response.writeHead(200, { "content-length": String(ASYNC_RESPONSE_BUFFER_LIMIT + 1) });
+      const writeMore = () => {
+        while (sent < ASYNC_RESPONSE_BUFFER_LIMIT + 1 && !response.destroyed) {
+          const part = chunk.subarray(0, Math.min(chunk.length, ASYNC_RESPONSE_BUFFER_LIMIT + 1 - sent));
+          sent += part.length;
+          if (!response.write(part)) return void response.once("drain", writeMore);
+        }
+        response.end();
+      };
+      response.on("error", () => {});
+      writeMore();
+    };
+    const { port, requests } = await server(overLimit);
+    const logs: string[] = [];
+    const logger = createLogger({ level: "info", componentLevels: { config: "debug" }, write: (line) => logs.push(line) });
+    const error = await startTestHost({ configPath: remoteConfig({ port, numRetries: 0 }), logger }).then(
+      (running) => {
+        void running.host.close();
+        throw new Error("the host started");
+      },
+      (reason: unknown) => reason,
+    );
+    assert.ok(error instanceof MissingPluginError, String(error));
+    assert.equal(
+      error.message,
+      "plugin 'tcp_connection_logger': fetch remote data [uri = http://127.0.0.1:8088/main.wasm]: network error 1 " +
+        "(the response passed 33554432 bytes, the most Envoy's async client buffers) (1 attempt)",
+    );
+    assert.equal(requests.length, 1);
+    assert.ok(
+      untimed(logs).includes(
+        "[warning][http] [source/common/http/async_client_impl.cc:456] the buffer size limit for async client response body has been exceeded, draining data",
+      ),
+      logs.join("\n"),
+    );
+    assert.ok(
+      untimed(logs).includes(
+        "[debug][config] [source/common/config/remote_data_fetcher.cc:78] fetch remote data [uri = http://127.0.0.1:8088/main.wasm]: network error 1",
+      ),
+      logs.join("\n"),
+    );
   });
 
   it("the command line prints one line and exits 1", async () => {

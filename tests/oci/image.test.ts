@@ -3,14 +3,15 @@
 
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { after, before, describe, it } from "node:test";
-import { buildWasmImage } from "../../scripts/oci/image.ts";
+import { buildWasmImage, MAX_MODULE_BYTES } from "../../scripts/oci/image.ts";
 import { ROOT } from "../helpers/e2e-paths.ts";
-import { runScript } from "../helpers/run-tool.ts";
+import { runScript, runTool, skipWithout } from "../helpers/run-tool.ts";
 
 const OCI_CLI = join(ROOT, "scripts", "oci", "cli.ts");
 const MAIN_WASM = join(ROOT, "build", "main.wasm");
@@ -145,7 +146,31 @@ describe("scripts/oci/cli.ts (make oci)", () => {
       mkdirSync(folder, { recursive: true });
       writeFileSync(join(folder, "keep.txt"), "mine");
       return ["--module", MAIN_WASM, "--root-id", ROOT_ID, "--out", folder];
-    }, /^error: .*not-a-layout exists and is not an OCI image layout; choose another --out$/],
+    }, /^error: --out: .*not-a-layout is not an OCI image layout \(no oci-layout file\); choose another --out$/],
+    ["an output that is a file", () => {
+      const file = join(scratch, "a-file");
+      writeFileSync(file, "mine");
+      return ["--module", MAIN_WASM, "--root-id", ROOT_ID, "--out", file];
+    }, /^error: --out: .*a-file exists and is not a folder$/],
+    ["an output under a file", () => {
+      const file = join(scratch, "a-file");
+      writeFileSync(file, "mine");
+      return ["--module", MAIN_WASM, "--root-id", ROOT_ID, "--out", join(file, "layout")];
+    }, /^error: --out: cannot write .*a-file\/layout: ENOTDIR: not a directory, mkdir '.*a-file\/layout\/blobs\/sha256'$/],
+    ["an empty output path", () => ["--module", MAIN_WASM, "--root-id", ROOT_ID, "--out="], /^error: --out: the folder name is empty$/],
+    ["a module that is a folder", () => ["--module", scratch, "--root-id", ROOT_ID], /^error: --module: .*oci-cli-\w+ is not a regular file$/],
+    ["a module that is a device that never ends", () => ["--module", "/dev/zero", "--root-id", ROOT_ID], /^error: --module: \/dev\/zero is not a regular file$/],
+    ["a module larger than Istio's agent unpacks", () => {
+      // sparse: as large as it says, without the disk or the memory
+      const big = join(scratch, "big.wasm");
+      writeFileSync(big, Uint8Array.from([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]));
+      truncateSync(big, MAX_MODULE_BYTES + 1);
+      return ["--module", big, "--root-id", ROOT_ID, "--out", join(scratch, "big-layout")];
+    }, new RegExp(
+      // 256 MiB of tar, less the 512-byte header in front of plugin.wasm
+      `^error: --module: .*big\\.wasm is ${MAX_MODULE_BYTES + 1} bytes; a module can be at most 268434944, ` +
+        "as Istio's agent unpacks at most 268435456 bytes of the layer's tar \\(ISTIO_WASM_MAX_BINARY_SIZE_BYTES\\)$",
+    )],
   ];
   for (const [what, args, message] of badInputs) {
     it(`refuses ${what} in one line, exit 1`, async () => {
@@ -159,5 +184,117 @@ describe("scripts/oci/cli.ts (make oci)", () => {
 
   it("leaves a folder that is not a layout as it was", () => {
     assert.equal(readFileSync(join(scratch, "not-a-layout", "keep.txt"), "utf8"), "mine");
+  });
+
+  it("refuses a FIFO without opening it (the open would wait for a writer)", { skip: skipWithout("mkfifo") }, async () => {
+    const fifo = join(scratch, "module.fifo");
+    assert.equal(spawnSync("mkfifo", [fifo]).status, 0);
+    const result = await runScript(OCI_CLI, ["--module", fifo, "--root-id", ROOT_ID]);
+    assert.deepEqual(result, { code: 1, stdout: "", stderr: `error: --module: ${fifo} is not a regular file\n` });
+  });
+
+  it("refuses a folder holding a file named oci-layout but no layout, and leaves every file as it was", async () => {
+    const folder = join(scratch, "looks-like-a-layout");
+    mkdirSync(join(folder, "sub"), { recursive: true });
+    writeFileSync(join(folder, "important.txt"), "mine");
+    writeFileSync(join(folder, "sub", "notes.md"), "notes");
+    writeFileSync(join(folder, "oci-layout"), "not json");
+    const before = readTree(folder);
+    const result = await runScript(OCI_CLI, ["--module", MAIN_WASM, "--root-id", ROOT_ID, "--out", folder]);
+    assert.deepEqual(result, {
+      code: 1,
+      stdout: "",
+      stderr: `error: --out: ${folder} is not an OCI image layout (oci-layout is not {"imageLayoutVersion":"1.0.0"}); choose another --out\n`,
+    });
+    assert.deepEqual(readTree(folder), before);
+  });
+
+  it("refuses a layout whose index.json is not an image index, and leaves it as it was", async () => {
+    const folder = join(scratch, "broken-index");
+    mkdirSync(folder);
+    writeFileSync(join(folder, "oci-layout"), '{"imageLayoutVersion":"1.0.0"}');
+    writeFileSync(join(folder, "index.json"), '{"schemaVersion":2}');
+    const before = readTree(folder);
+    const result = await runScript(OCI_CLI, ["--module", MAIN_WASM, "--root-id", ROOT_ID, "--out", folder]);
+    assert.equal(result.code, 1);
+    assert.equal(
+      result.stderr,
+      `error: --out: ${folder} is not an OCI image layout (index.json is not an image index with schemaVersion 2 and a list of manifests); choose another --out\n`,
+    );
+    assert.deepEqual(readTree(folder), before);
+  });
+
+  it("adds to an existing layout as skopeo does: every image, blob and file stays; the tag moves, its old manifest stays untagged", async () => {
+    const out = join(scratch, "shared-layout");
+    const other = join(scratch, "other.wasm");
+    writeFileSync(other, Uint8Array.from([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]));
+    const first = await runScript(OCI_CLI, ["--module", other, "--root-id", ROOT_ID, "--out", out, "--tag", "0.1.0"]);
+    assert.equal(first.code, 0, first.stderr);
+    // Another image, as skopeo would have added it: its own blob and tag, and the index's own fields.
+    const foreignBlob = Buffer.from('{"schemaVersion":2,"layers":[]}');
+    const foreignDigest = sha256(foreignBlob);
+    writeFileSync(join(out, "blobs", "sha256", foreignDigest.slice(7)), foreignBlob);
+    const index = JSON.parse(readFileSync(join(out, "index.json"), "utf8"));
+    const foreignEntry = {
+      mediaType: "application/vnd.oci.image.manifest.v1+json",
+      digest: foreignDigest,
+      size: foreignBlob.length,
+      annotations: { "org.opencontainers.image.ref.name": "other" },
+    };
+    writeFileSync(join(out, "index.json"), JSON.stringify({ ...index, manifests: [foreignEntry, ...index.manifests], annotations: { kept: "yes" } }));
+    writeFileSync(join(out, "important.txt"), "mine");
+    const before = readTree(out);
+
+    const moved = await runScript(OCI_CLI, ["--module", MAIN_WASM, "--root-id", ROOT_ID, "--out", out, "--tag", "0.1.0"]);
+    assert.equal(moved.code, 0, moved.stderr);
+    assert.match(moved.stdout, /^  kept     2 other manifests the layout's index\.json lists$/m);
+    const added = await runScript(OCI_CLI, ["--module", MAIN_WASM, "--root-id", ROOT_ID, "--out", out, "--tag", "0.2.0"]);
+    assert.equal(added.code, 0, added.stderr);
+    assert.match(added.stdout, /^  kept     3 other manifests the layout's index\.json lists$/m);
+    const again = await runScript(OCI_CLI, ["--module", MAIN_WASM, "--root-id", ROOT_ID, "--out", out, "--tag", "0.2.0"]);
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(again.stdout, added.stdout, "the same image under the same tag: the index as it was");
+
+    const after = readTree(out);
+    for (const [name, bytes] of before) if (name !== "index.json") assert.deepEqual(after.get(name), bytes, `${name} is as it was`);
+    const image = (tag: string) => buildWasmImage(readFileSync(MAIN_WASM), { rootId: ROOT_ID, tag });
+    const { annotations: _tag, ...untaggedOther } = index.manifests[0];
+    assert.deepEqual(JSON.parse(after.get("index.json")!.toString()), {
+      schemaVersion: 2,
+      mediaType: "application/vnd.oci.image.index.v1+json",
+      manifests: [foreignEntry, untaggedOther, image("0.1.0").indexEntry, image("0.2.0").indexEntry],
+      annotations: { kept: "yes" },
+    });
+    for (const blob of [image("0.1.0").layer, image("0.1.0").config, image("0.1.0").manifest]) {
+      assert.deepEqual(after.get(join("blobs", "sha256", blob.descriptor.digest.slice(7))), blob.bytes);
+    }
+    assert.deepEqual([...after.keys()].filter((name) => !before.has(name)).length, 3, "the three blobs of build/main.wasm's image, nothing else");
+  });
+
+  it("adds to a layout skopeo wrote, and skopeo reads every tag back and moves one in it", { skip: skipWithout("skopeo") }, async () => {
+    const skopeo = async (...args: string[]) => {
+      const result = await runTool("skopeo", args);
+      assert.equal(result.code, 0, `skopeo ${args.join(" ")}: ${result.stderr}`);
+      return result.stdout;
+    };
+    const ours = join(scratch, "ours");
+    const shared = join(scratch, "skopeo-layout");
+    const other = join(scratch, "other.wasm");
+    writeFileSync(other, Uint8Array.from([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]));
+    assert.equal((await runScript(OCI_CLI, ["--module", MAIN_WASM, "--root-id", ROOT_ID, "--out", ours, "--tag", "0.1.0"])).code, 0);
+    await skopeo("copy", `oci:${ours}:0.1.0`, `oci:${shared}:theirs`);
+    const added = await runScript(OCI_CLI, ["--module", other, "--root-id", ROOT_ID, "--out", shared, "--tag", "0.1.0"]);
+    assert.equal(added.code, 0, added.stderr);
+    const main = buildWasmImage(readFileSync(MAIN_WASM), { rootId: ROOT_ID, tag: "theirs" });
+    const otherImage = buildWasmImage(readFileSync(other), { rootId: ROOT_ID, tag: "0.1.0" });
+    assert.deepEqual(Buffer.from(await skopeo("inspect", "--raw", `oci:${shared}:theirs`)), main.manifest.bytes);
+    assert.deepEqual(Buffer.from(await skopeo("inspect", "--raw", `oci:${shared}:0.1.0`)), otherImage.manifest.bytes);
+    // skopeo moves a tag in the index make oci wrote the way make oci moves one: the old entry stays, untagged
+    await skopeo("copy", `oci:${ours}:0.1.0`, `oci:${shared}:0.1.0`);
+    const { annotations: _tag, ...untagged } = otherImage.indexEntry;
+    assert.deepEqual(
+      JSON.parse(readFileSync(join(shared, "index.json"), "utf8")).manifests,
+      [main.indexEntry, untagged, { ...main.indexEntry, annotations: { "org.opencontainers.image.ref.name": "0.1.0" } }],
+    );
   });
 });
