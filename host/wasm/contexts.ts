@@ -1,7 +1,8 @@
 // The contexts of one VM (docs/envoy-host.md §2–3) and what the ABI means in each: the VM's own
 // (id 0, current outside callbacks), a root context, then one context per connection
-// (connection-context.ts). Ids count from 1 per VM and are never reused. Host calls (host-calls/) only move words between module
-// memory and these methods; what a call does, and answers, is decided here.
+// (connection-context.ts). Ids count from 1 per VM and are never reused. Host calls
+// (host-calls/) only move words between module memory and these methods; what a call does, and
+// answers, is decided here.
 
 import type { Logger } from "../log.ts";
 import { LOG_LEVELS, type LineLevel } from "../loggers.ts";
@@ -17,6 +18,10 @@ import type { SharedData, SharedEntry } from "./shared-data.ts";
  */
 const CONTEXT_CC = "source/extensions/common/wasm/context.cc";
 const CONTEXT_LOG_LINES: Record<LineLevel, number> = { trace: 1145, debug: 1148, info: 1151, warn: 1154, error: 1157, critical: 1160 };
+/** `context.cc:<line>` of each level, made once: a line is logged per callback. */
+const CONTEXT_LOG_SOURCES = Object.fromEntries(
+  Object.entries(CONTEXT_LOG_LINES).map(([level, line]) => [level, `${CONTEXT_CC}:${line}`]),
+) as Record<LineLevel, string>;
 /** `Context::error`, which cpp-host's proc_exit calls: ENVOY_LOG(trace, message) (Envoy 1.39.0). */
 const CONTEXT_ERROR_LINE = 196;
 const OFF = LOG_LEVELS.indexOf("off");
@@ -69,7 +74,7 @@ export abstract class ContextBase {
     const text = decodeUtf8(bytes);
     const prefix = `${this.logPrefix}: `;
     const line = text !== null ? prefix + text : concatBytes(Buffer.from(prefix), bytes);
-    this.vm.logger.log("wasm", level, `${CONTEXT_CC}:${CONTEXT_LOG_LINES[level]}`, line, this.vm.thread);
+    this.vm.logger.log("wasm", level, CONTEXT_LOG_SOURCES[level], line, this.vm.thread);
   }
 
   /** proxy_get_log_level: the wasm logger's level as the ABI numbers it (off 6). */
