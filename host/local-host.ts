@@ -13,6 +13,7 @@ import { createLogger, MAIN_THREAD, type AdjustableLogger } from "./log.ts";
 import { formatAddress } from "./address.ts";
 import { ClusterHttpClient } from "./net/http/async-client.ts";
 import { bindAddressFor } from "./net/listener/bind-address.ts";
+import { UpstreamCluster } from "./net/tcp-proxy/cluster.ts";
 import { closeServer, listen } from "./net/listener/listen.ts";
 import { startListeners, type RunningListeners } from "./net/listeners.ts";
 import { resolvePluginPath, whyPluginMissing } from "./paths.ts";
@@ -109,8 +110,14 @@ export async function startLocalHost(options: LocalHostOptions): Promise<Running
   // Like Envoy's init manager, nothing starts before every code.remote module has been fetched.
   const remoteModules = options.withoutWasm ? new RemoteModules() : await fetchRemoteModules(config, logger, options.stop);
   let listeners: RunningListeners | undefined;
-  // proxy_http_call's clusters are the listeners' ones, built once the listeners are bound (§19)
-  const httpCalls = new ClusterHttpClient((name) => listeners?.clusters.find((cluster) => cluster.info.name === name));
+  // proxy_http_call's clusters are the listeners' ones, built once the listeners are bound (their
+  // endpoints follow moved listener ports). Before that (a call in proxy_on_vm_start or
+  // proxy_on_configure) Envoy's cluster manager already has them: the config's, with stats of
+  // their own, stand in (§19).
+  const startupClusters = new Map(config.clusters.map((cluster) => [cluster.name, new UpstreamCluster(cluster, createStatsStore())]));
+  const httpCalls = new ClusterHttpClient((name) =>
+    listeners === undefined ? startupClusters.get(name) : listeners.clusters.find((cluster) => cluster.info.name === name),
+  );
   let pluginsByListener: Map<ListenerConfig, WasmPlugin[]>;
   try {
     pluginsByListener = options.withoutWasm ? new Map() : startPlugins(config.listeners, options, logger, stats, remoteModules, httpCalls);

@@ -396,3 +396,24 @@ test("end to end: envoy.yaml's cluster, a node HTTP server on a free port, the a
     upstream.server.close();
   }
 });
+
+test("end to end: a call from proxy_on_vm_start, before the listeners are bound, finds envoy.yaml's cluster", BOUNDED, async () => {
+  const requests: string[] = [];
+  const upstream = await server((request, response) => {
+    requests.push(`${request.method} ${request.url}`);
+    response.writeHead(200).end("up");
+  });
+  const wasm = writeWat(caller({ from: "proxy_on_vm_start" }));
+  const configPath = join(dirname(wasm), `http-call-start-${upstream.port}.yaml`);
+  writeFileSync(configPath, hostConfig(basename(wasm), upstream.port));
+  const { host: running, logs } = await startTestHost({ configPath, pluginFolder: dirname(wasm), listenerPorts: { main: 0 } });
+  try {
+    // the canary, main-thread and worker VMs each call out from their root context's start
+    await until(() => wasmMessages(logs).filter((line) => line === "wasm log caller: 200").length === 3);
+    assert.deepEqual(requests, ["GET /check", "GET /check", "GET /check"]);
+  } finally {
+    await running.close();
+    upstream.server.closeAllConnections();
+    upstream.server.close();
+  }
+});
