@@ -11,13 +11,22 @@ import { loadEnvoyConfig } from "./config/load.ts";
 import type { EnvoyConfig, ListenerConfig, WasmFilterConfig } from "./config/model.ts";
 import { createLogger, MAIN_THREAD, type AdjustableLogger } from "./log.ts";
 import { formatAddress } from "./address.ts";
+import { ClusterHttpClient } from "./net/http/async-client.ts";
 import { bindAddressFor } from "./net/listener/bind-address.ts";
+import { UpstreamCluster } from "./net/tcp-proxy/cluster.ts";
 import { closeServer, listen } from "./net/listener/listen.ts";
 import { startListeners, type RunningListeners } from "./net/listeners.ts";
 import { resolvePluginPath, whyPluginMissing } from "./paths.ts";
 import { RemoteCodeError, RemoteModules } from "./remote-code.ts";
 import { createStatsStore, type StatsStore } from "./stats.ts";
-import { startWasmPlugin, traceLines, type PropertyNames, type TraceListener, type WasmPlugin } from "./wasm/api.ts";
+import {
+  startWasmPlugin,
+  traceLines,
+  type HttpCallDispatcher,
+  type PropertyNames,
+  type TraceListener,
+  type WasmPlugin,
+} from "./wasm/api.ts";
 
 export interface LocalHostOptions {
   /** the Envoy bootstrap, e.g. envoy/envoy.yaml */
@@ -100,15 +109,23 @@ export async function startLocalHost(options: LocalHostOptions): Promise<Running
   const stats = createStatsStore();
   // Like Envoy's init manager, nothing starts before every code.remote module has been fetched.
   const remoteModules = options.withoutWasm ? new RemoteModules() : await fetchRemoteModules(config, logger, options.stop);
+  let listeners: RunningListeners | undefined;
+  // proxy_http_call's clusters are the listeners' ones, built once the listeners are bound (their
+  // endpoints follow moved listener ports). Before that (a call in proxy_on_vm_start or
+  // proxy_on_configure) Envoy's cluster manager already has them: the config's, with stats of
+  // their own, stand in (§19).
+  const startupClusters = new Map(config.clusters.map((cluster) => [cluster.name, new UpstreamCluster(cluster, createStatsStore())]));
+  const httpCalls = new ClusterHttpClient((name) =>
+    listeners === undefined ? startupClusters.get(name) : listeners.clusters.find((cluster) => cluster.info.name === name),
+  );
   let pluginsByListener: Map<ListenerConfig, WasmPlugin[]>;
   try {
-    pluginsByListener = options.withoutWasm ? new Map() : startPlugins(config.listeners, options, logger, stats, remoteModules);
+    pluginsByListener = options.withoutWasm ? new Map() : startPlugins(config.listeners, options, logger, stats, remoteModules, httpCalls);
   } finally {
     remoteModules.remove();
   }
   const plugins = [...pluginsByListener.values()].flat();
 
-  let listeners: RunningListeners | undefined;
   // Envoy's init manager is initializing until every listener is bound: /ready says 503 till then
   let state: ServerState = "INITIALIZING";
   let closing: Promise<void> | undefined;
@@ -196,6 +213,7 @@ function startPlugins(
   logger: AdjustableLogger,
   stats: StatsStore,
   remoteModules: RemoteModules,
+  httpCalls: HttpCallDispatcher,
 ): Map<ListenerConfig, WasmPlugin[]> {
   const started = new Map<ListenerConfig, WasmPlugin[]>();
   const trace: TraceListener | undefined = options.trace
@@ -217,6 +235,7 @@ function startPlugins(
             propertyNames: options.propertyNames ?? "current",
             trace,
             callMarker: options.callMarker,
+            httpCalls,
           }),
         );
       }

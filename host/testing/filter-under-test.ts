@@ -12,6 +12,7 @@ import {
   type ConnectionFilter,
   type ConnectionInfo,
   type FilterFactory,
+  type HttpCallDispatcher,
   type PropertyNames,
   type ReadFilterCallbacks,
   type TraceEvent,
@@ -49,6 +50,11 @@ export interface FilterOptions {
   trace?: boolean;
   /** the clock of the log lines' timestamps; Date.now by default */
   now?: () => number;
+  /**
+   * Where proxy_http_call sends: a ScriptedHttpCalls answers as the test says, without sockets.
+   * Absent: no cluster exists, and every call is refused (BadArgument), as Envoy refuses an unknown one.
+   */
+  httpCalls?: HttpCallDispatcher;
 }
 
 /**
@@ -91,6 +97,7 @@ export function startFilter(options: FilterOptions): FilterUnderTest {
       stats,
       propertyNames: options.propertyNames ?? "current",
       trace: options.trace ? (event) => trace.push(event) : undefined,
+      httpCalls: options.httpCalls,
     });
     return new FilterUnderTest(plugin, logger, lines, trace, stats);
   } catch (error) {

@@ -14,6 +14,7 @@
 //   guard.metric("tcp_guard_denied")   // 1n
 
 export { FilterStartError, FilterUnderTest, startFilter, type FilterOptions } from "./filter-under-test.ts";
+export { ScriptedHttpCalls, type ScriptedAnswer, type ScriptedReset, type ScriptedResponse } from "./scripted-http-calls.ts";
 export { TestConnection, type ConnectionOptions, type Forwarded } from "./test-connection.ts";
 export {
   traceLine,
@@ -21,6 +22,9 @@ export {
   type ClusterInfo,
   type Endpoint,
   type FilterStatus,
+  type HttpCallDispatcher,
+  type HttpCallRequest,
+  type HttpHeader,
   type TraceEvent,
   type UpstreamHostInfo,
   type VmDiagnostics,

@@ -15,6 +15,12 @@ export enum BufferType {
   GrpcReceiveBuffer, VmConfiguration, PluginConfiguration, CallData,
 }
 
+/** The header map a header-map call names: RequestHeaders 0 ... HttpCallResponseTrailers 7, in this order. */
+export enum HeaderMapType {
+  RequestHeaders, RequestTrailers, ResponseHeaders, ResponseTrailers, GrpcReceiveInitialMetadata,
+  GrpcReceiveTrailingMetadata, HttpCallResponseHeaders, HttpCallResponseTrailers,
+}
+
 /** Peer type passed to the connection-close callbacks. */
 export enum PeerType { Unknown, Local, Remote }
 

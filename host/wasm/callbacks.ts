@@ -83,18 +83,30 @@ function closeCallback(name: string): Callback {
   });
 }
 
+// ---------------------------------------------------------------- HTTP calls out (§19)
+
+/** The answer to proxy_http_call: the root context, the token, the response's counts (all 0 on a failure). */
+export const ON_HTTP_CALL_RESPONSE = callback({
+  name: "proxy_on_http_call_response",
+  params: words(5),
+  results: NONE,
+  describe: ([, token, headers, body, trailers]) => ({ token, headers, bodyBytes: body, trailers }),
+  text: ({ token, headers, bodyBytes, trailers }) =>
+    `token ${token}: ${headers} headers, ${byteCount(Number(bodyBytes))}, ${trailers} trailers`,
+});
+
 // ---------------------------------------------------------------- HTTP, calls out, queues (not called here)
 
 /** ABI 0.1.0's header callbacks have no end-of-stream argument. */
 const headers = (version: AbiVersion) => ({ params: words(version === V0_1_0 ? 2 : 3), results: WORD });
 
-/** Looked for, and their signatures checked, but never called by a network filter's host. */
+/** Looked for, and their signatures checked; of these a network filter's host calls proxy_on_http_call_response only. */
 const HTTP_AND_CALLS = [
   callback({ name: "proxy_on_request_headers", params: words(3), results: WORD, signatureIn: headers }),
   callback({ name: "proxy_on_response_headers", params: words(3), results: WORD, signatureIn: headers }),
   ...lookedFor(words(3), WORD, ["proxy_on_request_body", "proxy_on_response_body"]),
   ...lookedFor(words(2), WORD, ["proxy_on_request_trailers", "proxy_on_request_metadata", "proxy_on_response_trailers", "proxy_on_response_metadata"]),
-  ...lookedFor(words(5), NONE, ["proxy_on_http_call_response"]),
+  ON_HTTP_CALL_RESPONSE,
   ...lookedFor(words(3), NONE, ["proxy_on_grpc_receive", "proxy_on_grpc_close", "proxy_on_grpc_receive_initial_metadata", "proxy_on_grpc_receive_trailing_metadata"]),
   ...lookedFor(words(2), NONE, ["proxy_on_queue_ready"]),
   ...lookedFor(words(3), NONE, ["proxy_on_foreign_function"], [V0_2_0, V0_2_1]),

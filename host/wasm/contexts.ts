@@ -6,9 +6,11 @@
 
 import type { Logger } from "../log.ts";
 import { LOG_LEVELS, type LineLevel } from "../loggers.ts";
-import { BufferType, MetricType, StreamType, WasmResult } from "./abi.ts";
+import { BufferType, HeaderMapType, MetricType, StreamType, V0_1_0, WasmResult, type AbiVersion } from "./abi.ts";
 import { concatBytes, decodeUtf8, EMPTY_BYTES, joinBytes } from "./bytes.ts";
+import type { HttpCallRequest, HttpCallResponse, HttpHeader } from "./contract.ts";
 import type { Metric, VmMetrics } from "./metrics.ts";
+import type { DispatchResult } from "./outbound-http.ts";
 import { readProperty, type PropertyScope } from "./properties.ts";
 import type { SharedData, SharedEntry } from "./shared-data.ts";
 
@@ -29,6 +31,7 @@ const OFF = LOG_LEVELS.indexOf("off");
 /** What a context needs of its VM: the VM implements it. */
 export interface VmServices {
   readonly thread: number;
+  readonly abiVersion: AbiVersion;
   readonly logger: Logger;
   readonly metrics: VmMetrics;
   readonly shared: SharedData;
@@ -47,6 +50,10 @@ export interface VmServices {
    * (cpp-host's DeferAfterCallActions): how stream calls act on the connection (§3).
    */
   afterCall(action: () => void): void;
+  /** the VM's root context: the one cpp-host's root_context() finds from any of its contexts */
+  root(): RootContext;
+  /** proxy_http_call, made on the root context (§19) */
+  httpCall(request: HttpCallRequest): DispatchResult;
 }
 
 /** What every context answers alike; the VM-wide calls (metrics, ticks, shared data) go to its VM. */
@@ -99,6 +106,7 @@ export abstract class ContextBase {
    */
   buffer(type: BufferType): Uint8Array | null {
     if (type === BufferType.VmConfiguration) return this.vm.vmConfiguration;
+    if (type === BufferType.HttpCallResponseBody) return this.root.callResponse?.body ?? null;
     return type === BufferType.NetworkDownstreamData || type === BufferType.NetworkUpstreamData ? EMPTY_BYTES : null;
   }
 
@@ -176,6 +184,55 @@ export abstract class ContextBase {
     return this.vm.done(this) ? WasmResult.Ok : WasmResult.NotFound;
   }
 
+  // ---------------------------------------------------------------- HTTP calls out (§19)
+
+  /** cpp-host's root_context(): the plugin's root context, from a connection's too. */
+  get root(): RootContext {
+    return this.vm.root();
+  }
+
+  /** proxy_http_call: cpp-host makes every call on the root context, whichever context asks. */
+  httpCall(request: HttpCallRequest): DispatchResult {
+    return this.vm.httpCall(request);
+  }
+
+  /**
+   * proxy_get_header_map_value. Only a call's response is a map here, and only while
+   * proxy_on_http_call_response runs (Envoy reads it from the root context): without it, or for
+   * an HTTP stream's map, BadArgument. A missing name is NotFound, or "" under ABI 0.1.0.
+   */
+  headerMapValue(type: HeaderMapType, name: string): string | WasmResult {
+    const map = this.callResponseMap(type);
+    if (map === null) return WasmResult.BadArgument;
+    const key = name.toLowerCase();
+    const entry = map.find(([candidate]) => candidate === key);
+    if (entry !== undefined) return entry[1];
+    return this.vm.abiVersion === V0_1_0 ? "" : WasmResult.NotFound;
+  }
+
+  /**
+   * proxy_get_header_map_pairs: a call response's map, or no pairs when there is none (Envoy
+   * `Context::getHeaderMapPairs`); the HTTP stream's maps answer BadArgument on a TCP connection.
+   */
+  headerMapPairs(type: HeaderMapType): readonly HttpHeader[] | WasmResult {
+    if (!isCallResponseMap(type)) return WasmResult.BadArgument;
+    return this.callResponseMap(type) ?? [];
+  }
+
+  /** The response's headers or trailers while its callback runs; null otherwise or when it has no trailers. */
+  private callResponseMap(type: HeaderMapType): readonly HttpHeader[] | null {
+    const response = this.root.callResponse;
+    if (response === null || !isCallResponseMap(type)) return null;
+    if (type === HeaderMapType.HttpCallResponseHeaders) return response.headers;
+    return response.trailers.length > 0 ? response.trailers : null;
+  }
+
+  /** proxy_get_status: the root context's status (a failed call's BrokenConnection and "reset"). */
+  status(): readonly [code: number, message: string] {
+    const root = this.root;
+    return [root.statusCode, root.statusMessage];
+  }
+
   // ---------------------------------------------------------------- timers and shared data
 
   setTickPeriod(milliseconds: number): WasmResult {
@@ -201,6 +258,15 @@ export abstract class ContextBase {
 export class RootContext extends ContextBase {
   /** the PluginConfiguration buffer: present only while the VM sets it (§2) */
   pluginConfiguration: Uint8Array | null = null;
+  /** the answer to an HTTP call, while proxy_on_http_call_response runs (§19) */
+  callResponse: HttpCallResponse | null = null;
+  /** what proxy_get_status answers: Envoy's status_code_ and status_message_ (§19) */
+  statusCode = 0;
+  statusMessage = "";
+
+  override get root(): RootContext {
+    return this;
+  }
 
   protected get logPrefix(): string {
     return this.vm.rootLogPrefix;
@@ -220,6 +286,10 @@ export class ContextIds {
   take(): number {
     return this.next++;
   }
+}
+
+export function isCallResponseMap(type: HeaderMapType): boolean {
+  return type === HeaderMapType.HttpCallResponseHeaders || type === HeaderMapType.HttpCallResponseTrailers;
 }
 
 export function isNetworkData(type: BufferType): boolean {

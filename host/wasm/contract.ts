@@ -104,6 +104,53 @@ export interface FilterFactory {
   createFilter(info: ConnectionInfo, callbacks: ReadFilterCallbacks): ConnectionFilter;
 }
 
+// ---------------------------------------------------------------- HTTP calls out
+
+/** A header as it crosses the contract: name and value, each byte a char (latin1). */
+export type HttpHeader = readonly [name: string, value: string];
+
+/** One request proxy_http_call sends to a cluster (Envoy's AsyncClient::send; docs/envoy-host.md §19). */
+export interface HttpCallRequest {
+  cluster: string;
+  /** as the module gave them: `:method`, `:path` and `:authority` among them */
+  headers: readonly HttpHeader[];
+  body: Uint8Array;
+  trailers: readonly HttpHeader[];
+  /** 0: no timeout */
+  timeoutMs: number;
+}
+
+/** A response: the upstream's, or the local reply Envoy's router makes (503, 504). */
+export interface HttpCallResponse {
+  /** `:status` first, then the headers in the order received, names lower case */
+  headers: readonly HttpHeader[];
+  body: Uint8Array;
+  trailers: readonly HttpHeader[];
+}
+
+/** How the request ends: once, unless cancelled first. */
+export interface HttpCallHandlers {
+  onSuccess(response: HttpCallResponse): void;
+  /** Envoy's onFailure(Reset): the stream was reset after the response had started */
+  onFailure(): void;
+}
+
+/** A request under way: cancel() and no handler is called any more. */
+export interface PendingHttpCall {
+  cancel(): void;
+}
+
+/**
+ * What the network side offers the wasm side for proxy_http_call: the cluster manager's lookup
+ * and its async HTTP client. The wasm side never touches a socket.
+ */
+export interface HttpCallDispatcher {
+  /** the cluster exists (Envoy's getThreadLocalCluster) */
+  hasCluster(name: string): boolean;
+  /** send, and answer through `handlers` later, never from within this call */
+  send(request: HttpCallRequest, handlers: HttpCallHandlers): PendingHttpCall;
+}
+
 /** Which property names the host answers: Envoy ≥ 1.33 (`xds.*` only) or ≤ 1.24 (top-level only). */
 export type PropertyNames = "current" | "legacy";
 
@@ -124,6 +171,8 @@ export interface WasmPluginOptions {
   trace?: TraceListener;
   /** marks every call into a VM, for a watchdog on another thread; absent: no marks, at no cost */
   callMarker?: CallMarker;
+  /** where proxy_http_call sends its requests; absent: no cluster exists, every call is BadArgument */
+  httpCalls?: HttpCallDispatcher;
 }
 
 /** Measurements of one VM, for tests and benchmarks. */

@@ -27,14 +27,15 @@ export function createImports(host: HostContext, version: AbiVersion, trace: Tra
 function bind(call: HostCall, host: HostContext, trace: TraceRecorder | null): ImportedFunction {
   const shim = call.call;
   const allowedIn = call.allowedIn;
-  // Fixed arity: no arguments array per call (the implemented calls take at most six words).
-  const guarded = (a: Word, b: Word, c: Word, d: Word, e: Word, f: Word) => {
+  // Fixed arity: no arguments array per call (the implemented calls take at most ten words).
+  const guarded = (a: Word, b: Word, c: Word, d: Word, e: Word, f: Word, g: Word, h: Word, i: Word, j: Word) => {
     const phase = host.phase;
     if (phase !== Phase.Callback && !allowedIn.has(phase)) throw new Error("restricted_callback");
-    return shim(host, a, b, c, d, e, f);
+    return shim(host, a, b, c, d, e, f, g, h, i, j);
   };
   if (trace === null) return guarded;
-  return (...args: Word[]) => trace.hostCall(call, args, host, () => guarded(args[0], args[1], args[2], args[3], args[4], args[5]));
+  return (...args: Word[]) =>
+    trace.hostCall(call, args, host, () => guarded(args[0], args[1], args[2], args[3], args[4], args[5], args[6], args[7], args[8], args[9]));
 }
 
 function wasiContext(host: HostContext, module: string): WasiContext {

@@ -59,10 +59,13 @@ export interface HostCall {
 }
 
 /**
- * A shim as the import object calls it: with at most six words (the most a host call this host
- * implements takes), passed on whether the module gave them or not, so that no call allocates.
+ * A shim as the import object calls it: with at most ten words (the most a host call this host
+ * implements takes: proxy_http_call), passed on whether the module gave them or not, so that no
+ * call allocates.
  */
-export type HostFunction = (host: HostContext, a: Word, b: Word, c: Word, d: Word, e: Word, f: Word) => number | void;
+export type HostFunction = (
+  host: HostContext, a: Word, b: Word, c: Word, d: Word, e: Word, f: Word, g: Word, h: Word, i: Word, j: Word,
+) => number | void;
 
 interface HostCallSpec<A extends Word[], H extends HostContext> {
   name: string;

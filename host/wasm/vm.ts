@@ -9,7 +9,7 @@ import { INSTANTIATION, type CallMarker } from "../call-marker.ts";
 import type { WasmFilterConfig } from "../config/model.ts";
 import type { Logger } from "../log.ts";
 import type { StatsStore } from "../stats.ts";
-import type { AbiVersion, PeerType } from "./abi.ts";
+import { WasmResult, type AbiVersion, type PeerType } from "./abi.ts";
 import { MODULE_FUNCTIONS, moduleFunctionNamed } from "./abi-table.ts";
 import {
   INITIALIZE,
@@ -20,6 +20,7 @@ import {
   ON_DONE,
   ON_DOWNSTREAM_CONNECTION_CLOSE,
   ON_DOWNSTREAM_DATA,
+  ON_HTTP_CALL_RESPONSE,
   ON_LOG,
   ON_NEW_CONNECTION,
   ON_TICK,
@@ -28,13 +29,14 @@ import {
   ON_VM_START,
   START,
 } from "./callbacks.ts";
-import type { PropertyNames, TraceListener, VmDiagnostics } from "./contract.ts";
+import type { HttpCallDispatcher, PropertyNames, TraceListener, VmDiagnostics } from "./contract.ts";
 import { ConnectionContext, type ConnectionCalls, type ConnectionSetup } from "./connection-context.ts";
 import { ContextIds, RootContext, type Context, type ContextBase, type VmServices } from "./contexts.ts";
 import { createImports } from "./imports.ts";
 import { WasmMemory } from "./memory.ts";
 import { VmMetrics } from "./metrics.ts";
 import { WasmStartError, type WasmCode } from "./module.ts";
+import { OutboundHttpCalls, type HttpCallOutcome } from "./outbound-http.ts";
 import type { PropertyScope } from "./properties.ts";
 import type { SharedData } from "./shared-data.ts";
 import { Phase, type Callback, type HostContext } from "./spec.ts";
@@ -58,7 +60,13 @@ export interface VmSetup {
   trace: TraceListener | null;
   /** marks every call into the module for the command line's watchdog; null when none watches */
   marker: CallMarker | null;
+  /** where proxy_http_call sends; null: no cluster exists */
+  httpCalls: HttpCallDispatcher | null;
 }
+
+/** What Envoy's `Context::onHttpCallFailure` sets as the root context's status. */
+const HTTP_CALL_FAILURE_STATUS = WasmResult.BrokenConnection;
+const HTTP_CALL_FAILURE_MESSAGE = "reset";
 
 type Export = (...words: number[]) => number | undefined;
 
@@ -106,6 +114,8 @@ export class WasmVm implements ConnectionCalls {
   /** what waits for the outermost call under way to return (cpp-host's DeferAfterCallActions) */
   private afterCallActions: (() => void)[] = [];
   private tickTimer: NodeJS.Timeout | undefined;
+  /** the HTTP calls of the root context still under way */
+  private readonly httpCalls: OutboundHttpCalls;
 
   constructor(setup: VmSetup) {
     this.role = setup.role;
@@ -115,6 +125,7 @@ export class WasmVm implements ConnectionCalls {
     this.trace = setup.trace === null ? null : new TraceRecorder(setup.trace, setup.thread);
     // Traced, a host call's log lines wait for its event; untraced, lines go straight out.
     this.logger = this.trace === null ? setup.logger : this.trace.holding(setup.logger);
+    this.httpCalls = new OutboundHttpCalls(setup.httpCalls, (token, outcome) => this.httpCallAnswered(token, outcome));
     this.services = this.createServices(setup);
     this.marker = setup.marker;
     this.markerVm = setup.marker?.addVm({ plugin: setup.plugin.name, role: setup.role, thread: setup.thread }) ?? 0;
@@ -156,6 +167,9 @@ export class WasmVm implements ConnectionCalls {
       setTickPeriod: (milliseconds) => vm.setTickPeriod(milliseconds),
       done: (context) => vm.rootDone(context),
       afterCall: (action) => vm.afterCall(action),
+      abiVersion: setup.code.abiVersion,
+      root: () => vm.root,
+      httpCall: (request) => vm.httpCalls.dispatch(request),
     };
   }
 
@@ -320,6 +334,33 @@ export class WasmVm implements ConnectionCalls {
     for (const action of actions) action();
   }
 
+  /**
+   * A call's answer, to the root context that made it (Envoy `Context::onHttpCallSuccess` and
+   * `onHttpCallFailure`): deferred while a call into the module is under way; the response, or
+   * a failure's status, readable until the callback has returned, cleared before the actions it
+   * deferred run. A failed VM, or a module without the callback, hears nothing.
+   */
+  private httpCallAnswered(token: number, outcome: HttpCallOutcome): void {
+    if (this.callDepth > 0) {
+      this.afterCall(() => this.httpCallAnswered(token, outcome));
+      return;
+    }
+    if (this.hasFailed || !this.bound[ON_HTTP_CALL_RESPONSE.slot]) return;
+    const root = this.root;
+    root.callResponse = outcome;
+    if (outcome === null) {
+      root.statusCode = HTTP_CALL_FAILURE_STATUS;
+      root.statusMessage = HTTP_CALL_FAILURE_MESSAGE;
+    }
+    // Envoy queues the clean-up before it calls the module: it runs before the callback's own actions.
+    this.afterCallActions.unshift(() => {
+      root.callResponse = null;
+      root.statusMessage = "";
+    });
+    const counts = outcome === null ? [0, 0, 0] : [outcome.headers.length, outcome.body.length, outcome.trailers.length];
+    this.invoke(ON_HTTP_CALL_RESPONSE, root, token, counts[0], counts[1], counts[2]);
+  }
+
   private fail(functionName: string, error: unknown): void {
     this.hasFailed = true;
     this.failure = `Function: ${functionName} failed: Uncaught ${describe(error)}`;
@@ -348,9 +389,15 @@ export class WasmVm implements ConnectionCalls {
    * and the delete waits for its proxy_done.
    */
   shutdown(): void {
-    if (!this.bound[ON_DONE.slot] || this.invoke(ON_DONE, this.root) !== 0) this.invoke(ON_DELETE, this.root);
+    if (!this.bound[ON_DONE.slot] || this.invoke(ON_DONE, this.root) !== 0) this.deleteRoot();
     else this.rootDonePending = true;
     this.stopTicks();
+  }
+
+  /** proxy_on_delete(root), then the root context is gone: its HTTP calls are cancelled (Envoy `Context::~Context`). */
+  private deleteRoot(): void {
+    this.invoke(ON_DELETE, this.root);
+    this.httpCalls.cancelAll();
   }
 
   /**
@@ -361,7 +408,7 @@ export class WasmVm implements ConnectionCalls {
   private rootDone(context: ContextBase): boolean {
     if (context !== this.root || !this.rootDonePending) return false;
     this.rootDonePending = false;
-    this.afterCall(() => this.invoke(ON_DELETE, this.root));
+    this.afterCall(() => this.deleteRoot());
     return true;
   }
 

@@ -83,6 +83,7 @@ function vmCreator(options: WasmPluginOptions, code: WasmCode, shared: SharedDat
       shared,
       trace,
       marker: options.callMarker ?? null,
+      httpCalls: options.httpCalls ?? null,
     });
 }
 

@@ -5,7 +5,7 @@ import type { WasmFilterConfig } from "../../host/config/model.ts";
 import type { LogLevelName } from "../../host/loggers.ts";
 import type { StatsStore } from "../../host/stats.ts";
 import { startFilter, type FilterUnderTest } from "../../host/testing/index.ts";
-import type { Meaning, PropertyNames, TraceEvent, Word } from "../../host/wasm/api.ts";
+import type { HttpCallDispatcher, Meaning, PropertyNames, TraceEvent, Word } from "../../host/wasm/api.ts";
 import { writeWat } from "./wat.ts";
 
 // Log lines carry local time: tests pin the zone and the clock.
@@ -39,6 +39,8 @@ export interface TestPluginOptions {
   level?: LogLevelName;
   /** a prebuilt module file instead of WAT text */
   wasmPath?: string;
+  /** where proxy_http_call sends (a ScriptedHttpCalls); absent: no cluster exists */
+  httpCalls?: HttpCallDispatcher;
 }
 
 export interface TestPlugin {
@@ -68,6 +70,7 @@ export function startTestPlugin(wat: string | null, options: TestPluginOptions =
     logLevel: options.level ?? "info",
     trace: true,
     now: () => NOW,
+    httpCalls: options.httpCalls,
   });
   return { plugin, lines: plugin.lines, trace: plugin.trace, stats: plugin.stats };
 }
