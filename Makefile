@@ -22,7 +22,9 @@ NODE_TEST := node --import tsx --test \
 	--test-reporter=./tests/helpers/summary-reporter.mjs --test-reporter-destination=stdout
 NODE_TESTS := $(wildcard tests/config/*.test.ts tests/host/*.test.ts tests/testing/*.test.ts tests/plugin/*.test.ts \
 	tests/fuzz/*.test.ts tests/e2e/*.test.ts tests/oci/*.test.ts)
-PLUGIN_SOURCES := $(wildcard assembly/*/*.ts) asconfig.json package-lock.json
+# What every module is built from: the kit and the toolchain's settings. A filter's module also
+# depends on its own folder only, so a change in one filter rebuilds that filter alone.
+KIT_SOURCES := $(wildcard assembly/kit/*.ts) asconfig.json package-lock.json
 # make oci packs one module; another filter: make oci OCI_MODULE=build/tcp_guard.wasm OCI_ROOT_ID=tcp_guard
 OCI_MODULE ?= build/main.wasm
 OCI_ROOT_ID ?= tcp_connection_logger
@@ -45,16 +47,17 @@ FILTER_MODULES := build/main.wasm $(patsubst %,build/%.wasm,$(filter-out logger,
 
 build: $(FILTER_MODULES) build/debug.wasm ## compile every filter (release): build/main.wasm (the logger), build/<name>.wasm for assembly/<name>/; and build/debug.wasm
 
-build/main.wasm: node_modules/.package-lock.json $(PLUGIN_SOURCES)
+build/main.wasm: node_modules/.package-lock.json $(KIT_SOURCES) $(wildcard assembly/logger/*.ts)
 	npx asc assembly/logger/index.ts --target release
 	@$(READABLE_BY_ENVOY)
 
-build/debug.wasm: node_modules/.package-lock.json $(PLUGIN_SOURCES)
+build/debug.wasm: node_modules/.package-lock.json $(KIT_SOURCES) $(wildcard assembly/logger/*.ts)
 	npx asc assembly/logger/index.ts --target debug
 	@$(READABLE_BY_ENVOY)
 
 # Any other filter: the release options of asconfig.json, written to its own file.
-build/%.wasm: assembly/%/index.ts node_modules/.package-lock.json $(PLUGIN_SOURCES)
+.SECONDEXPANSION:
+build/%.wasm: assembly/%/index.ts node_modules/.package-lock.json $(KIT_SOURCES) $$(wildcard assembly/%/*.ts)
 	npx asc $< --target release -b $@
 	@$(READABLE_BY_ENVOY)
 
@@ -73,7 +76,7 @@ test-node: build build/dispatch-probe.wasm ## the node:test suites: config, host
 	$(NODE_TEST) $(NODE_TESTS)
 
 # A filter on the kit, built as the filters are, that tests/plugin/dispatch.test.ts drives.
-build/dispatch-probe.wasm: node_modules/.package-lock.json $(PLUGIN_SOURCES) tests/plugin/dispatch-probe/index.ts
+build/dispatch-probe.wasm: node_modules/.package-lock.json $(KIT_SOURCES) tests/plugin/dispatch-probe/index.ts
 	npx asc tests/plugin/dispatch-probe/index.ts --target release -b build/dispatch-probe.wasm
 
 lint: install ## type-check the TypeScript; validate the Envoy configs, the Istio WasmPlugin, the CI workflows

@@ -117,3 +117,20 @@ test("make local runs the host on CONFIG, envoy/envoy.yaml by default; ENVOY_CON
   assert.equal(configOf({ ENVOY_CONFIG: "" }, ["CONFIG=envoy/tcp-guard.yaml"]), "envoy/tcp-guard.yaml");
   assert.equal(configOf({ CONFIG: "", ENVOY_CONFIG: "envoy/tcp-guard.yaml" }), "envoy/tcp-guard.yaml");
 });
+
+test("a change in one filter's folder rebuilds that filter's module alone; a change in the kit rebuilds every module", () => {
+  // make -n -W: what make would run if the file had just changed, the build being up to date
+  const modules = ["build/main.wasm", "build/debug.wasm", "build/tcp_guard.wasm", "build/hello.wasm", "build/dispatch-probe.wasm"];
+  make(["-s", ...modules]);
+  const rebuiltAfter = (changed: string) =>
+    [...make(["-n", "-W", changed, ...modules]).matchAll(/^npx asc (\S+) --target (\w+)/gm)].map((match) => `${match[1]} ${match[2]}`);
+  assert.deepEqual(rebuiltAfter("assembly/tcp_guard/config.ts"), ["assembly/tcp_guard/index.ts release"]);
+  assert.deepEqual(rebuiltAfter("assembly/logger/config.ts"), ["assembly/logger/index.ts release", "assembly/logger/index.ts debug"]);
+  assert.deepEqual(rebuiltAfter("assembly/kit/json.ts"), [
+    "assembly/logger/index.ts release",
+    "assembly/logger/index.ts debug",
+    "assembly/tcp_guard/index.ts release",
+    "assembly/hello/index.ts release",
+    "tests/plugin/dispatch-probe/index.ts release",
+  ]);
+});
