@@ -95,6 +95,19 @@ test("one vm_id, one area: workers and plugins given the store share it, another
   apart.plugin.close();
 });
 
+test("plugins without a vm_id share the area of the empty vm_id", () => {
+  const shared = new SharedData();
+  const module = onConnection(`${GET} ${setTo("hello", 0)}`);
+  const one = startTestPlugin(module, { sharedData: shared });
+  const two = startTestPlugin(module, { plugin: { name: "other", rootId: "other" }, sharedData: shared });
+  one.plugin.connect();
+  two.trace.length = 0;
+  two.plugin.connect();
+  assert.deepEqual(hostCalls(two.trace)[0], getCall("Ok", "hello", 1));
+  one.plugin.close();
+  two.plugin.close();
+});
+
 /** Every root context asks for a tick an hour, which no test waits for; proxy_on_tick logs. */
 const TICKS = pluginModule(
   `(func (export "proxy_on_configure") (param i32 i32) (result i32)
