@@ -20,6 +20,7 @@ import { resolvePluginPath, whyPluginMissing } from "./paths.ts";
 import { RemoteCodeError, RemoteModules } from "./remote-code.ts";
 import { createStatsStore, type StatsStore } from "./stats.ts";
 import {
+  SharedData,
   startWasmPlugin,
   traceLines,
   type HttpCallDispatcher,
@@ -219,6 +220,8 @@ function startPlugins(
   const trace: TraceListener | undefined = options.trace
     ? traceLines(options.traceWrite ?? ((line) => process.stderr.write(line + "\n")))
     : undefined;
+  // One store for the process, as cpp-host's global shared data: plugins with the same vm_id share it (§20).
+  const sharedData = new SharedData();
   try {
     for (const listener of listeners) {
       const plugins: WasmPlugin[] = [];
@@ -236,6 +239,7 @@ function startPlugins(
             trace,
             callMarker: options.callMarker,
             httpCalls,
+            sharedData,
           }),
         );
       }

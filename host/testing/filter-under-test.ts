@@ -15,6 +15,7 @@ import {
   type HttpCallDispatcher,
   type PropertyNames,
   type ReadFilterCallbacks,
+  type SharedData,
   type TraceEvent,
   type VmDiagnostics,
   type WasmPlugin,
@@ -55,6 +56,12 @@ export interface FilterOptions {
    * Absent: no cluster exists, and every call is refused (BadArgument), as Envoy refuses an unknown one.
    */
   httpCalls?: HttpCallDispatcher;
+  /**
+   * The shared data (proxy_get/set_shared_data): pass one `new SharedData()` to two startFilter
+   * calls and, with the same vmId, they see the same entries, as two plugins of one Envoy do.
+   * Absent: a store of this filter's own (its VMs, workers included, share it).
+   */
+  sharedData?: SharedData;
 }
 
 /**
@@ -98,6 +105,7 @@ export function startFilter(options: FilterOptions): FilterUnderTest {
       propertyNames: options.propertyNames ?? "current",
       trace: options.trace ? (event) => trace.push(event) : undefined,
       httpCalls: options.httpCalls,
+      sharedData: options.sharedData,
     });
     return new FilterUnderTest(plugin, logger, lines, trace, stats);
   } catch (error) {
@@ -170,6 +178,15 @@ export class FilterUnderTest implements FilterFactory {
   /** Change the wasm logger's level, as admin /logging?wasm=<level> does; the filter sees it at its next callback. */
   setLogLevel(level: LogLevelName): void {
     this.logger.setLevel("wasm", level);
+  }
+
+  /**
+   * proxy_on_tick, now, on the root context of each VM (main thread's, then each worker's) whose
+   * tick period is set, as its timer would call it; returns how many were called. The VMs' own
+   * timers keep running too: a test with a period far longer than itself sees only these ticks.
+   */
+  tick(): number {
+    return this.plugin.tick();
   }
 
   /** Connections whose filter has not ended (closed) yet. */

@@ -17,6 +17,7 @@ export { FilterStartError, FilterUnderTest, startFilter, type FilterOptions } fr
 export { ScriptedHttpCalls, type ScriptedAnswer, type ScriptedReset, type ScriptedResponse } from "./scripted-http-calls.ts";
 export { TestConnection, type ConnectionOptions, type Forwarded } from "./test-connection.ts";
 export {
+  SharedData,
   traceLine,
   traceLines,
   type ClusterInfo,

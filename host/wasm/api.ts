@@ -33,5 +33,6 @@ export type {
 } from "./contract.ts";
 export { PluginStartError } from "./contract.ts";
 export { startWasmPlugin } from "./wasm-plugin.ts";
+export { SharedData } from "./shared-data.ts";
 export { traceLine, traceLines } from "./trace-text.ts";
 export { MARKED_CALL_NAMES } from "./vm.ts";

@@ -95,12 +95,21 @@ export const ON_HTTP_CALL_RESPONSE = callback({
     `token ${token}: ${headers} headers, ${byteCount(Number(bodyBytes))}, ${trailers} trailers`,
 });
 
-// ---------------------------------------------------------------- HTTP, calls out, queues (not called here)
+/** A shared queue the root context registered has data (§20): called later, on the registering VM. */
+export const ON_QUEUE_READY = callback({
+  name: "proxy_on_queue_ready",
+  params: words(2),
+  results: NONE,
+  describe: ([, token]) => ({ token }),
+  text: ({ token }) => `queue ${token}`,
+});
+
+// ---------------------------------------------------------------- HTTP, calls out, queues
 
 /** ABI 0.1.0's header callbacks have no end-of-stream argument. */
 const headers = (version: AbiVersion) => ({ params: words(version === V0_1_0 ? 2 : 3), results: WORD });
 
-/** Looked for, and their signatures checked; of these a network filter's host calls proxy_on_http_call_response only. */
+/** Looked for, and their signatures checked; of these a network filter's host calls proxy_on_http_call_response and proxy_on_queue_ready only. */
 const HTTP_AND_CALLS = [
   callback({ name: "proxy_on_request_headers", params: words(3), results: WORD, signatureIn: headers }),
   callback({ name: "proxy_on_response_headers", params: words(3), results: WORD, signatureIn: headers }),
@@ -108,7 +117,7 @@ const HTTP_AND_CALLS = [
   ...lookedFor(words(2), WORD, ["proxy_on_request_trailers", "proxy_on_request_metadata", "proxy_on_response_trailers", "proxy_on_response_metadata"]),
   ON_HTTP_CALL_RESPONSE,
   ...lookedFor(words(3), NONE, ["proxy_on_grpc_receive", "proxy_on_grpc_close", "proxy_on_grpc_receive_initial_metadata", "proxy_on_grpc_receive_trailing_metadata"]),
-  ...lookedFor(words(2), NONE, ["proxy_on_queue_ready"]),
+  ON_QUEUE_READY,
   ...lookedFor(words(3), NONE, ["proxy_on_foreign_function"], [V0_2_0, V0_2_1]),
 ];
 

@@ -12,7 +12,7 @@ import type { HttpCallRequest, HttpCallResponse, HttpHeader } from "./contract.t
 import type { Metric, VmMetrics } from "./metrics.ts";
 import type { DispatchResult } from "./outbound-http.ts";
 import { readProperty, type PropertyScope } from "./properties.ts";
-import type { SharedData, SharedEntry } from "./shared-data.ts";
+import type { SharedEntry, VmSharedData } from "./shared-data.ts";
 
 /**
  * Where Envoy's wasm Context logs a module's line (proxy_log, fd_write): `Context::log` has one
@@ -34,7 +34,9 @@ export interface VmServices {
   readonly abiVersion: AbiVersion;
   readonly logger: Logger;
   readonly metrics: VmMetrics;
-  readonly shared: SharedData;
+  /** the shared data of the VM's vm_id (§20) */
+  readonly shared: VmSharedData;
+  readonly queues: VmQueues;
   /** the properties of a root context: the plugin's */
   readonly rootProperties: PropertyScope;
   /** the VmConfiguration buffer, which every context of the VM can read at any time (§2) */
@@ -54,6 +56,16 @@ export interface VmServices {
   root(): RootContext;
   /** proxy_http_call, made on the root context (§19) */
   httpCall(request: HttpCallRequest): DispatchResult;
+}
+
+/** The process's shared queues as one VM uses them (§20). */
+export interface VmQueues {
+  /** the queue's token; proxy_on_queue_ready will go to this VM's context `contextId` */
+  register(name: string, contextId: number): number;
+  /** the token of the vm_id's queue ("" for the VM's own vm_id); 0 when none */
+  resolve(vmId: string, name: string): number;
+  enqueue(token: number, value: Uint8Array): WasmResult;
+  dequeue(token: number): Uint8Array | WasmResult;
 }
 
 /** What every context answers alike; the VM-wide calls (metrics, ticks, shared data) go to its VM. */
@@ -251,6 +263,26 @@ export abstract class ContextBase {
   /** CasMismatch when `cas` is non-zero and not the entry's current one. */
   setSharedData(key: string, value: Uint8Array, cas: number): WasmResult {
     return this.vm.shared.set(key, value, cas) ? WasmResult.Ok : WasmResult.CasMismatch;
+  }
+
+  // ---------------------------------------------------------------- shared queues (§20)
+
+  /** proxy_register_shared_queue: proxy_on_queue_ready goes to the root context, whichever context registers. */
+  registerSharedQueue(name: string): number {
+    return this.vm.queues.register(name, this.root.id);
+  }
+
+  /** proxy_resolve_shared_queue: the token; 0 (NotFound) when no VM of that vm_id registered the name. */
+  resolveSharedQueue(vmId: string, name: string): number {
+    return this.vm.queues.resolve(vmId, name);
+  }
+
+  enqueueSharedQueue(token: number, value: Uint8Array): WasmResult {
+    return this.vm.queues.enqueue(token, value);
+  }
+
+  dequeueSharedQueue(token: number): Uint8Array | WasmResult {
+    return this.vm.queues.dequeue(token);
   }
 }
 

@@ -7,6 +7,7 @@ import type { CallMarker } from "../call-marker.ts";
 import type { JsonObject, WasmFilterConfig } from "../config/model.ts";
 import type { Logger } from "../log.ts";
 import type { StatsStore } from "../stats.ts";
+import type { SharedData } from "./shared-data.ts";
 
 // ---------------------------------------------------------------- the network filter
 
@@ -173,6 +174,12 @@ export interface WasmPluginOptions {
   callMarker?: CallMarker;
   /** where proxy_http_call sends its requests; absent: no cluster exists, every call is BadArgument */
   httpCalls?: HttpCallDispatcher;
+  /**
+   * The process's shared data (proxy_get/set_shared_data), one per process as in Envoy: every
+   * plugin given the same store, with the same vm_id, sees the same entries (§20). Absent: a
+   * store of the plugin's own.
+   */
+  sharedData?: SharedData;
 }
 
 /** Measurements of one VM, for tests and benchmarks. */
@@ -195,6 +202,11 @@ export interface WasmPlugin extends FilterFactory {
   readonly activeConnections: number;
   /** one entry per live VM (the main-thread VM first, then the workers) */
   diagnostics(): VmDiagnostics[];
+  /**
+   * proxy_on_tick on the root context of each VM (main thread's, then workers') whose tick period
+   * is set, as each VM's timer would; how many were called. For tests: the timers run anyway.
+   */
+  tick(): number;
   /** release every VM; later createFilter calls throw */
   close(): void;
 }

@@ -23,6 +23,7 @@ import {
   ON_HTTP_CALL_RESPONSE,
   ON_LOG,
   ON_NEW_CONNECTION,
+  ON_QUEUE_READY,
   ON_TICK,
   ON_UPSTREAM_CONNECTION_CLOSE,
   ON_UPSTREAM_DATA,
@@ -55,6 +56,7 @@ export interface VmSetup {
   logger: Logger;
   stats: StatsStore;
   propertyNames: PropertyNames;
+  /** the process's shared data; the VM sees its vm_id's area (§20) */
   shared: SharedData;
   /** receives the trace's events; null when tracing is off */
   trace: TraceListener | null;
@@ -101,6 +103,8 @@ export class WasmVm implements ConnectionCalls {
   /** the plugin's configuration, as the PluginConfiguration buffer gives it */
   private readonly pluginConfiguration: Uint8Array;
   private hasFailed = false;
+  /** shutdown() has run: no more queue notices */
+  private isShutDown = false;
   /** the failure's message, once failed */
   private failure = "";
   /**
@@ -113,6 +117,7 @@ export class WasmVm implements ConnectionCalls {
   private callDepth = 0;
   /** what waits for the outermost call under way to return (cpp-host's DeferAfterCallActions) */
   private afterCallActions: (() => void)[] = [];
+  /** set while a tick period is: undefined when none is, and once the VM failed or shut down */
   private tickTimer: NodeJS.Timeout | undefined;
   /** the HTTP calls of the root context still under way */
   private readonly httpCalls: OutboundHttpCalls;
@@ -154,12 +159,21 @@ export class WasmVm implements ConnectionCalls {
 
   private createServices(setup: VmSetup): VmServices {
     const { plugin } = setup;
+    const { queues } = setup.shared;
     const vm = this;
     return {
       thread: setup.thread,
       logger: this.logger,
       metrics: new VmMetrics(setup.stats),
-      shared: setup.shared,
+      shared: setup.shared.of(plugin.vmId),
+      queues: {
+        // Envoy posts the notice to the registering VM's dispatcher (`Wasm::callOnThreadFunction`):
+        // it runs later, on a turn of its own, as setImmediate does here.
+        register: (name, contextId) => queues.register(plugin.vmId, name, (token) => setImmediate(() => vm.queueReady(contextId, token))),
+        resolve: (vmId, name) => queues.resolve(vmId === "" ? plugin.vmId : vmId, name),
+        enqueue: (token, value) => queues.enqueue(token, value),
+        dequeue: (token) => queues.dequeue(token),
+      },
       rootProperties: { plugin, names: setup.propertyNames } satisfies PropertyScope,
       vmConfiguration: new TextEncoder().encode(plugin.vmConfiguration),
       rootLogPrefix: ["wasm log", plugin.rootId, plugin.vmId].filter((p) => p !== "").join(" "),
@@ -361,6 +375,17 @@ export class WasmVm implements ConnectionCalls {
     this.invoke(ON_HTTP_CALL_RESPONSE, root, token, counts[0], counts[1], counts[2]);
   }
 
+  /**
+   * A queue this VM registered has data: proxy_on_queue_ready on the context that registered it
+   * (cpp-host `SharedQueue::enqueue` → `ContextBase::onQueueReady`); nothing once the VM has
+   * failed or shut down, or the context is gone.
+   */
+  private queueReady(contextId: number, token: number): void {
+    const context = this.contexts.get(contextId);
+    if (context === undefined || this.isShutDown) return;
+    this.invoke(ON_QUEUE_READY, context, token);
+  }
+
   private fail(functionName: string, error: unknown): void {
     this.hasFailed = true;
     this.failure = `Function: ${functionName} failed: Uncaught ${describe(error)}`;
@@ -370,10 +395,14 @@ export class WasmVm implements ConnectionCalls {
 
   // ---------------------------------------------------------------- timers and shutdown
 
+  /**
+   * Each VM's root context has its own timer on its own thread (Envoy `Wasm::setTimerPeriod`,
+   * keyed by the root context's id; §20): a new period replaces the old one, 0 stops it.
+   */
   private setTickPeriod(milliseconds: number): void {
     this.stopTicks();
     if (milliseconds > 0) {
-      this.tickTimer = setInterval(() => this.invoke(ON_TICK, this.root), milliseconds);
+      this.tickTimer = setInterval(() => this.tick(), milliseconds);
       this.tickTimer.unref();
     }
   }
@@ -384,11 +413,22 @@ export class WasmVm implements ConnectionCalls {
   }
 
   /**
+   * proxy_on_tick(root), as Envoy's `Wasm::tickHandler` calls it when the timer fires; false when
+   * no period is set, or the VM failed or has shut down (no tick then).
+   */
+  tick(): boolean {
+    if (this.tickTimer === undefined) return false;
+    this.invoke(ON_TICK, this.root);
+    return true;
+  }
+
+  /**
    * Envoy's shutdown of a VM (docs/envoy-host.md §2): proxy_on_done(root); a non-zero answer, or
    * no such export, means proxy_on_delete(root) at once; zero means the module is not finished,
    * and the delete waits for its proxy_done.
    */
   shutdown(): void {
+    this.isShutDown = true;
     if (!this.bound[ON_DONE.slot] || this.invoke(ON_DONE, this.root) !== 0) this.deleteRoot();
     else this.rootDonePending = true;
     this.stopTicks();

@@ -24,9 +24,12 @@ const HOST_SOURCE = "host/wasm/wasm-plugin.ts";
 const WASM_ERROR_SOURCE = "source/extensions/common/wasm/wasm.cc:109";
 
 export function startWasmPlugin(options: WasmPluginOptions): WasmPlugin {
+  const shared = options.sharedData ?? new SharedData();
+  // Held from the first VM to close(), as Envoy's base Wasm holds its vm_id (§20).
+  const release = shared.hold(options.plugin.vmId);
   try {
     const code = loadWasmCode(options.wasmPath);
-    const createVm = vmCreator(options, code, new SharedData());
+    const createVm = vmCreator(options, code, shared);
     // Envoy's base VM runs the entry points but never gets a root context (§2). Envoy clones the
     // others from it; here they are instantiated from the compiled module, so it is not kept.
     createVm("base", MAIN_THREAD);
@@ -39,8 +42,9 @@ export function startWasmPlugin(options: WasmPluginOptions): WasmPlugin {
     startCanary(createVm("canary", MAIN_THREAD), options);
     const main = startVm("main", MAIN_THREAD);
     const workers = Array.from({ length: Math.max(1, options.concurrency) }, (_, i) => startVm(`worker ${i}`, workerThread(i)));
-    return new LoadedWasmPlugin(options, startVm, main, workers);
+    return new LoadedWasmPlugin(options, startVm, main, workers, release);
   } catch (error) {
+    release();
     if (error instanceof WasmStartError) {
       throw new PluginStartError(`Unable to create Wasm plugin ${options.plugin.name}: ${error.message}`);
     }
@@ -110,6 +114,8 @@ class LoadedWasmPlugin implements WasmPlugin {
     private readonly startVm: VmFactory,
     private readonly main: WasmVm,
     private readonly workers: WasmVm[],
+    /** lets go of the plugin's vm_id in the shared data */
+    private readonly releaseSharedData: () => void,
   ) {
     this.loadedAt = workers.map(() => performance.now());
   }
@@ -171,9 +177,14 @@ class LoadedWasmPlugin implements WasmPlugin {
     return [this.main, ...this.workers].map((vm) => vm.diagnostics());
   }
 
+  tick(): number {
+    return [this.main, ...this.workers].filter((vm) => vm.tick()).length;
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;
     for (const vm of [this.main, ...this.workers]) vm.shutdown();
+    this.releaseSharedData();
   }
 }

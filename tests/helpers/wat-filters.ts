@@ -5,7 +5,7 @@ import type { WasmFilterConfig } from "../../host/config/model.ts";
 import type { LogLevelName } from "../../host/loggers.ts";
 import type { StatsStore } from "../../host/stats.ts";
 import { startFilter, type FilterUnderTest } from "../../host/testing/index.ts";
-import type { HttpCallDispatcher, Meaning, PropertyNames, TraceEvent, Word } from "../../host/wasm/api.ts";
+import type { HttpCallDispatcher, Meaning, PropertyNames, SharedData, TraceEvent, Word } from "../../host/wasm/api.ts";
 import { writeWat } from "./wat.ts";
 
 // Log lines carry local time: tests pin the zone and the clock.
@@ -41,6 +41,8 @@ export interface TestPluginOptions {
   wasmPath?: string;
   /** where proxy_http_call sends (a ScriptedHttpCalls); absent: no cluster exists */
   httpCalls?: HttpCallDispatcher;
+  /** the shared data, to share one store between plugins; absent: the plugin's own */
+  sharedData?: SharedData;
 }
 
 export interface TestPlugin {
@@ -71,6 +73,7 @@ export function startTestPlugin(wat: string | null, options: TestPluginOptions =
     trace: true,
     now: () => NOW,
     httpCalls: options.httpCalls,
+    sharedData: options.sharedData,
   });
   return { plugin, lines: plugin.lines, trace: plugin.trace, stats: plugin.stats };
 }
