@@ -18,11 +18,10 @@ import { createStatsStore } from "../../host/stats.ts";
 import type { ConnectionInfo, FilterFactory, UpstreamHostInfo } from "../../host/wasm/api.ts";
 import { NEEDS_CURL, curl, parseHttpResponse } from "../helpers/e2e-clients.ts";
 import { TCP_GUARD_YAML } from "../helpers/e2e-paths.ts";
-import { startTestHost, statLine, wasmMessages, type TestHost } from "../helpers/e2e.ts";
+import { adminStats, startTestHost, tcpGuardConfig, wasmMessages } from "../helpers/e2e.ts";
 
 const MAPPED_LOOPBACK = "::ffff:127.0.0.1";
 const PREFIX = "wasm log tcp_guard tcp_guard tcp_guard: ";
-const SHIPPED = '{"deny_sources": [], "max_downstream_bytes": 1048576, "proxy_protocol": true}';
 
 /** Why a listener cannot be bound on `address` here (e.g. no IPv6 on this machine), or false. */
 async function cannotBind(address: string): Promise<string | false> {
@@ -40,19 +39,7 @@ const IPV6_ANY = { skip: await cannotBind("::") };
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "dual-stack-"));
 after(() => fs.rmSync(scratch, { recursive: true, force: true }));
 
-/** envoy/tcp-guard.yaml with the guard's configuration replaced. */
-function guardConfig(name: string, configuration: string): string {
-  const text = fs.readFileSync(TCP_GUARD_YAML, "utf8");
-  assert.ok(text.includes(`value: '${SHIPPED}'`));
-  const file = path.join(scratch, `${name}.yaml`);
-  fs.writeFileSync(file, text.replace(`value: '${SHIPPED}'`, `value: '${configuration}'`));
-  return file;
-}
-
-async function stats(testHost: TestHost, ...names: string[]): Promise<Array<string | undefined>> {
-  const text = await (await fetch(`http://127.0.0.1:${testHost.host.adminPort}/stats`)).text();
-  return names.map((name) => statLine(text, name));
-}
+const guardConfig = (name: string, configuration: string) => tcpGuardConfig(scratch, name, configuration);
 
 describe("tcp_guard on a listener bound to ::ffff:127.0.0.1, reached over IPv4", DUAL_STACK, () => {
   test("deny_sources 127.0.0.0/8 refuses the client: its source is 127.0.0.1, not ::ffff:127.0.0.1", async () => {
@@ -65,7 +52,7 @@ describe("tcp_guard on a listener bound to ::ffff:127.0.0.1, reached over IPv4",
       socket.on("error", () => {});
       await new Promise((resolve) => socket.on("close", resolve));
       await testHost.host.whenIdle();
-      assert.deepEqual(await stats(testHost, "wasmcustom.tcp_guard_denied", "cluster.web_service.upstream_cx_total"), [
+      assert.deepEqual(await adminStats(testHost, "wasmcustom.tcp_guard_denied", "cluster.web_service.upstream_cx_total"), [
         "wasmcustom.tcp_guard_denied: 1",
         "cluster.web_service.upstream_cx_total: 0",
       ]);

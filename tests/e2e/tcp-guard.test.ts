@@ -11,27 +11,14 @@ import { connect } from "node:net";
 import { after, describe, test } from "node:test";
 import { NEEDS_CURL, curl, parseHttpResponse } from "../helpers/e2e-clients.ts";
 import { TCP_GUARD_YAML } from "../helpers/e2e-paths.ts";
-import { startTestHost, statLine, wasmMessages, type TestHost } from "../helpers/e2e.ts";
+import { adminStats, startTestHost, tcpGuardConfig, wasmMessages, type TestHost } from "../helpers/e2e.ts";
 
 const PREFIX = "wasm log tcp_guard tcp_guard tcp_guard: ";
-const SHIPPED = '{"deny_sources": [], "max_downstream_bytes": 1048576, "proxy_protocol": true}';
 
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "tcp-guard-"));
 after(() => fs.rmSync(scratch, { recursive: true, force: true }));
 
-/** envoy/tcp-guard.yaml with the guard's configuration replaced. */
-function guardConfig(name: string, configuration: string): string {
-  const text = fs.readFileSync(TCP_GUARD_YAML, "utf8");
-  assert.ok(text.includes(`value: '${SHIPPED}'`));
-  const file = path.join(scratch, `${name}.yaml`);
-  fs.writeFileSync(file, text.replace(`value: '${SHIPPED}'`, `value: '${configuration}'`));
-  return file;
-}
-
-async function stats(testHost: TestHost, ...names: string[]): Promise<Array<string | undefined>> {
-  const text = await (await fetch(`http://127.0.0.1:${testHost.host.adminPort}/stats`)).text();
-  return names.map((name) => statLine(text, name));
-}
+const guardConfig = (name: string, configuration: string) => tcpGuardConfig(scratch, name, configuration);
 
 /** Wait until every connection has ended in the host and in the plugin. */
 async function settled(testHost: TestHost): Promise<void> {
@@ -54,7 +41,7 @@ describe("the local host with envoy/tcp-guard.yaml and build/tcp_guard.wasm", NE
         new RegExp(`^${PREFIX}connection 2: prepended PROXY TCP4 127\\.0\\.0\\.1 127\\.0\\.0\\.1 \\d+ ${testHost.mainPort}\\\\r\\\\n$`),
       );
       assert.deepEqual(
-        await stats(testHost, "wasmcustom.tcp_guard_connections", "proxy_proto.versions.v1.found", "proxy_proto.not_found_disallowed", "cluster.web_service.upstream_cx_total"),
+        await adminStats(testHost, "wasmcustom.tcp_guard_connections", "proxy_proto.versions.v1.found", "proxy_proto.not_found_disallowed", "cluster.web_service.upstream_cx_total"),
         ["wasmcustom.tcp_guard_connections: 1", "proxy_proto.versions.v1.found: 1", "proxy_proto.not_found_disallowed: 0", "cluster.web_service.upstream_cx_total: 1"],
       );
     } finally {
@@ -73,7 +60,7 @@ describe("the local host with envoy/tcp-guard.yaml and build/tcp_guard.wasm", NE
       }
       await settled(testHost);
       assert.deepEqual(
-        await stats(testHost, "wasmcustom.tcp_guard_connections", "wasmcustom.tcp_guard_denied", "cluster.web_service.upstream_cx_total", "tcp.main_tcp.downstream_cx_rx_bytes_total"),
+        await adminStats(testHost, "wasmcustom.tcp_guard_connections", "wasmcustom.tcp_guard_denied", "cluster.web_service.upstream_cx_total", "tcp.main_tcp.downstream_cx_rx_bytes_total"),
         ["wasmcustom.tcp_guard_connections: 2", "wasmcustom.tcp_guard_denied: 2", "cluster.web_service.upstream_cx_total: 0", "tcp.main_tcp.downstream_cx_rx_bytes_total: 0"],
       );
       const refusals = wasmMessages(testHost.logs).filter((line) => line.includes("refused"));
@@ -94,7 +81,7 @@ describe("the local host with envoy/tcp-guard.yaml and build/tcp_guard.wasm", NE
       const closed = new Promise<void>((resolve) => socket.on("close", () => resolve()));
       // 16 bytes pass; the 10 after them take the client past 20 bytes
       socket.write("GET / HTTP/1.1\r\n");
-      while ((await stats(testHost, "tcp.main_tcp.downstream_cx_rx_bytes_total"))[0] !== "tcp.main_tcp.downstream_cx_rx_bytes_total: 16") {
+      while ((await adminStats(testHost, "tcp.main_tcp.downstream_cx_rx_bytes_total"))[0] !== "tcp.main_tcp.downstream_cx_rx_bytes_total: 16") {
         await new Promise((resolve) => setTimeout(resolve, 10));
       }
       socket.write("Host: x\r\n\r\n");
@@ -102,7 +89,7 @@ describe("the local host with envoy/tcp-guard.yaml and build/tcp_guard.wasm", NE
       await settled(testHost);
       // the upstream never saw a whole request: nothing came back
       assert.equal(received, "");
-      assert.deepEqual(await stats(testHost, "wasmcustom.tcp_guard_over_limit", "proxy_proto.versions.v1.found"), [
+      assert.deepEqual(await adminStats(testHost, "wasmcustom.tcp_guard_over_limit", "proxy_proto.versions.v1.found"), [
         "wasmcustom.tcp_guard_over_limit: 1",
         "proxy_proto.versions.v1.found: 1",
       ]);

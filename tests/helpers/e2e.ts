@@ -1,10 +1,13 @@
 // Starting the local host for the end-to-end tests: free ports, the log captured, and reading
 // what the plugin logged and counted.
 
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
 import { createLogger } from "../../host/log.ts";
 import type { LogLevelName } from "../../host/loggers.ts";
 import { startLocalHost, type LocalHostOptions, type RunningHost } from "../../host/local-host.ts";
-import { BUILD_FOLDER, ENVOY_YAML } from "./e2e-paths.ts";
+import { BUILD_FOLDER, ENVOY_YAML, TCP_GUARD_YAML } from "./e2e-paths.ts";
 
 export interface TestHost {
   host: RunningHost;
@@ -42,4 +45,22 @@ export function wasmMessages(logs: string[]): string[] {
 /** A value of the admin /stats text, e.g. `wasmcustom.connection_counter`. */
 export function statLine(statsText: string, name: string): string | undefined {
   return statsText.split("\n").find((line) => line.startsWith(`${name}: `));
+}
+
+/** Values of the running host's admin /stats, one per name (undefined for a stat it lacks). */
+export async function adminStats(testHost: TestHost, ...names: string[]): Promise<Array<string | undefined>> {
+  const text = await (await fetch(`http://127.0.0.1:${testHost.host.adminPort}/stats`)).text();
+  return names.map((name) => statLine(text, name));
+}
+
+/** tcp_guard's configuration as envoy/tcp-guard.yaml ships it. */
+const SHIPPED_GUARD_CONFIGURATION = '{"deny_sources": [], "max_downstream_bytes": 1048576, "proxy_protocol": true}';
+
+/** envoy/tcp-guard.yaml with the guard's configuration replaced, written to `folder` as `<name>.yaml`. */
+export function tcpGuardConfig(folder: string, name: string, configuration: string): string {
+  const text = fs.readFileSync(TCP_GUARD_YAML, "utf8");
+  assert.ok(text.includes(`value: '${SHIPPED_GUARD_CONFIGURATION}'`), "envoy/tcp-guard.yaml's guard configuration is the one shipped");
+  const file = path.join(folder, `${name}.yaml`);
+  fs.writeFileSync(file, text.replace(`value: '${SHIPPED_GUARD_CONFIGURATION}'`, `value: '${configuration}'`));
+  return file;
 }
