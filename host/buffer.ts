@@ -4,12 +4,20 @@
 // handed in are kept as they are, never copied until two pieces must be joined, and never
 // changed in place.
 
-const EMPTY = new Uint8Array(0);
+export const EMPTY_BYTES = new Uint8Array(0);
+
+/** `a` then `b`, in a new array: the one way bytes are joined, here and in the wasm side. */
+export function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
 
 export class ByteBuffer {
   private data: Uint8Array;
 
-  constructor(data: Uint8Array = EMPTY) {
+  constructor(data: Uint8Array = EMPTY_BYTES) {
     this.data = data;
   }
 
@@ -24,31 +32,23 @@ export class ByteBuffer {
 
   /** Bytes at the end (Envoy's Buffer::add). */
   add(bytes: Uint8Array): void {
-    this.data = this.data.length === 0 ? bytes : join(this.data, bytes);
+    if (bytes.length > 0) this.data = this.data.length === 0 ? bytes : concatBytes(this.data, bytes);
   }
 
   /** Bytes at the front (Envoy's Buffer::prepend). */
   prepend(bytes: Uint8Array): void {
-    this.data = this.data.length === 0 ? bytes : join(bytes, this.data);
+    if (bytes.length > 0) this.data = this.data.length === 0 ? bytes : concatBytes(bytes, this.data);
   }
 
   /** The first `count` bytes removed (Envoy's Buffer::drain); all of them when it is larger. */
   drain(count: number): void {
-    this.data = count >= this.data.length ? EMPTY : this.data.subarray(count);
+    this.data = count >= this.data.length ? EMPTY_BYTES : this.data.subarray(count);
   }
 
   /** Every byte held, removed from the buffer: what a filter passes on (Envoy's move). */
   take(): Uint8Array {
     const data = this.data;
-    this.data = EMPTY;
+    this.data = EMPTY_BYTES;
     return data;
   }
-}
-
-function join(a: Uint8Array, b: Uint8Array): Uint8Array {
-  if (b.length === 0) return a;
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
 }

@@ -68,8 +68,7 @@ export class TestConnection {
   private readonly chain: FilterChain;
   private readonly filter: StatusRecorder;
   private readonly record: boolean;
-  /** the client's end of stream has been read, and has reached tcp_proxy */
-  private endOfStreamRead = false;
+  /** the client's end of stream has reached tcp_proxy */
   private endOfStreamPassed = false;
   /** the upstream's end of stream has been written */
   private upstreamEnded = false;
@@ -116,7 +115,6 @@ export class TestConnection {
    * chain did not reach it (the connection is closed).
    */
   downstream(data: Uint8Array | string, endOfStream = false): FilterStatus | undefined {
-    if (endOfStream) this.endOfStreamRead = true;
     this.filter.last = undefined;
     this.chain.onRead(bytesOf(data), endOfStream);
     return this.filter.last;
@@ -169,7 +167,7 @@ export class TestConnection {
    * the read buffer holds bytes, or the end of stream, that tcp_proxy has not had.
    */
   get holdingDownstream(): boolean {
-    return this.chain.readBuffer.length > 0 || (this.endOfStreamRead && !this.endOfStreamPassed);
+    return this.chain.readBuffer.length > 0 || (this.chain.readEndOfStream && !this.endOfStreamPassed);
   }
 
   /** The bytes the read buffer holds for the filter (after StopIteration), as the filter left them. */

@@ -2,14 +2,7 @@
 // reads them: as text only where they are UTF-8, never with a replacing decoder where Envoy keeps
 // the bytes (property paths, log messages).
 
-export const EMPTY_BYTES = new Uint8Array(0);
-
-export function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
-}
+export { concatBytes, EMPTY_BYTES } from "../buffer.ts";
 
 /** Parts joined into one buffer (a WASI write's iovecs); a single part as it is. */
 export function joinBytes(parts: readonly Uint8Array[]): Uint8Array {

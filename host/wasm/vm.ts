@@ -125,7 +125,6 @@ export class WasmVm implements ConnectionCalls {
   constructor(setup: VmSetup) {
     this.role = setup.role;
     this.thread = setup.thread;
-
     this.abiVersion = setup.code.abiVersion;
     this.trace = setup.trace === null ? null : new TraceRecorder(setup.trace, setup.thread);
     // Traced, a host call's log lines wait for its event; untraced, lines go straight out.

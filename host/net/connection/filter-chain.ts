@@ -28,7 +28,7 @@ export class FilterChain {
   /** the connection's read buffer: every byte read and not yet passed on by the filters */
   readonly readBuffer = new ByteBuffer();
   /** the client's end of stream has been read; it goes with the buffer from then on, as in Envoy */
-  private readEndOfStream = false;
+  private endOfStream = false;
   /** the filters ahead of the terminal, in chain order */
   private readonly filters: ConnectionFilter[];
   private readonly readFilters: ActiveReadFilter[];
@@ -48,6 +48,11 @@ export class FilterChain {
     this.readFilters = all.map((filter) => ({ filter, initialized: false }));
   }
 
+  /** The client's end of stream has been read (it stays with the read buffer). */
+  get readEndOfStream(): boolean {
+    return this.endOfStream;
+  }
+
   /** Envoy's initializeReadFilters: the new connections, in order, until one holds the chain. */
   initialize(): void {
     this.continueFrom(0);
@@ -56,7 +61,7 @@ export class FilterChain {
   /** Bytes read from the client (0 bytes with endOfStream for its FIN): the walk from the first filter. */
   onRead(data: Uint8Array, endOfStream: boolean): void {
     this.readBuffer.add(data);
-    if (endOfStream) this.readEndOfStream = true;
+    if (endOfStream) this.endOfStream = true;
     this.continueFrom(0);
   }
 
@@ -98,8 +103,8 @@ export class FilterChain {
         if (entry.filter.onNewConnection() === "StopIteration" || !connection.open) return;
       }
       const buffer = this.readBuffer;
-      if (buffer.length === 0 && !this.readEndOfStream) continue;
-      if (entry.filter.onData(buffer, this.readEndOfStream) === "StopIteration" || !connection.open) return;
+      if (buffer.length === 0 && !this.endOfStream) continue;
+      if (entry.filter.onData(buffer, this.endOfStream) === "StopIteration" || !connection.open) return;
     }
   }
 }
