@@ -10,7 +10,7 @@ ENVOY_CONCURRENCY := $(or $(ENVOY_CONCURRENCY),1)
 # the wasm logger's level, which docker-compose.yml passes to Envoy as --component-log-level wasm:...
 WASM_LOG_LEVEL := $(or $(WASM_LOG_LEVEL),info)
 # the Envoy configuration of make local and make up, a path inside the project:
-# make local CONFIG=envoy/tcp-guard.yaml (docker-compose.yml reads it as ENVOY_CONFIG)
+# make local CONFIG=examples/tcp_guard/envoy.yaml (docker-compose.yml reads it as ENVOY_CONFIG)
 ENVOY_CONFIG := $(or $(CONFIG),$(ENVOY_CONFIG),envoy/envoy.yaml)
 export FOLDER_PLUGIN ENVOY_CONCURRENCY WASM_LOG_LEVEL ENVOY_CONFIG
 
@@ -21,7 +21,7 @@ NODE_TEST := node --import tsx --test \
 	--test-reporter=spec --test-reporter-destination=stdout \
 	--test-reporter=./tests/helpers/summary-reporter.mjs --test-reporter-destination=stdout
 NODE_TESTS := $(wildcard tests/config/*.test.ts tests/host/*.test.ts tests/testing/*.test.ts tests/plugin/*.test.ts \
-	tests/fuzz/*.test.ts tests/e2e/*.test.ts tests/oci/*.test.ts)
+	examples/*/*.test.ts tests/fuzz/*.test.ts tests/e2e/*.test.ts tests/oci/*.test.ts)
 # What every module is built from: the kit and the toolchain's settings. A filter's module also
 # depends on its own folder only, so a change in one filter rebuilds that filter alone.
 KIT_SOURCES := $(wildcard assembly/kit/*.ts) asconfig.json package-lock.json
@@ -40,12 +40,12 @@ node_modules/.package-lock.json: package-lock.json
 	npm ci --no-audit --no-fund
 	@touch $@
 
-# Every folder assembly/<name>/ with an index.ts is a filter, built to build/<name>.wasm; the
-# logger's is build/main.wasm, the file envoy/envoy.yaml names. assembly/kit/ has no index.ts.
-FILTERS := $(patsubst assembly/%/index.ts,%,$(wildcard assembly/*/index.ts))
-FILTER_MODULES := build/main.wasm $(patsubst %,build/%.wasm,$(filter-out logger,$(FILTERS)))
+# The logger (assembly/logger/) is built to build/main.wasm, the file envoy/envoy.yaml names.
+# Every folder examples/<name>/ with an index.ts is a filter, built to build/<name>.wasm.
+EXAMPLES := $(patsubst examples/%/index.ts,%,$(wildcard examples/*/index.ts))
+FILTER_MODULES := build/main.wasm $(patsubst %,build/%.wasm,$(EXAMPLES))
 
-build: $(FILTER_MODULES) build/debug.wasm ## compile every filter (release): build/main.wasm (the logger), build/<name>.wasm for assembly/<name>/; and build/debug.wasm
+build: $(FILTER_MODULES) build/debug.wasm ## compile every filter (release): build/main.wasm (the logger), build/<name>.wasm for examples/<name>/; and build/debug.wasm
 
 build/main.wasm: node_modules/.package-lock.json $(KIT_SOURCES) $(wildcard assembly/logger/*.ts)
 	npx asc assembly/logger/index.ts --target release
@@ -55,9 +55,10 @@ build/debug.wasm: node_modules/.package-lock.json $(KIT_SOURCES) $(wildcard asse
 	npx asc assembly/logger/index.ts --target debug
 	@$(READABLE_BY_ENVOY)
 
-# Any other filter: the release options of asconfig.json, written to its own file.
+# An example: the release options of asconfig.json, written to its own file. Its tests
+# (examples/<name>/*.test.ts) are not part of the module.
 .SECONDEXPANSION:
-build/%.wasm: assembly/%/index.ts node_modules/.package-lock.json $(KIT_SOURCES) $$(wildcard assembly/%/*.ts)
+build/%.wasm: examples/%/index.ts node_modules/.package-lock.json $(KIT_SOURCES) $$(filter-out $$(wildcard examples/$$*/*.test.ts),$$(wildcard examples/$$*/*.ts))
 	npx asc $< --target release -b $@
 	@$(READABLE_BY_ENVOY)
 
@@ -81,11 +82,11 @@ build/dispatch-probe.wasm: node_modules/.package-lock.json $(KIT_SOURCES) tests/
 
 lint: install ## type-check the TypeScript; validate the Envoy configs, the Istio WasmPlugin, the CI workflows
 	npx tsc -p .
-	npx tsx host/config/lint.ts envoy/envoy.yaml envoy/envoy-remote.yaml envoy/tcp-guard.yaml
+	npx tsx host/config/lint.ts envoy/envoy.yaml envoy/envoy-remote.yaml $(wildcard examples/*/envoy.yaml)
 	npx tsx scripts/lint-istio.ts deploy/istio/wasmplugin.yaml
 	@for workflow in .github/workflows/*.yml; do npx action-validator "$$workflow" || exit 1; echo "$$workflow: OK"; done
 
-local: build ## run the local host on envoy/envoy.yaml, or CONFIG=envoy/tcp-guard.yaml (FOLDER_PLUGIN, ENVOY_CONCURRENCY, WASM_LOG_LEVEL, ARGS=--trace ...)
+local: build ## run the local host on envoy/envoy.yaml, or CONFIG=examples/tcp_guard/envoy.yaml (FOLDER_PLUGIN, ENVOY_CONCURRENCY, WASM_LOG_LEVEL, ARGS=--trace ...)
 	@node --import tsx host/cli.ts -c "$(ENVOY_CONFIG)" --plugin-folder "$(FOLDER_PLUGIN)" --concurrency "$(ENVOY_CONCURRENCY)" \
 		--component-log-level "wasm:$(WASM_LOG_LEVEL)" $(ARGS)
 

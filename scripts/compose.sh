@@ -20,7 +20,7 @@ fi
 # docker-compose.yml mounts ./$ENVOY_CONFIG: a missing file would be mounted as an empty folder
 config=${ENVOY_CONFIG:-envoy/envoy.yaml}
 if [ ! -f "$config" ]; then
-  echo "compose: ENVOY_CONFIG=$config is not a file inside the project (e.g. envoy/tcp-guard.yaml)" >&2
+  echo "compose: ENVOY_CONFIG=$config is not a file inside the project (e.g. examples/tcp_guard/envoy.yaml)" >&2
   exit 2
 fi
 exec "${compose[@]}" "$@"

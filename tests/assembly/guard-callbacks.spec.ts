@@ -1,7 +1,7 @@
 // tcp_guard's callbacks through the kit's exports against the mocked host, for what the local
 // host cannot arrange: properties that are absent (NotFound).
 
-import "../../assembly/tcp_guard/index";
+import "../../examples/tcp_guard/index";
 import { proxy_on_context_create, proxy_on_downstream_data, proxy_on_new_connection } from "../../assembly/kit/exports";
 import { bufferText, bytesOf, logLines, metric, resetHost, setBuffer, setStringProperty, streamCalls } from "./mock";
 import { startRoot } from "./root";

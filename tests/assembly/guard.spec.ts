@@ -1,10 +1,10 @@
 import { parseIpRange } from "../../assembly/kit/address";
 import { parseConfiguration } from "../../assembly/kit/configuration";
 import { IpAddress } from "../../assembly/kit/address";
-import { Cidr, parseCidr } from "../../assembly/tcp_guard/cidr";
-import { CidrTable } from "../../assembly/tcp_guard/cidr_table";
-import { GuardSettings } from "../../assembly/tcp_guard/config";
-import { proxyProtocolLine } from "../../assembly/tcp_guard/proxy_protocol";
+import { Cidr, parseCidr } from "../../examples/tcp_guard/cidr";
+import { CidrTable } from "../../examples/tcp_guard/cidr_table";
+import { GuardSettings } from "../../examples/tcp_guard/config";
+import { proxyProtocolLine } from "../../examples/tcp_guard/proxy_protocol";
 
 function cidr(text: string): string {
   const parsed = parseCidr(text);
@@ -172,7 +172,7 @@ describe("deny_sources as a table", () => {
 
   it("finds what a scan in list order finds, at every range's edges and between", () => {
     let difference = "";
-    // Few rounds: as-pect traces every allocation. tests/plugin/tcp-guard-scale.test.ts checks
+    // Few rounds: as-pect traces every allocation. examples/tcp_guard/deny_list_scale.test.ts checks
     // thousands of ranges against the release module.
     for (let round = 0; round < 12; round++) {
       const ipv6 = round % 2 == 1;

@@ -1,4 +1,4 @@
-// docker-compose.yml agrees with envoy.yaml and tcp-guard.yaml: mounts, config path, ports,
+// docker-compose.yml agrees with envoy/envoy.yaml and every examples/*/envoy.yaml: mounts, config path, ports,
 // health check.
 
 import { test } from "node:test";
@@ -55,7 +55,9 @@ test("the health check asks admin /ready over bash /dev/tcp", () => {
   assert.ok(check[3]!.includes("grep -q LIVE"), check[3]);
 });
 
-for (const configFile of ["envoy/envoy.yaml", "envoy/tcp-guard.yaml"]) {
+const EXAMPLE_CONFIGS = fs.readdirSync("examples").map((name) => `examples/${name}/envoy.yaml`).filter((file) => fs.existsSync(file));
+
+for (const configFile of ["envoy/envoy.yaml", ...EXAMPLE_CONFIGS]) {
   test(`ENVOY_CONFIG=${configFile}: mounted where -c points, its plugin in the plugin folder, its ports published`, () => {
     const chosen = loadEnvoyConfig(configFile);
     const volumes = (envoy.volumes as string[]).map((volume) => withDefaults(volume, { ENVOY_CONFIG: configFile }).split(":"));

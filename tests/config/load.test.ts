@@ -203,10 +203,10 @@ test("code.remote: a max_interval below base_interval is refused with Envoy's me
   );
 });
 
-const guardYaml = fs.readFileSync("envoy/tcp-guard.yaml", "utf8");
+const guardYaml = fs.readFileSync("examples/tcp_guard/envoy.yaml", "utf8");
 
-test("tcp-guard.yaml: tcp_guard ahead of tcp_proxy, and the proxy_protocol listener filter on the upstream listener", () => {
-  const config = loadEnvoyConfig("envoy/tcp-guard.yaml");
+test("examples/tcp_guard/envoy.yaml: tcp_guard ahead of tcp_proxy, and the proxy_protocol listener filter on the upstream listener", () => {
+  const config = loadEnvoyConfig("examples/tcp_guard/envoy.yaml");
   const [main, upstream] = config.listeners;
   const guard = main!.filters[0]!;
   assert.deepEqual(guard.kind === "wasm" && [guard.rootId, guard.code, guard.configuration], [

@@ -72,23 +72,24 @@ test("make up without a Docker engine is one line, and docker-compose is never s
   assert.equal(fs.existsSync(marker), false);
 });
 
-test("make build builds every assembly/<name>/index.ts to build/<name>.wasm with the release options, the logger to build/main.wasm", () => {
+test("make build builds every examples/<name>/index.ts to build/<name>.wasm with the release options, the logger to build/main.wasm", () => {
   const clone = path.join(scratch, "filters");
-  for (const folder of ["assembly/kit", "assembly/logger", "assembly/alpha", "assembly/beta_2", "node_modules", "scripts"]) {
+  for (const folder of ["assembly/kit", "assembly/logger", "examples/alpha", "examples/beta_2", "examples/notes", "node_modules", "scripts"]) {
     fs.mkdirSync(path.join(clone, folder), { recursive: true });
   }
   fs.copyFileSync("Makefile", path.join(clone, "Makefile"));
-  for (const file of ["assembly/kit/filter.ts", "assembly/logger/index.ts", "assembly/alpha/index.ts", "assembly/beta_2/index.ts", "asconfig.json", "package-lock.json"]) {
+  // examples/notes has no index.ts: not a filter
+  for (const file of ["assembly/kit/filter.ts", "assembly/logger/index.ts", "examples/alpha/index.ts", "examples/beta_2/index.ts", "examples/notes/README.md", "asconfig.json", "package-lock.json"]) {
     fs.writeFileSync(path.join(clone, file), "");
   }
   // installed after the lock file: nothing to install
   fs.writeFileSync(path.join(clone, "node_modules/.package-lock.json"), "");
   const compiles = make(["-n", "build"], { cwd: clone }).split("\n").filter((line) => line.startsWith("npx asc"));
   assert.deepEqual(compiles.sort(), [
-    "npx asc assembly/alpha/index.ts --target release -b build/alpha.wasm",
-    "npx asc assembly/beta_2/index.ts --target release -b build/beta_2.wasm",
     "npx asc assembly/logger/index.ts --target debug",
     "npx asc assembly/logger/index.ts --target release",
+    "npx asc examples/alpha/index.ts --target release -b build/alpha.wasm",
+    "npx asc examples/beta_2/index.ts --target release -b build/beta_2.wasm",
   ]);
 });
 
@@ -103,10 +104,10 @@ test("make up with an ENVOY_CONFIG that is no file is one line, and docker-compo
   assert.deepEqual([missing.status, missing.stdout, missing.stderr], [
     2,
     "",
-    "compose: ENVOY_CONFIG=envoy/tcp_guard.yaml is not a file inside the project (e.g. envoy/tcp-guard.yaml)\n",
+    "compose: ENVOY_CONFIG=envoy/tcp_guard.yaml is not a file inside the project (e.g. examples/tcp_guard/envoy.yaml)\n",
   ]);
   assert.equal(fs.existsSync(marker), false);
-  const found = spawnSync("scripts/compose.sh", ["up"], { encoding: "utf8", env: { ...env, ENVOY_CONFIG: "envoy/tcp-guard.yaml" } });
+  const found = spawnSync("scripts/compose.sh", ["up"], { encoding: "utf8", env: { ...env, ENVOY_CONFIG: "examples/tcp_guard/envoy.yaml" } });
   assert.equal(found.status, 0);
   assert.equal(fs.readFileSync(marker, "utf8"), "up\n");
 });
@@ -114,8 +115,8 @@ test("make up with an ENVOY_CONFIG that is no file is one line, and docker-compo
 test("make local runs the host on CONFIG, envoy/envoy.yaml by default; ENVOY_CONFIG is read too", () => {
   const configOf = (env: NodeJS.ProcessEnv, args: string[] = []) => /-c "([^"]*)"/.exec(make(["-n", "local", ...args], { env }))![1];
   assert.equal(configOf({ CONFIG: "", ENVOY_CONFIG: "" }), "envoy/envoy.yaml");
-  assert.equal(configOf({ ENVOY_CONFIG: "" }, ["CONFIG=envoy/tcp-guard.yaml"]), "envoy/tcp-guard.yaml");
-  assert.equal(configOf({ CONFIG: "", ENVOY_CONFIG: "envoy/tcp-guard.yaml" }), "envoy/tcp-guard.yaml");
+  assert.equal(configOf({ ENVOY_CONFIG: "" }, ["CONFIG=examples/tcp_guard/envoy.yaml"]), "examples/tcp_guard/envoy.yaml");
+  assert.equal(configOf({ CONFIG: "", ENVOY_CONFIG: "examples/tcp_guard/envoy.yaml" }), "examples/tcp_guard/envoy.yaml");
 });
 
 test("a change in one filter's folder rebuilds that filter's module alone; a change in the kit rebuilds every module", () => {
@@ -124,13 +125,14 @@ test("a change in one filter's folder rebuilds that filter's module alone; a cha
   make(["-s", ...modules]);
   const rebuiltAfter = (changed: string) =>
     [...make(["-n", "-W", changed, ...modules]).matchAll(/^npx asc (\S+) --target (\w+)/gm)].map((match) => `${match[1]} ${match[2]}`);
-  assert.deepEqual(rebuiltAfter("assembly/tcp_guard/config.ts"), ["assembly/tcp_guard/index.ts release"]);
+  assert.deepEqual(rebuiltAfter("examples/tcp_guard/config.ts"), ["examples/tcp_guard/index.ts release"]);
+  assert.deepEqual(rebuiltAfter("examples/tcp_guard/tcp_guard.test.ts"), []);
   assert.deepEqual(rebuiltAfter("assembly/logger/config.ts"), ["assembly/logger/index.ts release", "assembly/logger/index.ts debug"]);
   assert.deepEqual(rebuiltAfter("assembly/kit/json.ts"), [
     "assembly/logger/index.ts release",
     "assembly/logger/index.ts debug",
-    "assembly/tcp_guard/index.ts release",
-    "assembly/hello/index.ts release",
+    "examples/tcp_guard/index.ts release",
+    "examples/hello/index.ts release",
     "tests/plugin/dispatch-probe/index.ts release",
   ]);
 });

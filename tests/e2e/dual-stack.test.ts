@@ -110,7 +110,7 @@ function addressRecorder(seen: ConnectionInfo[], upstreams: UpstreamHostInfo[]):
   };
 }
 
-/** envoy/tcp-guard.yaml's listener main without its wasm filter, tcp_proxy to `upstream`. */
+/** examples/tcp_guard/envoy.yaml's listener main without its wasm filter, tcp_proxy to `upstream`. */
 function mainOnly(upstream: { address: string; port: number }, withProxyProtocol: boolean): EnvoyConfig {
   const shipped = loadEnvoyConfig(TCP_GUARD_YAML);
   return {

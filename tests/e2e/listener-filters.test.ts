@@ -38,7 +38,7 @@ function addressRecorder(seen: ConnectionInfo[]): FilterFactory {
 }
 
 /**
- * envoy/tcp-guard.yaml without its wasm filter: listener main (tcp_proxy to an echo server) with
+ * examples/tcp_guard/envoy.yaml without its wasm filter: listener main (tcp_proxy to an echo server) with
  * the proxy_protocol listener filter as `main` says, and staticreply (HTTP) as shipped.
  */
 function config(echoPort: number, main: Partial<ListenerConfig> = {}): EnvoyConfig {
@@ -123,7 +123,7 @@ describe("the proxy_protocol listener filter", () => {
     });
   });
 
-  test("the HTTP listener of tcp-guard.yaml answers after a header, and refuses a request without one", async () => {
+  test("the HTTP listener of examples/tcp_guard/envoy.yaml answers after a header, and refuses a request without one", async () => {
     await withListeners({}, async (listeners, stats) => {
       const port = portOf(listeners, "staticreply");
       const response = parseHttpResponse(await exchange(port, "PROXY TCP6 2001:db8::1 ::1 40000 8099\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n"));

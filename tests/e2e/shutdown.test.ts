@@ -45,7 +45,7 @@ describe("the command line stops with clients still connected", () => {
   });
 
   /**
-   * envoy/tcp-guard.yaml on free ports, its upstream listener's listener_filters_timeout longer
+   * examples/tcp_guard/envoy.yaml on free ports, its upstream listener's listener_filters_timeout longer
    * than the test; `upstreamPort` replaces the cluster's endpoint (the upstream listener by default).
    */
   async function startGuard(name: string, upstreamPort?: (ports: Ports) => number): Promise<{ cli: RunningCli; ports: Ports }> {
@@ -59,7 +59,7 @@ describe("the command line stops with clients still connected", () => {
       ["connect_timeout: 0.25s", `connect_timeout: ${OUTLIVES_THE_TEST}`],
     ];
     for (const [search, replacement] of edits) {
-      assert.equal(yaml.split(search).length, 2, `envoy/tcp-guard.yaml has one '${search.trim()}'`);
+      assert.equal(yaml.split(search).length, 2, `examples/tcp_guard/envoy.yaml has one '${search.trim()}'`);
       yaml = yaml.replace(search, replacement);
     }
     // the listener's port_value: 8099 comes first, the cluster endpoint's last

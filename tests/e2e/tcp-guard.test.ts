@@ -1,4 +1,4 @@
-// The local host end to end with envoy/tcp-guard.yaml and the release build/tcp_guard.wasm, on
+// The local host end to end with examples/tcp_guard/envoy.yaml and the release build/tcp_guard.wasm, on
 // free ports: curl through the guard's PROXY line, which the upstream listener's proxy_protocol
 // filter takes off; a denied client closed with no reply and no upstream connection; a client
 // over the byte limit cut off; the guard's log lines and counters.
@@ -26,7 +26,7 @@ async function settled(testHost: TestHost): Promise<void> {
   assert.equal(testHost.host.plugins[0].activeConnections, 0);
 }
 
-describe("the local host with envoy/tcp-guard.yaml and build/tcp_guard.wasm", NEEDS_CURL, () => {
+describe("the local host with examples/tcp_guard/envoy.yaml and build/tcp_guard.wasm", NEEDS_CURL, () => {
   test("curl --data '[initial body]' gets 200 'example body': the PROXY line reached the upstream intact", async () => {
     const testHost = await startTestHost({ configPath: TCP_GUARD_YAML, wasmLogLevel: "debug" });
     try {

@@ -53,13 +53,13 @@ export async function adminStats(testHost: TestHost, ...names: string[]): Promis
   return names.map((name) => statLine(text, name));
 }
 
-/** tcp_guard's configuration as envoy/tcp-guard.yaml ships it. */
+/** tcp_guard's configuration as examples/tcp_guard/envoy.yaml ships it. */
 const SHIPPED_GUARD_CONFIGURATION = '{"deny_sources": [], "max_downstream_bytes": 1048576, "proxy_protocol": true}';
 
-/** envoy/tcp-guard.yaml with the guard's configuration replaced, written to `folder` as `<name>.yaml`. */
+/** examples/tcp_guard/envoy.yaml with the guard's configuration replaced, written to `folder` as `<name>.yaml`. */
 export function tcpGuardConfig(folder: string, name: string, configuration: string): string {
   const text = fs.readFileSync(TCP_GUARD_YAML, "utf8");
-  assert.ok(text.includes(`value: '${SHIPPED_GUARD_CONFIGURATION}'`), "envoy/tcp-guard.yaml's guard configuration is the one shipped");
+  assert.ok(text.includes(`value: '${SHIPPED_GUARD_CONFIGURATION}'`), "examples/tcp_guard/envoy.yaml's guard configuration is the one shipped");
   const file = path.join(folder, `${name}.yaml`);
   fs.writeFileSync(file, text.replace(`value: '${SHIPPED_GUARD_CONFIGURATION}'`, `value: '${configuration}'`));
   return file;

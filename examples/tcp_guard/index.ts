@@ -1,10 +1,10 @@
 // tcp_guard (build/tcp_guard.wasm): the kit's ABI exports, dispatched to the guard's classes.
 
-import { NetworkFilter } from "../kit/filter";
+import { NetworkFilter } from "../../assembly/kit/filter";
 import { GuardConnection } from "./connection";
 import { GuardPlugin } from "./plugin";
 
-export * from "../kit/exports";
+export * from "../../assembly/kit/exports";
 
 // Its root id, and "" for a configuration that leaves root_id out.
 // @ts-ignore: decorator

@@ -1,7 +1,7 @@
 // tcp_guard's plugin: one per root context, with the settings and the counters its connections use.
 
-import { parseConfiguration } from "../kit/configuration";
-import { counter, Metric } from "../kit/metrics";
+import { parseConfiguration } from "../../assembly/kit/configuration";
+import { counter, Metric } from "../../assembly/kit/metrics";
 import { GuardSettings } from "./config";
 
 export class GuardMetrics {

@@ -5,12 +5,12 @@
 // docs/envoy-host.md §3).
 
 import { FilterStatusValues, LogLevelValues, WasmResultValues } from "@solo-io/proxy-runtime/runtime";
-import { SocketAddress } from "../kit/address";
-import { Connection } from "../kit/connection";
-import { HostBytes, resultName } from "../kit/host";
-import { logLevel } from "../kit/log";
-import * as line from "../kit/logline";
-import { readProperty } from "../kit/properties";
+import { SocketAddress } from "../../assembly/kit/address";
+import { Connection } from "../../assembly/kit/connection";
+import { HostBytes, resultName } from "../../assembly/kit/host";
+import { logLevel } from "../../assembly/kit/log";
+import * as line from "../../assembly/kit/logline";
+import { readProperty } from "../../assembly/kit/properties";
 import { GuardPlugin } from "./plugin";
 import { proxyProtocolLine } from "./proxy_protocol";
 

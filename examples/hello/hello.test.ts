@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { FilterStartError, startFilter } from "../../host/testing/index.ts";
-import { assertEnvoyModule } from "../helpers/envoy-module.ts";
+import { assertEnvoyModule } from "../../tests/helpers/envoy-module.ts";
 
 const WASM_PATH = new URL("../../build/hello.wasm", import.meta.url).pathname;
 

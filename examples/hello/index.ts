@@ -2,14 +2,14 @@
 // registration line. It greets each client in the log, and passes every byte on unchanged.
 
 import { FilterStatusValues, LogLevelValues } from "@solo-io/proxy-runtime/runtime";
-import { Connection } from "../kit/connection";
-import { NetworkFilter } from "../kit/filter";
-import * as line from "../kit/logline";
-import { logLevel } from "../kit/log";
-import { NoConfiguration } from "../kit/plugin";
-import { readProperty } from "../kit/properties";
+import { Connection } from "../../assembly/kit/connection";
+import { NetworkFilter } from "../../assembly/kit/filter";
+import * as line from "../../assembly/kit/logline";
+import { logLevel } from "../../assembly/kit/log";
+import { NoConfiguration } from "../../assembly/kit/plugin";
+import { readProperty } from "../../assembly/kit/properties";
 
-export * from "../kit/exports";
+export * from "../../assembly/kit/exports";
 
 const SOURCE_ADDRESS = String.UTF8.encode("source\0address");
 

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { LogLevelName } from "../../host/loggers.ts";
 import { FilterStartError, startFilter, traceLine, type ConnectionOptions, type FilterUnderTest, type TestConnection } from "../../host/testing/index.ts";
-import { assertEnvoyModule } from "../helpers/envoy-module.ts";
+import { assertEnvoyModule } from "../../tests/helpers/envoy-module.ts";
 
 const WASM_PATH = new URL("../../build/tcp_guard.wasm", import.meta.url).pathname;
 const LISTENER = { address: "127.0.0.1", port: 18000 };
