@@ -13,6 +13,7 @@ import {
 import { quotedBytes } from "./configuration";
 import { getBufferBytes, resultName } from "./host";
 import { log, logLevel } from "./log";
+import { defineCreatedMetrics } from "./metrics";
 import { readProperty } from "./properties";
 
 const PLUGIN_ROOT_ID = String.UTF8.encode("plugin_root_id");
@@ -92,6 +93,12 @@ export class NetworkFilter<P, C> {
     const error = plugin.configure(configuration);
     if (error.length > 0) {
       log(LogLevelValues.error, "invalid plugin configuration: " + error);
+      return false;
+    }
+    // The plugin's metrics are defined here, so that none is used undefined (metrics.ts).
+    const metricError = defineCreatedMetrics();
+    if (metricError.length > 0) {
+      log(LogLevelValues.error, "invalid plugin configuration: " + metricError);
       return false;
     }
     if (logLevel() <= LogLevelValues.info) log(LogLevelValues.info, "configured: " + plugin.describe());
