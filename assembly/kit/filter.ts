@@ -6,6 +6,10 @@
 // cannot skip an override (docs/toolchain.md). A callback the connection class does not declare
 // is answered by the dispatcher (Continue, or nothing). proxy-runtime's context map is not used:
 // it builds a string of every open context id for each new connection.
+//
+// The build reads the callbacks from this code (scripts/check-filter.ts): each
+// `isDefined(connection.onX)` or `isDefined(plugin.onX)` is one, so a filter's misspelt `on…`
+// method fails its build. Name the object `connection` or `plugin` where a callback is tested.
 
 import {
   BufferTypeValues, FilterStatusValues, LogLevelValues, PeerTypeValues,
