@@ -25,6 +25,9 @@ NODE_TESTS := $(wildcard tests/config/*.test.ts tests/host/*.test.ts tests/testi
 # What every module is built from: the kit and the toolchain's settings. A filter's module also
 # depends on its own folder only, so a change in one filter rebuilds that filter alone.
 KIT_SOURCES := $(wildcard assembly/kit/*.ts) asconfig.json package-lock.json
+# Run before asc on every module: the mistakes asc compiles silently fail the build instead
+# (a misspelt callback, a plugin without configure/describe, an entry without the ABI exports).
+CHECK_FILTER := node --import tsx scripts/check-filter.ts
 # make oci packs one module; another filter: make oci OCI_MODULE=build/tcp_guard.wasm OCI_ROOT_ID=tcp_guard
 OCI_MODULE ?= build/main.wasm
 OCI_ROOT_ID ?= tcp_connection_logger
@@ -48,10 +51,12 @@ FILTER_MODULES := build/main.wasm $(patsubst %,build/%.wasm,$(EXAMPLES))
 build: $(FILTER_MODULES) build/debug.wasm ## compile every filter (release): build/main.wasm (the logger), build/<name>.wasm for examples/<name>/; and build/debug.wasm
 
 build/main.wasm: node_modules/.package-lock.json $(KIT_SOURCES) $(wildcard assembly/logger/*.ts)
+	$(CHECK_FILTER) assembly/logger/index.ts
 	npx asc assembly/logger/index.ts --target release
 	@$(READABLE_BY_ENVOY)
 
 build/debug.wasm: node_modules/.package-lock.json $(KIT_SOURCES) $(wildcard assembly/logger/*.ts)
+	$(CHECK_FILTER) assembly/logger/index.ts
 	npx asc assembly/logger/index.ts --target debug
 	@$(READABLE_BY_ENVOY)
 
@@ -59,6 +64,7 @@ build/debug.wasm: node_modules/.package-lock.json $(KIT_SOURCES) $(wildcard asse
 # (examples/<name>/*.test.ts) are not part of the module.
 .SECONDEXPANSION:
 build/%.wasm: examples/%/index.ts node_modules/.package-lock.json $(KIT_SOURCES) $$(filter-out $$(wildcard examples/$$*/*.test.ts),$$(wildcard examples/$$*/*.ts))
+	$(CHECK_FILTER) $<
 	npx asc $< --target release -b $@
 	@$(READABLE_BY_ENVOY)
 
@@ -78,6 +84,7 @@ test-node: build build/dispatch-probe.wasm ## the node:test suites: config, host
 
 # A filter on the kit, built as the filters are, that tests/plugin/dispatch.test.ts drives.
 build/dispatch-probe.wasm: node_modules/.package-lock.json $(KIT_SOURCES) tests/plugin/dispatch-probe/index.ts
+	$(CHECK_FILTER) tests/plugin/dispatch-probe/index.ts
 	npx asc tests/plugin/dispatch-probe/index.ts --target release -b build/dispatch-probe.wasm
 
 lint: install ## type-check the TypeScript; validate the Envoy configs, the Istio WasmPlugin, the CI workflows

@@ -9,6 +9,7 @@ const COLON: i32 = 0x3a;
 const MAX_TEXT_LENGTH = 39;
 const TEXT_SCRATCH: usize = memory.data(MAX_TEXT_LENGTH);
 
+/** An IPv4 or IPv6 address, read in place from its text, compared by its bytes. */
 export class IpAddress {
   /** the address in network order: the first 4 bytes for IPv4, all 16 for IPv6 */
   bytes: StaticArray<u8> = new StaticArray<u8>(16);
@@ -242,6 +243,7 @@ export function parseIpRange(text: ArrayBuffer, start: i32, end: i32): IpAddress
   return ip;
 }
 
+/** An `ip:port` or `[ip]:port` address as Envoy writes it, read in place. */
 export class SocketAddress {
   ip: IpAddress = new IpAddress();
   port: i32 = 0;

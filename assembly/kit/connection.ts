@@ -5,8 +5,10 @@
 import { BufferTypeValues, LogLevelValues, StreamTypeValues } from "@solo-io/proxy-runtime/runtime";
 import { logLevel } from "./log";
 import * as line from "./logline";
+import { LogLine } from "./logline";
 import { StreamData } from "./stream";
 
+/** What a filter's connection class extends: its context id, its two streams, its log lines. */
 export class Connection {
   /** the connection's context id, as Envoy numbers it (docs/envoy-host.md §3) */
   readonly id: u32;
@@ -56,6 +58,17 @@ export class Connection {
     line.text(": ");
     // A connection that logs one line does not pay for keeping it.
     if (this.linesBegun++ > 0) this.linePrefix = line.since(0);
+  }
+
+  /**
+   * A log line of this connection at `level`, written in one statement:
+   * `this.logLine(LogLevelValues.info).text("closed after ").decimal(size).text(" bytes").send()`.
+   * When the host hides `level` nothing is built (logline.ts's LogLine).
+   */
+  logLine(level: LogLevelValues): LogLine {
+    const shown = logLevel() <= level;
+    if (shown) this.beginLine();
+    return line.continueLine(level, shown);
   }
 
   /**

@@ -6,6 +6,10 @@
 // cannot skip an override (docs/toolchain.md). A callback the connection class does not declare
 // is answered by the dispatcher (Continue, or nothing). proxy-runtime's context map is not used:
 // it builds a string of every open context id for each new connection.
+//
+// The build reads the callbacks from this code (scripts/check-filter.ts): each
+// `isDefined(connection.onX)` or `isDefined(plugin.onX)` is one, so a filter's misspelt `on…`
+// method fails its build. Name the object `connection` or `plugin` where a callback is tested.
 
 import {
   BufferTypeValues, FilterStatusValues, LogLevelValues, PeerTypeValues,
@@ -13,6 +17,7 @@ import {
 import { quotedBytes } from "./configuration";
 import { getBufferBytes, resultName } from "./host";
 import { log, logLevel } from "./log";
+import { defineCreatedMetrics } from "./metrics";
 import { readProperty } from "./properties";
 
 const PLUGIN_ROOT_ID = String.UTF8.encode("plugin_root_id");
@@ -92,6 +97,12 @@ export class NetworkFilter<P, C> {
     const error = plugin.configure(configuration);
     if (error.length > 0) {
       log(LogLevelValues.error, "invalid plugin configuration: " + error);
+      return false;
+    }
+    // The plugin's metrics are defined here, so that none is used undefined (metrics.ts).
+    const metricError = defineCreatedMetrics();
+    if (metricError.length > 0) {
+      log(LogLevelValues.error, "invalid plugin configuration: " + metricError);
       return false;
     }
     if (logLevel() <= LogLevelValues.info) log(LogLevelValues.info, "configured: " + plugin.describe());

@@ -13,6 +13,7 @@ function hexValue(byte: i32): i32 {
   return -1;
 }
 
+/** The kind of a JSON value. */
 export enum JsonKind { String, Number, True, False, Null, Array, Object }
 
 /** A value of `kind` as an error names it: `a string`, `null`. */
@@ -31,6 +32,7 @@ function kindName(kind: JsonKind): string {
 /** Arrays and objects nest at most this deep inside the configuration object. */
 const MAX_DEPTH = 16;
 
+/** A JSON value: its kind, and its text for a string or a number. */
 export class JsonValue {
   kind: JsonKind;
   /** the decoded string, or the number's text; empty for the other kinds */
@@ -61,6 +63,7 @@ export class JsonValue {
   }
 }
 
+/** A key of a JSON object and its value. */
 export class JsonMember {
   key: string;
   value: JsonValue;

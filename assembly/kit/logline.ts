@@ -6,6 +6,7 @@
 import { LogLevelValues } from "@solo-io/proxy-runtime/runtime";
 import { escapeTo, MAX_ESCAPED_WIDTH } from "./escape";
 import { logBytes } from "./host";
+import { logLevel } from "./log";
 
 /** Grows to the longest line so far and stays: memory does not churn per line. */
 let buffer = new ArrayBuffer(512);
@@ -143,4 +144,74 @@ export function since(start: i32): ArrayBuffer {
 /** Logs the line. */
 export function send(level: LogLevelValues): void {
   logBytes(level, changetype<usize>(buffer), length);
+}
+
+/**
+ * One log line written in one statement, built only when the host shows its level:
+ * `logLine(LogLevelValues.info).text("configured ").decimal(count).send()`. When the level is
+ * hidden, every method returns at once: nothing is appended and nothing is sent. Its arguments
+ * are still evaluated, so give it values at hand (literals, numbers, bytes already read), not
+ * strings built for it.
+ */
+export class LogLine {
+  private level: LogLevelValues = LogLevelValues.info;
+  /** whether the host shows `level`: when not, the methods do nothing */
+  private shown: bool = false;
+
+  /** Starts the line at `level`; `shown` says whether the host prints that level. */
+  open(level: LogLevelValues, shown: bool): LogLine {
+    this.level = level;
+    this.shown = shown;
+    return this;
+  }
+
+  /** Appends text as UTF-8. */
+  text(value: string): LogLine {
+    if (this.shown) text(value);
+    return this;
+  }
+
+  /** Appends bytes that are already UTF-8 text, as they are. */
+  bytes(value: ArrayBuffer): LogLine {
+    if (this.shown) bytes(value);
+    return this;
+  }
+
+  /** Appends a number in decimal. */
+  decimal(value: u64): LogLine {
+    if (this.shown) decimal(value);
+    return this;
+  }
+
+  /** Appends bytes escaped: raw data never reaches the line as it is. */
+  escaped(data: ArrayBuffer): LogLine {
+    if (this.shown) escaped(data);
+    return this;
+  }
+
+  /** Appends at most `budget` bytes of `data`, escaped, as preview() does. */
+  preview(data: ArrayBuffer, budget: usize, quote: string = ""): LogLine {
+    if (this.shown) preview(data, budget, quote);
+    return this;
+  }
+
+  /** Logs the line, if the host shows its level. */
+  send(): void {
+    if (this.shown) send(this.level);
+  }
+}
+
+/** The one line being written: a VM runs one callback at a time, and a line is one statement. */
+const current = new LogLine();
+
+/** A log line at `level` without a connection's prefix (a plugin's line); see LogLine. */
+export function logLine(level: LogLevelValues): LogLine {
+  const shown = logLevel() <= level;
+  if (shown) begin();
+  return current.open(level, shown);
+}
+
+/** The line a caller has begun itself (Connection.logLine), at `level`, shown or not. */
+export function continueLine(level: LogLevelValues, shown: bool): LogLine {
+  return current.open(level, shown);
 }

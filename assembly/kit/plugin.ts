@@ -17,6 +17,7 @@ class NoSettings {
   }
 }
 
+/** The plugin class of a filter without settings: it takes no configuration, or `{}`. */
 export class NoConfiguration {
   configure(configuration: ArrayBuffer): string {
     const error = applyConfiguration<NoSettings>(configuration, new NoSettings(), false);

@@ -13,6 +13,7 @@ export function readProperty(path: ArrayBuffer, into: HostBytes = new HostBytes(
   return getProperty(path, into);
 }
 
+/** One key and its value, of a property in the pairs encoding. */
 export class Pair {
   key: ArrayBuffer;
   value: ArrayBuffer;

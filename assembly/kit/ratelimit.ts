@@ -4,6 +4,7 @@
 // a filter keeps one per thing warned about (a cluster, say), and says in each warning how many
 // were left out since the last.
 
+/** Says yes the 1st, 2nd, 4th, 8th... time: for a warning that would repeat on every connection. */
 export class EveryPowerOfTwo {
   /** occurrences so far */
   private count: u64 = 0;

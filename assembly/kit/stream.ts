@@ -8,6 +8,7 @@ import { closeStream, continueStream, getBufferBytes, HostBytes, setBufferBytes 
 /** A start past any buffer's end: Envoy appends there (docs/envoy-host.md §4). */
 const AT_THE_END: u32 = u32.MAX_VALUE;
 
+/** One direction's data inside its callback: read, replace, prepend, append, close, resume. */
 export class StreamData {
   private buffer: BufferTypeValues;
   private stream: StreamTypeValues;

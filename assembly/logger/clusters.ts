@@ -2,7 +2,7 @@
 // it (or have it malformed) and how often their warning has come up since. This is what spares
 // reading a cluster's metadata on every connection only to find whether to warn.
 
-import { EveryPowerOfTwo } from "../kit/ratelimit";
+import { EveryPowerOfTwo } from "../kit";
 
 /** Clusters remembered at most; past it, all are forgotten and learnt again. */
 const MAX_CLUSTERS = 1024;

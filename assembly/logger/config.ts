@@ -3,9 +3,7 @@
 // true, false or null; an object or array value is malformed JSON here. Every error names the key
 // or the byte.
 
-import { quoted } from "../kit/configuration";
-import { escapeBytes } from "../kit/escape";
-import { JsonKind, JsonMember } from "../kit/json";
+import { escapeBytes, JsonKind, JsonMember, quoted } from "../kit";
 
 export const DEFAULT_METADATA_NAMESPACE = "location";
 const DEFAULT_PAYLOAD_PREVIEW_BYTES: u32 = 256;

@@ -3,13 +3,9 @@
 // the metrics' updates always, the property reads, previews and clock reads only for lines the
 // level prints (the upstream's description is in upstream.ts).
 
-import { FilterStatusValues, LogLevelValues, PeerTypeValues } from "@solo-io/proxy-runtime/runtime";
-import { Connection } from "../kit/connection";
-import { currentTimeNanoseconds, HostBytes } from "../kit/host";
-import { logLevel } from "../kit/log";
-import * as line from "../kit/logline";
-import { readProperty } from "../kit/properties";
-import { StreamData } from "../kit/stream";
+import {
+  Connection, currentTimeNanoseconds, FilterStatusValues, HostBytes, line, logLevel, LogLevelValues, PeerTypeValues, readProperty, StreamData,
+} from "../kit";
 import { LoggerPlugin } from "./plugin";
 
 const SOURCE_ADDRESS = String.UTF8.encode("source\0address");

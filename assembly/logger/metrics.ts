@@ -1,6 +1,6 @@
-// The logger's metrics, defined by each root context when it is configured.
+// The logger's metrics, which the kit defines when their root context is configured.
 
-import { counter, gauge, Metric } from "../kit/metrics";
+import { counter, gauge, Metric } from "../kit";
 
 export class ConnectionMetrics {
   /** counter: connections done */
@@ -9,13 +9,6 @@ export class ConnectionMetrics {
   private active: Metric = gauge("connection_active");
   private downstreamBytes: Metric = counter("connection_downstream_bytes");
   private upstreamBytes: Metric = counter("connection_upstream_bytes");
-
-  define(): void {
-    this.connections.define();
-    this.active.define();
-    this.downstreamBytes.define();
-    this.upstreamBytes.define();
-  }
 
   connectionOpened(): void {
     this.active.add(1);

@@ -1,8 +1,8 @@
-// The logger's plugin: one per root context. It takes the plugin configuration, defines the
-// metrics its connections update, and keeps what its connections share about their upstreams.
+// The logger's plugin: one per root context. It takes the plugin configuration, holds the
+// metrics its connections update (the kit defines them when it is configured), and keeps what its
+// connections share about their upstreams.
 
-import { parseConfiguration } from "../kit/configuration";
-import { MetadataNamespace } from "../kit/metadata";
+import { MetadataNamespace, parseConfiguration } from "../kit";
 import { PluginSettings } from "./config";
 import { ConnectionMetrics } from "./metrics";
 import { UpstreamDescription } from "./upstream";
@@ -20,7 +20,6 @@ export class LoggerPlugin {
     const settings = parsed.settings;
     this.settings = settings;
     this.upstream = describing(settings);
-    this.metrics.define();
     return "";
   }
 

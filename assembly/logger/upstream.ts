@@ -8,14 +8,9 @@
 // at warning a cluster found to have it is not read again, and one found lacking it is read again
 // only at those same points: if it has appeared by then, the cluster counts as fine from then on.
 
-import { LogLevelValues } from "@solo-io/proxy-runtime/runtime";
-import { Connection } from "../kit/connection";
-import { HostBytes, resultName } from "../kit/host";
-import * as line from "../kit/logline";
 import {
-  appendMetadataValue, metadataEntries, MetadataNamespace, PropertyNaming, VersionedProperty, VersionedRead,
-} from "../kit/metadata";
-import { isPairs, Pair, readProperty } from "../kit/properties";
+  appendMetadataValue, Connection, HostBytes, isPairs, line, LogLevelValues, metadataEntries, MetadataNamespace, Pair, PropertyNaming, readProperty, resultName, VersionedProperty, VersionedRead,
+} from "../kit";
 import { ClusterCheck, ClusterChecks } from "./clusters";
 
 const UPSTREAM_ADDRESS = String.UTF8.encode("upstream\0address");

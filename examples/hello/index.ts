@@ -1,13 +1,9 @@
 // hello (build/hello.wasm): the smallest filter on the kit, one connection class and its
 // registration line. It greets each client in the log, and passes every byte on unchanged.
 
-import { FilterStatusValues, LogLevelValues } from "@solo-io/proxy-runtime/runtime";
-import { Connection } from "../../assembly/kit/connection";
-import { NetworkFilter } from "../../assembly/kit/filter";
-import * as line from "../../assembly/kit/logline";
-import { logLevel } from "../../assembly/kit/log";
-import { NoConfiguration } from "../../assembly/kit/plugin";
-import { readProperty } from "../../assembly/kit/properties";
+import {
+  Connection, FilterStatusValues, line, LogLevelValues, logLevel, NetworkFilter, NoConfiguration, readProperty,
+} from "../../assembly/kit";
 
 export * from "../../assembly/kit/exports";
 
@@ -33,5 +29,4 @@ class HelloConnection extends Connection {
 }
 
 // Its root id, and "" for a configuration that leaves root_id out.
-// @ts-ignore: decorator
 @global const networkFilter = new NetworkFilter<NoConfiguration, HelloConnection>(["hello", ""]);

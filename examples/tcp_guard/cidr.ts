@@ -1,6 +1,6 @@
 // CIDR ranges of deny_sources: `10.0.0.0/8`, `::1/128`.
 
-import { IpAddress, parseDecimal, parseIpRange } from "../../assembly/kit/address";
+import { IpAddress, parseDecimal, parseIpRange } from "../../assembly/kit";
 
 export class Cidr {
   /** the network address, host bits cleared */

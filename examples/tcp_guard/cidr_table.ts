@@ -9,7 +9,7 @@
 // would find: the segments are built by sweeping the ranges in address order with a stack of the
 // ranges still open.
 
-import { IpAddress } from "../../assembly/kit/address";
+import { IpAddress } from "../../assembly/kit";
 import { Cidr } from "./cidr";
 
 /**

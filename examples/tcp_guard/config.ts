@@ -2,9 +2,7 @@
 // {"deny_sources": ["10.0.0.0/8", "::1/128"], "max_downstream_bytes": 1048576, "proxy_protocol": true}.
 // Every key is optional; every error names the key (and the entry of deny_sources).
 
-import { IpAddress } from "../../assembly/kit/address";
-import { quoted } from "../../assembly/kit/configuration";
-import { JsonKind, JsonMember } from "../../assembly/kit/json";
+import { IpAddress, JsonKind, JsonMember, quoted } from "../../assembly/kit";
 import { Cidr, parseCidr } from "./cidr";
 import { CidrTable } from "./cidr_table";
 

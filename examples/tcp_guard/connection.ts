@@ -4,13 +4,9 @@
 // passes; the upstream's bytes are left alone (Envoy does not support holding them,
 // docs/envoy-host.md §3).
 
-import { FilterStatusValues, LogLevelValues, WasmResultValues } from "@solo-io/proxy-runtime/runtime";
-import { SocketAddress } from "../../assembly/kit/address";
-import { Connection } from "../../assembly/kit/connection";
-import { HostBytes, resultName } from "../../assembly/kit/host";
-import { logLevel } from "../../assembly/kit/log";
-import * as line from "../../assembly/kit/logline";
-import { readProperty } from "../../assembly/kit/properties";
+import {
+  Connection, FilterStatusValues, HostBytes, line, logLevel, LogLevelValues, readProperty, resultName, SocketAddress, WasmResultValues,
+} from "../../assembly/kit";
 import { GuardPlugin } from "./plugin";
 import { proxyProtocolLine } from "./proxy_protocol";
 
@@ -89,14 +85,8 @@ export class GuardConnection extends Connection {
     const limit = this.plugin.settings.maxDownstreamBytes;
     if (limit > 0 && this.downstreamBytes > limit) {
       this.plugin.metrics.overLimit.add(1);
-      if (logLevel() <= LogLevelValues.info) {
-        this.beginLine();
-        line.text("closed: ");
-        line.decimal(this.downstreamBytes);
-        line.text(" bytes from downstream exceed max_downstream_bytes ");
-        line.decimal(limit);
-        line.send(LogLevelValues.info);
-      }
+      this.logLine(LogLevelValues.info).text("closed: ").decimal(this.downstreamBytes)
+        .text(" bytes from downstream exceed max_downstream_bytes ").decimal(limit).send();
       this.close(true);
       return FilterStatusValues.StopIteration;
     }
@@ -120,12 +110,7 @@ export class GuardConnection extends Connection {
       this.close(true);
       return FilterStatusValues.StopIteration;
     }
-    if (logLevel() <= LogLevelValues.debug) {
-      this.beginLine();
-      line.text("prepended ");
-      line.escaped(proxyLine);
-      line.send(LogLevelValues.debug);
-    }
+    this.logLine(LogLevelValues.debug).text("prepended ").escaped(proxyLine).send();
     return FilterStatusValues.Continue;
   }
 

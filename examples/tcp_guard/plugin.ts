@@ -1,7 +1,6 @@
 // tcp_guard's plugin: one per root context, with the settings and the counters its connections use.
 
-import { parseConfiguration } from "../../assembly/kit/configuration";
-import { counter, Metric } from "../../assembly/kit/metrics";
+import { counter, Metric, parseConfiguration } from "../../assembly/kit";
 import { GuardSettings } from "./config";
 
 export class GuardMetrics {
@@ -11,12 +10,6 @@ export class GuardMetrics {
   denied: Metric = counter("tcp_guard_denied");
   /** connections closed because the client sent more than max_downstream_bytes */
   overLimit: Metric = counter("tcp_guard_over_limit");
-
-  define(): void {
-    this.connections.define();
-    this.denied.define();
-    this.overLimit.define();
-  }
 }
 
 export class GuardPlugin {
@@ -28,7 +21,6 @@ export class GuardPlugin {
     const parsed = parseConfiguration<GuardSettings>(configuration, true);
     if (parsed.error.length > 0) return parsed.error;
     this.settings = parsed.settings;
-    this.metrics.define();
     return "";
   }
 

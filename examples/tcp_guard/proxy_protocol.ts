@@ -7,7 +7,7 @@
 // `PROXY UNKNOWN\r\n` when the addresses cannot fill the line: one of them is unavailable or not an
 // IP address, or the two are of different families (the line has one family for both).
 
-import { SocketAddress, writeDecimal } from "../../assembly/kit/address";
+import { SocketAddress, writeDecimal } from "../../assembly/kit";
 
 // Filled in place for each line: a VM builds one line at a time.
 const from = new SocketAddress();
