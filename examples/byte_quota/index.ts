@@ -13,12 +13,7 @@
 // - the upstream over its quota: the chunk is replaced with nothing, so no byte of it reaches the
 //   client (Envoy cannot hold upstream bytes); the client gets every byte before it, then the close.
 
-import { FilterStatusValues, LogLevelValues, WasmResultValues } from "@solo-io/proxy-runtime/runtime";
-import { Connection } from "../../assembly/kit/connection";
-import { NetworkFilter } from "../../assembly/kit/filter";
-import { resultName } from "../../assembly/kit/host";
-import { logLevel } from "../../assembly/kit/log";
-import * as line from "../../assembly/kit/logline";
+import { Connection, FilterStatusValues, line, logLevel, LogLevelValues, NetworkFilter, resultName, WasmResultValues } from "../../assembly/kit";
 import { QuotaPlugin } from "./settings";
 
 export * from "../../assembly/kit/exports";
@@ -88,5 +83,4 @@ class QuotaConnection extends Connection {
 }
 
 // Its root id, and "" for a configuration that leaves root_id out.
-// @ts-ignore: decorator
 @global const networkFilter = new NetworkFilter<QuotaPlugin, QuotaConnection>(["byte_quota", ""]);

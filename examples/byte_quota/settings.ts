@@ -5,9 +5,7 @@
 // 1048576}; a key left out, or 0, is no limit. The kit's parseConfiguration
 // (assembly/kit/configuration.ts) refuses malformed JSON, duplicate and unknown keys by itself.
 
-import { parseConfiguration, quoted } from "../../assembly/kit/configuration";
-import { JsonMember } from "../../assembly/kit/json";
-import { counter, Metric } from "../../assembly/kit/metrics";
+import { counter, JsonMember, Metric, parseConfiguration, quoted } from "../../assembly/kit";
 
 export class QuotaSettings {
   /** bytes the client may send on one connection; 0 for no limit */
@@ -37,8 +35,6 @@ export class QuotaPlugin {
     const parsed = parseConfiguration<QuotaSettings>(configuration, false);
     if (parsed.error.length > 0) return parsed.error;
     this.settings = parsed.settings;
-    this.downstreamClosed.define();
-    this.upstreamClosed.define();
     return "";
   }
 

@@ -9,12 +9,7 @@
 // plus the new ones, and `this.downstream.received` says how many are new. Continue hands the
 // whole buffer, held bytes first, on to tcp_proxy.
 
-import { FilterStatusValues, LogLevelValues, WasmResultValues } from "@solo-io/proxy-runtime/runtime";
-import { Connection } from "../../assembly/kit/connection";
-import { NetworkFilter } from "../../assembly/kit/filter";
-import { resultName } from "../../assembly/kit/host";
-import { logLevel } from "../../assembly/kit/log";
-import * as line from "../../assembly/kit/logline";
+import { Connection, FilterStatusValues, line, logLevel, LogLevelValues, NetworkFilter, resultName, WasmResultValues } from "../../assembly/kit";
 import { FirstLinePlugin } from "./settings";
 
 export * from "../../assembly/kit/exports";
@@ -111,5 +106,4 @@ function indexOfLineFeed(bytes: ArrayBuffer): i32 {
 }
 
 // Its root id, and "" for a configuration that leaves root_id out.
-// @ts-ignore: decorator
 @global const networkFilter = new NetworkFilter<FirstLinePlugin, FirstLineConnection>(["first_line", ""]);

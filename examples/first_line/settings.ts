@@ -4,9 +4,7 @@
 // (assembly/kit/configuration.ts) reads it and refuses malformed JSON, duplicate keys and unknown
 // keys by itself; FirstLineSettings.apply only checks the keys it knows.
 
-import { parseConfiguration, quoted } from "../../assembly/kit/configuration";
-import { JsonMember } from "../../assembly/kit/json";
-import { counter, Metric } from "../../assembly/kit/metrics";
+import { counter, JsonMember, Metric, parseConfiguration, quoted } from "../../assembly/kit";
 
 /** max_line_bytes when the configuration leaves it out. */
 const DEFAULT_MAX_LINE_BYTES: u32 = 1024;
@@ -44,8 +42,6 @@ export class FirstLinePlugin {
     const parsed = parseConfiguration<FirstLineSettings>(configuration, false);
     if (parsed.error.length > 0) return parsed.error;
     this.settings = parsed.settings;
-    this.found.define();
-    this.tooLong.define();
     return "";
   }
 

@@ -7,12 +7,7 @@
 // last bytes that could begin a match (at most the secret's length minus one); they go out in
 // front of the next chunk, or as they are at the client's end of stream.
 
-import { FilterStatusValues, LogLevelValues, WasmResultValues } from "@solo-io/proxy-runtime/runtime";
-import { Connection } from "../../assembly/kit/connection";
-import { NetworkFilter } from "../../assembly/kit/filter";
-import { resultName } from "../../assembly/kit/host";
-import { logLevel } from "../../assembly/kit/log";
-import * as line from "../../assembly/kit/logline";
+import { Connection, FilterStatusValues, line, logLevel, LogLevelValues, NetworkFilter, resultName, WasmResultValues } from "../../assembly/kit";
 import { Rewriter } from "./rewriter";
 import { RedactPlugin } from "./settings";
 
@@ -91,5 +86,4 @@ class RedactConnection extends Connection {
 }
 
 // Its root id, and "" for a configuration that leaves root_id out.
-// @ts-ignore: decorator
 @global const networkFilter = new NetworkFilter<RedactPlugin, RedactConnection>(["redact", ""]);

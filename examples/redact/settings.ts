@@ -5,9 +5,7 @@
 // is required, `replace_with` may be longer, shorter or empty. The kit's parseConfiguration
 // (assembly/kit/configuration.ts) refuses malformed JSON, duplicate and unknown keys by itself.
 
-import { parseConfiguration, quoted } from "../../assembly/kit/configuration";
-import { JsonKind, JsonMember } from "../../assembly/kit/json";
-import { counter, Metric } from "../../assembly/kit/metrics";
+import { counter, JsonKind, JsonMember, Metric, parseConfiguration, quoted } from "../../assembly/kit";
 
 /** The longest `find` and `replace_with`: a connection holds up to `find`'s length minus one byte. */
 const MAX_TEXT_BYTES = 1024;
@@ -45,7 +43,6 @@ export class RedactPlugin {
     // A key left out is not an error for the kit: a required one is checked here.
     if (parsed.settings.find.byteLength == 0) return quoted("find") + " is required";
     this.settings = parsed.settings;
-    this.replacements.define();
     return "";
   }
 

@@ -9,12 +9,7 @@
 // looks for the first LF in each chunk until it finds one, passes the chunks before it on as
 // they are, and rewrites the chunk that holds it, wherever the network cut the stream.
 
-import { FilterStatusValues, LogLevelValues, WasmResultValues } from "@solo-io/proxy-runtime/runtime";
-import { Connection } from "../../assembly/kit/connection";
-import { NetworkFilter } from "../../assembly/kit/filter";
-import { resultName } from "../../assembly/kit/host";
-import { logLevel } from "../../assembly/kit/log";
-import * as line from "../../assembly/kit/logline";
+import { Connection, FilterStatusValues, line, logLevel, LogLevelValues, NetworkFilter, resultName, WasmResultValues } from "../../assembly/kit";
 import { StampPlugin } from "./settings";
 
 export * from "../../assembly/kit/exports";
@@ -94,5 +89,4 @@ function withInsertion(bytes: ArrayBuffer, at: i32, inserted: ArrayBuffer): Arra
 }
 
 // Its root id, and "" for a configuration that leaves root_id out.
-// @ts-ignore: decorator
 @global const networkFilter = new NetworkFilter<StampPlugin, StampConnection>(["response_stamp", ""]);

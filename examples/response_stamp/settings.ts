@@ -5,9 +5,7 @@
 // out. The kit's parseConfiguration (assembly/kit/configuration.ts) refuses malformed JSON,
 // duplicate and unknown keys by itself.
 
-import { parseConfiguration, quoted } from "../../assembly/kit/configuration";
-import { JsonKind, JsonMember } from "../../assembly/kit/json";
-import { counter, Metric } from "../../assembly/kit/metrics";
+import { counter, JsonKind, JsonMember, Metric, parseConfiguration, quoted } from "../../assembly/kit";
 
 const DEFAULT_STAMP = "x-stamped-by: response_stamp";
 const MAX_STAMP_BYTES = 1024;
@@ -44,8 +42,6 @@ export class StampPlugin {
     const parsed = parseConfiguration<StampSettings>(configuration, false);
     if (parsed.error.length > 0) return parsed.error;
     this.settings = parsed.settings;
-    this.stamped.define();
-    this.upstreamBytes.define();
     return "";
   }
 
