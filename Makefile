@@ -29,7 +29,7 @@ KIT_SOURCES := $(wildcard assembly/kit/*.ts) asconfig.json package-lock.json
 OCI_MODULE ?= build/main.wasm
 OCI_ROOT_ID ?= tcp_connection_logger
 
-.PHONY: help install build readable oci test test-assembly test-node test-filter lint local local-remote up down e2e-envoy bench bench-quick clean new-filter
+.PHONY: help install build readable oci test test-assembly test-node test-filter lint local local-remote up down e2e-envoy bench bench-quick clean new-filter dev
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  make %-14s %s\n", $$1, $$2 }'
@@ -104,6 +104,10 @@ lint: install ## type-check the TypeScript; validate the Envoy configs, the Isti
 
 new-filter: install ## create examples/NAME/, a filter that builds, passes its tests and runs as it is: make new-filter NAME=my_filter
 	@node --import tsx scripts/new-filter.ts "$(NAME)"
+
+dev: install ## run the local host on CONFIG, rebuilding the modules it loads and restarting it on each save (Ctrl-C stops)
+	@node --import tsx scripts/dev.ts -c "$(ENVOY_CONFIG)" --plugin-folder "$(FOLDER_PLUGIN)" --concurrency "$(ENVOY_CONCURRENCY)" \
+		--component-log-level "wasm:$(WASM_LOG_LEVEL)" $(ARGS)
 
 local: build ## run the local host on envoy/envoy.yaml, or CONFIG=examples/tcp_guard/envoy.yaml (FOLDER_PLUGIN, ENVOY_CONCURRENCY, WASM_LOG_LEVEL, ARGS=--trace ...)
 	@node --import tsx host/cli.ts -c "$(ENVOY_CONFIG)" --plugin-folder "$(FOLDER_PLUGIN)" --concurrency "$(ENVOY_CONCURRENCY)" \
