@@ -55,6 +55,20 @@ describe("make new-filter", () => {
     );
   });
 
+  it("make test FILTER= selects that example's specs and tests, and names the examples for one it does not know", async () => {
+    const planned = await runMake(copy, ["-n", "test", "FILTER=tcp_guard"]);
+    const commands = planned.stdout.split("\n").filter((line) => /^(npx asc|node )/.test(line)).map((line) => line.replace(/ --test-reporter\S*/g, ""));
+    assert.deepEqual(commands.filter((line) => !line.startsWith("npx asc")), [
+      'node tests/assembly/run.cjs "--file=^(tests/assembly/guard-callbacks.spec.ts|tests/assembly/guard.spec.ts)$"',
+      "node --import tsx --test examples/tcp_guard/deny_list_scale.test.ts examples/tcp_guard/tcp_guard.test.ts tests/e2e/tcp-guard.test.ts",
+    ]);
+    for (const filter of ["nope", "hello tcp_guard"]) {
+      const refused = await runMake(copy, ["test", `FILTER=${filter}`]);
+      assert.equal(refused.code, 2);
+      assert.match(refused.stderr, new RegExp(`^Makefile:\\d+: \\*\\*\\* FILTER=${filter} is not one example; the examples are: hello ${NAME} tcp_guard\\.  Stop\\.\n$`));
+    }
+  });
+
   it("refuses a NAME that is no snake_case identifier, a module of the logger's, or an existing folder, in one line", async () => {
     const refusals: Array<[string, string]> = [
       ["", "NAME is missing: make new-filter NAME=my_filter"],
