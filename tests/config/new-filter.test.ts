@@ -7,6 +7,8 @@ import fs from "node:fs";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { loadEnvoyConfig } from "../../host/config/load.ts";
+import { exchange } from "../helpers/e2e-clients.ts";
+import { adminStats, startTestHost, wasmMessages } from "../helpers/e2e.ts";
 import { copyProject, runMake } from "../helpers/project-copy.ts";
 
 const NAME = "my_filter";
@@ -53,6 +55,21 @@ describe("make new-filter", () => {
       wasm.map((filter) => [filter.name, filter.rootId, filter.vmId, filter.code, filter.configuration]),
       [[NAME, NAME, NAME, { kind: "local", filename: `/etc/envoy/plugin/${NAME}.wasm` }, '{"greeting": "hello"}']],
     );
+  });
+
+  it("the local host runs its envoy.yaml as it is: the client answered, greeted in the log, counted", async () => {
+    const testHost = await startTestHost({ configPath: path.join(copy, "examples", NAME, "envoy.yaml"), pluginFolder: path.join(copy, "build") });
+    try {
+      const reply = await exchange(testHost.mainPort, "GET / HTTP/1.0\r\nHost: x\r\n\r\n");
+      assert.match(reply, /^HTTP\/1\.1 200 OK\r\n[^]*\r\n\r\nexample body\n$/);
+      await testHost.host.whenIdle();
+      const greetings = wasmMessages(testHost.logs).filter((line) => line.includes("hello, "));
+      assert.equal(greetings.length, 1);
+      assert.match(greetings[0]!, new RegExp(`^wasm log ${NAME} ${NAME} ${NAME}: connection 2: hello, 127\\.0\\.0\\.1:\\d+$`));
+      assert.deepEqual(await adminStats(testHost, `wasmcustom.${NAME}_connections`), [`wasmcustom.${NAME}_connections: 1`]);
+    } finally {
+      await testHost.host.close();
+    }
   });
 
   it("make test FILTER= selects that example's specs and tests, and names the examples for one it does not know", async () => {
