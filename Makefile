@@ -32,7 +32,7 @@ CHECK_FILTER := node --import tsx scripts/check-filter.ts
 OCI_MODULE ?= build/main.wasm
 OCI_ROOT_ID ?= tcp_connection_logger
 
-.PHONY: help install build readable oci test test-assembly test-node lint local local-remote up down e2e-envoy bench bench-quick clean
+.PHONY: help install build readable oci test test-assembly test-node test-filter lint local local-remote up down e2e-envoy bench bench-quick clean new-filter dev
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  make %-14s %s\n", $$1, $$2 }'
@@ -74,7 +74,23 @@ readable: ## make envoy/ and the plugin folder readable by Envoy's uid 101 (done
 oci: install $(OCI_MODULE) ## Istio Wasm image layout of a module in build/oci/ROOT_ID (OCI_MODULE, OCI_ROOT_ID)
 	npx tsx scripts/oci/cli.ts --module "$(OCI_MODULE)" --root-id "$(OCI_ROOT_ID)" --out "build/oci/$(OCI_ROOT_ID)"
 
-test: build test-assembly lint test-node ## run every test: as-pect specs, type and config checks, node:test suites
+test: $(if $(FILTER),test-filter,build test-assembly lint test-node) ## run every test: as-pect specs, type and config checks, node:test suites; FILTER=name: one example's alone
+
+# make test FILTER=name: build/name.wasm alone, then the as-pect specs that import examples/name/,
+# examples/name/*.test.ts, and tests/e2e/name.test.ts (its _ written -) if there is one.
+ifneq ($(filter test,$(MAKECMDGOALS)),)
+ifneq ($(FILTER),)
+ifneq ($(words $(FILTER))$(filter-out $(EXAMPLES),$(FILTER)),1)
+$(error FILTER=$(FILTER) is not one example; the examples are: $(EXAMPLES))
+endif
+endif
+endif
+FILTER_SPECS = $(shell grep -l -F "examples/$(FILTER)/" tests/assembly/*.spec.ts)
+FILTER_TESTS = $(wildcard examples/$(FILTER)/*.test.ts tests/e2e/$(FILTER).test.ts tests/e2e/$(subst _,-,$(FILTER)).test.ts)
+
+test-filter: node_modules/.package-lock.json build/$(FILTER).wasm
+	$(if $(FILTER_SPECS),node tests/assembly/run.cjs "--file=^($(subst $() ,|,$(FILTER_SPECS)))$$")
+	$(if $(FILTER_TESTS),$(NODE_TEST) $(sort $(FILTER_TESTS)),@echo "examples/$(FILTER)/ has no *.test.ts")
 
 test-assembly: install ## the plugin's as-pect unit specs
 	node tests/assembly/run.cjs
@@ -92,6 +108,13 @@ lint: install ## type-check the TypeScript; validate the Envoy configs, the Isti
 	npx tsx host/config/lint.ts envoy/envoy.yaml envoy/envoy-remote.yaml $(wildcard examples/*/envoy.yaml)
 	npx tsx scripts/lint-istio.ts deploy/istio/wasmplugin.yaml
 	@for workflow in .github/workflows/*.yml; do npx action-validator "$$workflow" || exit 1; echo "$$workflow: OK"; done
+
+new-filter: install ## create examples/NAME/, a filter that builds, passes its tests and runs as it is: make new-filter NAME=my_filter
+	@node --import tsx scripts/new-filter.ts "$(NAME)"
+
+dev: install ## run the local host on CONFIG, rebuilding the modules it loads and restarting it on each save (Ctrl-C stops)
+	@node --import tsx scripts/dev.ts -c "$(ENVOY_CONFIG)" --plugin-folder "$(FOLDER_PLUGIN)" --concurrency "$(ENVOY_CONCURRENCY)" \
+		--component-log-level "wasm:$(WASM_LOG_LEVEL)" $(ARGS)
 
 local: build ## run the local host on envoy/envoy.yaml, or CONFIG=examples/tcp_guard/envoy.yaml (FOLDER_PLUGIN, ENVOY_CONCURRENCY, WASM_LOG_LEVEL, ARGS=--trace ...)
 	@node --import tsx host/cli.ts -c "$(ENVOY_CONFIG)" --plugin-folder "$(FOLDER_PLUGIN)" --concurrency "$(ENVOY_CONCURRENCY)" \

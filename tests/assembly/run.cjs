@@ -7,7 +7,8 @@ const path = require("node:path");
 const root = path.resolve(__dirname, "../..");
 const run = spawnSync(
   process.execPath,
-  [path.join(root, "node_modules/@as-pect/cli/lib/test"), "--config", "as-pect.config.cjs", "--nologo"],
+  // Arguments go on to as-pect: --file=REGEX runs only the specs whose path matches.
+  [path.join(root, "node_modules/@as-pect/cli/lib/test"), "--config", "as-pect.config.cjs", "--nologo", ...process.argv.slice(2)],
   { cwd: root, encoding: "utf8", env: { ...process.env, FORCE_COLOR: "0" } },
 );
 process.stdout.write(run.stdout);

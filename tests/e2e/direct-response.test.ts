@@ -183,7 +183,9 @@ describe("the HTTP connection manager's limits and timeouts, as Envoy's", () => 
     try {
       const { reply, ms } = await rawUntilClosed(url, "GET / HTTP/1.1\r\nHost: slow");
       assert.equal(withoutDate(reply), localReply("408 Request Timeout", "stream timeout"));
-      assert.ok(ms >= 190 && ms < 2000, `answered after ${ms} ms`);
+      // Not before the timeout; how long after it depends on the machine's load, and the counters
+      // below say which timer closed it.
+      assert.ok(ms >= 190, `answered after ${ms} ms`);
       assert.deepEqual(
         ["downstream_rq_total", "downstream_rq_4xx", "downstream_rq_idle_timeout", "downstream_cx_idle_timeout"].map(stat),
         [1, 1, 1, 0],
@@ -198,7 +200,8 @@ describe("the HTTP connection manager's limits and timeouts, as Envoy's", () => 
     try {
       const { reply, ms } = await rawUntilClosed(url, "");
       assert.equal(reply, "");
-      assert.ok(ms >= 290 && ms < 2000, `closed after ${ms} ms`);
+      // Not before the timeout (the counters say which timer closed it); no upper bound: load delays timers.
+      assert.ok(ms >= 290, `closed after ${ms} ms`);
       assert.deepEqual(["downstream_rq_total", "downstream_cx_idle_timeout", "downstream_rq_idle_timeout"].map(stat), [0, 1, 0]);
     } finally {
       await stop(server);

@@ -159,7 +159,8 @@ describe("the proxy_protocol listener filter", () => {
     await withListeners({ listenerFiltersTimeoutMs: 200 }, async (listeners, stats, seen) => {
       const { received, reset, ms } = await talk(portOf(listeners, "main"), "PROXY TCP4 192.0.2.10");
       assert.deepEqual([received, reset, seen], ["", true, []]);
-      assert.ok(ms >= 195 && ms < 2000, `closed after ${ms} ms`);
+      // Not before the timeout (the counter says it fired); no upper bound: load delays timers.
+      assert.ok(ms >= 195, `closed after ${ms} ms`);
       assert.deepEqual(statsOf(stats, "listener.0.0.0.0_18000.downstream_pre_cx_timeout"), ["listener.0.0.0.0_18000.downstream_pre_cx_timeout: 1"]);
     });
   });

@@ -55,11 +55,15 @@ describe("code.remote in the local host", () => {
     rmSync(scratch, { recursive: true, force: true });
   });
 
-  /** envoy/envoy-remote.yaml pointed at the test server, with the module's digest and quick retries. */
+  /**
+   * envoy/envoy-remote.yaml pointed at the test server, with the module's digest and quick retries.
+   * The fetch keeps the shipped 10 s timeout unless a test is about the timeout: a loaded machine
+   * can take seconds to serve and read the module.
+   */
   function remoteConfig(settings: RemoteSettings): string {
     const text = TEMPLATE.replace("port_value: 8088", `port_value: ${settings.port}`)
       .replace(/sha256: "0{64}"/, `sha256: "${settings.sha256 ?? MAIN_SHA256}"`)
-      .replace("timeout: 10s", `timeout: ${settings.timeout ?? "2s"}`)
+      .replace("timeout: 10s", `timeout: ${settings.timeout ?? "10s"}`)
       .replace("num_retries: 3", `num_retries: ${settings.numRetries ?? 1}`)
       .replace("base_interval: 0.5s", `base_interval: ${settings.baseInterval ?? "0.01s"}`)
       .replace("max_interval: 2s", "max_interval: 0.04s");
@@ -169,7 +173,8 @@ describe("code.remote in the local host", () => {
     const { message, elapsedMs } = await startError({ port, timeout: "0.2s", numRetries: 1 });
     assert.equal(message, "plugin 'tcp_connection_logger': fetch remote data [uri = http://127.0.0.1:8088/main.wasm]: response status code 504 (no answer within 200 ms) (2 attempts)");
     assert.equal(requests.length, 2);
-    assert.ok(elapsedMs >= 400 && elapsedMs < 3000, `${elapsedMs} ms`);
+    // Two attempts of 200 ms at least; no upper bound, as load delays timers.
+    assert.ok(elapsedMs >= 400, `${elapsedMs} ms`);
   });
 
   it("refuses an empty body and a server that is not there", async () => {

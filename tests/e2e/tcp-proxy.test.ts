@@ -408,18 +408,24 @@ const HOLDS_UNTIL_TICKS = (tickMs: number) =>
 describe("a filter that answers StopIteration to the new connection", () => {
   test("holds tcp_proxy: no upstream connection and nothing read from the client until the filter continues", async () => {
     const TICK_MS = 150;
-    const { plugin } = startTestPlugin(HOLDS_UNTIL_TICKS(TICK_MS));
+    const { plugin, trace } = startTestPlugin(HOLDS_UNTIL_TICKS(TICK_MS));
     const stats = createStatsStore();
     const listeners = await start(loadEnvoyConfig(ENVOY_YAML), [plugin], stats);
     try {
       const started = performance.now();
       const reply = exchange(portOf(listeners, "main"), postRequest("localhost"));
-      await new Promise((resolve) => setTimeout(resolve, TICK_MS));
+      // The first tick that sees the connection held: the filter continues on the fourth, TICK_MS
+      // apart, and this wait (polling more often than that, on the host's own event loop) sees
+      // the first before the next one comes, however loaded the machine.
+      await until("a tick of the held connection", () => {
+        const opened = trace.findIndex((event) => event.kind === "enter" && event.name === "proxy_on_new_connection");
+        return opened >= 0 && trace.some((event, i) => i > opened && event.kind === "enter" && event.name === "proxy_on_tick");
+      });
       assert.deepEqual(
         [...statsUnder(stats, "cluster.web_service.upstream_cx_total"), ...statsUnder(stats, "tcp.main_tcp.downstream_cx_rx_bytes_total")],
         ["cluster.web_service.upstream_cx_total: 0", "tcp.main_tcp.downstream_cx_rx_bytes_total: 0"],
       );
-      const response = parseHttpResponse(await within(5000, "the held connection to be answered", reply));
+      const response = parseHttpResponse(await within(HANG_MS, "the held connection to be answered", reply));
       assert.ok(performance.now() - started >= 3 * TICK_MS, "answered before the filter continued");
       assert.deepEqual([response.status, response.body], [200, "example body\n"]);
       assert.deepEqual(statsUnder(stats, "cluster.web_service.upstream_cx_total"), ["cluster.web_service.upstream_cx_total: 1"]);
@@ -447,7 +453,8 @@ describe("a filter that closes the connection (proxy_close_stream)", () => {
       socket.once("data", () => socket.write(Buffer.alloc(REPLY_BYTES, 0x61)));
     });
     const bigPort = await listenOnFreePort(big);
-    const { plugin } = startTestPlugin(CLOSES_ON_SECOND_CHUNK);
+    const HELD_BYTES = 1024 * 1024;
+    const { plugin, trace } = startTestPlugin(CLOSES_ON_SECOND_CHUNK);
     const stats = createStatsStore();
     const listeners = await start(withCluster(loadEnvoyConfig(ENVOY_YAML), bigPort), [plugin], stats);
     try {
@@ -461,19 +468,19 @@ describe("a filter that closes the connection (proxy_close_stream)", () => {
       // read a first chunk, then stop reading so that the host holds what it writes in its buffers
       await new Promise<void>((resolve) => socket.once("data", (chunk: Buffer) => ((received += chunk.length), resolve())));
       socket.pause();
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      const written = () => Number(statsUnder(stats, "tcp.main_tcp.downstream_cx_tx_bytes_total")[0].split(": ")[1]);
+      await until("the host to write more than the socket buffers hold", () => written() > HELD_BYTES);
       socket.write("x"); // the filter closes the connection
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      await until("the filter to close", () => trace.some((event) => event.kind === "host" && event.name === "proxy_close_stream"));
       socket.on("data", (chunk: Buffer) => (received += chunk.length));
       socket.resume();
-      await within(5000, "the client to read to the end", ended);
+      await within(HANG_MS, "the client to read to the end", ended);
       await closed;
       await listeners.whenIdle();
-      const written = Number(statsUnder(stats, "tcp.main_tcp.downstream_cx_tx_bytes_total")[0].split(": ")[1]);
       assert.equal(reset, false);
-      assert.equal(received, written);
+      assert.equal(received, written());
       // more than the kernel's socket buffers hold: some of it waited in the host's own
-      assert.ok(written > 1024 * 1024 && written <= REPLY_BYTES, `${written} bytes written`);
+      assert.ok(written() > HELD_BYTES && written() <= REPLY_BYTES, `${written()} bytes written`);
       assert.equal(plugin.activeConnections, 0);
     } finally {
       await listeners.close();
@@ -490,6 +497,24 @@ function withIdleTimeout(config: EnvoyConfig, idleTimeoutMs: number): EnvoyConfi
     filters: listener.filters.map((filter) => (filter.kind === "tcp_proxy" ? { ...filter, idleTimeoutMs } : filter)),
   }));
   return { ...config, listeners };
+}
+
+/**
+ * How long a wait may last before the test fails instead of hanging: far beyond what any of these
+ * events takes even on a loaded machine, so that it never decides a result.
+ */
+const HANG_MS = 60_000;
+
+/**
+ * Resolves once `condition()` holds, checked every few ms: waiting for an event the test can only
+ * observe. Rejects, naming `what`, after HANG_MS.
+ */
+async function until(what: string, condition: () => boolean): Promise<void> {
+  const started = performance.now();
+  while (!condition()) {
+    if (performance.now() - started > HANG_MS) throw new Error(`${what}: still waiting after ${HANG_MS} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
 }
 
 /** `promise`, or a rejection naming `what` when it takes longer than `ms`. */
@@ -525,10 +550,12 @@ describe("tcp_proxy idle_timeout", () => {
       socket.resume();
       const closed = new Promise<void>((resolve) => socket.on("close", () => resolve()));
       socket.end("hello");
-      await within(5000, "the half-closed connection to end", closed);
+      await within(HANG_MS, "the half-closed connection to end", closed);
       const elapsed = performance.now() - started;
-      assert.ok(elapsed >= IDLE_MS - 5 && elapsed < IDLE_MS + 1000, `closed after ${elapsed} ms`);
-      await within(5000, "the upstream connection to be closed", upstreamEnded);
+      // Not before the timeout; no upper bound, as load delays timers: the idle_timeout counter
+      // below says which timer closed it.
+      assert.ok(elapsed >= IDLE_MS - 5, `closed after ${elapsed} ms`);
+      await within(HANG_MS, "the upstream connection to be closed", upstreamEnded);
       await listeners.whenIdle();
       assert.deepEqual(events[0].slice(4), ["onData 5 false", "onData 0 true", "onDownstreamClose local"]);
       assert.deepEqual(statsUnder(stats, "tcp.main_tcp.idle_timeout"), ["tcp.main_tcp.idle_timeout: 1"]);
@@ -545,7 +572,11 @@ describe("tcp_proxy idle_timeout", () => {
     const echo = createServer({ allowHalfOpen: true }, (socket) => socket.pipe(socket));
     const echoPort = await listenOnFreePort(echo);
     const stats = createStatsStore();
-    const listeners = await start(withIdleTimeout(withCluster(loadEnvoyConfig(ENVOY_YAML), echoPort), IDLE_MS), [], stats);
+    // Longer than IDLE_MS, a byte every tenth of it: a pause of the whole process (the host runs
+    // in it) up to nine tenths of the timeout, as a loaded machine makes, leaves the result alone.
+    const KEEPALIVE_IDLE_MS = 1000;
+    const BYTES = 12;
+    const listeners = await start(withIdleTimeout(withCluster(loadEnvoyConfig(ENVOY_YAML), echoPort), KEEPALIVE_IDLE_MS), [], stats);
     try {
       const socket = connect({ host: "127.0.0.1", port: portOf(listeners, "main") });
       socket.on("error", () => {});
@@ -553,14 +584,18 @@ describe("tcp_proxy idle_timeout", () => {
       socket.on("data", (chunk: Buffer) => (echoed += chunk.toString()));
       const closed = new Promise<void>((resolve) => socket.on("close", () => resolve()));
       await new Promise((resolve) => socket.on("connect", resolve));
-      // a byte every IDLE_MS / 2, for 4 × IDLE_MS
-      for (let i = 0; i < 8; i++) {
-        socket.write(String(i));
-        await new Promise((resolve) => setTimeout(resolve, IDLE_MS / 2));
+      const started = performance.now();
+      // a byte every KEEPALIVE_IDLE_MS / 10, each once the last one is back, past the timeout
+      for (let i = 0; i < BYTES; i++) {
+        const sent = String.fromCharCode(97 + i);
+        socket.write(sent);
+        await until("the byte's echo", () => echoed.endsWith(sent) || socket.destroyed);
+        await new Promise((resolve) => setTimeout(resolve, KEEPALIVE_IDLE_MS / 10));
       }
+      assert.ok(performance.now() - started > KEEPALIVE_IDLE_MS);
       assert.equal(socket.destroyed, false);
-      assert.equal(echoed, "01234567");
-      await within(5000, "the idle connection to end", closed);
+      assert.equal(echoed, "abcdefghijkl");
+      await within(HANG_MS, "the idle connection to end", closed);
       await listeners.whenIdle();
       assert.deepEqual(statsUnder(stats, "tcp.main_tcp.idle_timeout"), ["tcp.main_tcp.idle_timeout: 1"]);
     } finally {
@@ -589,7 +624,7 @@ describe("tcp_proxy idle_timeout", () => {
       assert.equal(listeners.openConnections, 1);
       // the upstream answers and closes: both sides have closed, the connection ends
       upstreamSocket.end("bye");
-      await within(5000, "the connection to end after both FINs", closed);
+      await within(HANG_MS, "the connection to end after both FINs", closed);
       await listeners.whenIdle();
       assert.deepEqual(statsUnder(stats, "tcp.main_tcp.idle_timeout"), ["tcp.main_tcp.idle_timeout: 0"]);
     } finally {

@@ -27,18 +27,18 @@ export async function freePorts(count: number): Promise<number[]> {
 }
 
 /**
- * envoy/envoy.yaml written to `file` with its three ports replaced by `ports` (the cluster's
- * endpoint follows listener staticreply).
+ * envoy/envoy.yaml (or `source`, a config on the same ports) written to `file` with its three
+ * ports replaced by `ports` (the cluster's endpoint follows listener staticreply).
  */
-export function writeConfigWithPorts(file: string, ports: ConfigPorts): void {
+export function writeConfigWithPorts(file: string, ports: ConfigPorts, source = ENVOY_YAML): void {
   const replacements: Array<[string, number]> = [
     ["port_value: 18000", ports.main],
     ["port_value: 8099", ports.staticreply],
     ["port_value: 8001", ports.admin],
   ];
-  let yaml = readFileSync(ENVOY_YAML, "utf8");
+  let yaml = readFileSync(source, "utf8");
   for (const [search, port] of replacements) {
-    if (!yaml.includes(search)) throw new Error(`envoy/envoy.yaml has no '${search}'`);
+    if (!yaml.includes(search)) throw new Error(`${source} has no '${search}'`);
     yaml = yaml.replaceAll(search, `port_value: ${port}`);
   }
   writeFileSync(file, yaml);

@@ -14,7 +14,8 @@ export interface TestRegistry {
 }
 
 const START_ATTEMPTS = 3;
-const READY_TIMEOUT_MS = 15_000;
+/** Only against a registry that hangs: a loaded machine can take many seconds to start one. */
+const READY_TIMEOUT_MS = 60_000;
 
 /** A port the kernel just handed out; another process could take it before the registry binds. */
 function freePort(): Promise<number> {
