@@ -79,10 +79,13 @@ describe("make new-filter", () => {
       'node tests/assembly/run.cjs "--file=^(tests/assembly/guard-callbacks.spec.ts|tests/assembly/guard.spec.ts)$"',
       "node --import tsx --test examples/tcp_guard/deny_list_scale.test.ts examples/tcp_guard/tcp_guard.test.ts tests/e2e/tcp-guard.test.ts",
     ]);
+    // every folder of the copy's examples/ with an index.ts, in make's order
+    const examples = fs.readdirSync(path.join(copy, "examples")).filter((name) => fs.existsSync(path.join(copy, "examples", name, "index.ts"))).sort();
+    assert.ok(examples.includes(NAME) && examples.includes("tcp_guard"), examples.join(" "));
     for (const filter of ["nope", "hello tcp_guard"]) {
       const refused = await runMake(copy, ["test", `FILTER=${filter}`]);
       assert.equal(refused.code, 2);
-      assert.match(refused.stderr, new RegExp(`^Makefile:\\d+: \\*\\*\\* FILTER=${filter} is not one example; the examples are: hello ${NAME} tcp_guard\\.  Stop\\.\n$`));
+      assert.match(refused.stderr, new RegExp(`^Makefile:\\d+: \\*\\*\\* FILTER=${filter} is not one example; the examples are: ${examples.join(" ")}\\.  Stop\\.\n$`));
     }
   });
 
