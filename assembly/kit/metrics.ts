@@ -2,7 +2,7 @@
 // a name again (another VM, a new configuration) points at the same stat (docs/envoy-host.md §6).
 
 import { LogLevelValues, MetricTypeValues, WasmResultValues } from "@solo-io/proxy-runtime/runtime";
-import { defineMetric, incrementMetric, resultName } from "./host";
+import { defineMetric, incrementMetric, recordMetric, resultName } from "./host";
 import { log } from "./log";
 
 export class Metric {
@@ -32,6 +32,16 @@ export class Metric {
   add(offset: i64): void {
     if (!this.defined || offset == 0 || (offset < 0 && this.type == MetricTypeValues.Counter)) return;
     const result = incrementMetric(this.id, offset);
+    if (result != WasmResultValues.Ok) log(LogLevelValues.error, "cannot change metric " + this.name + ": " + resultName(result));
+  }
+
+  /**
+   * Sets a gauge to `value`: what every VM that computes the same value from shared data can
+   * publish without adding up (a counter would grow by it instead, so it is left alone).
+   */
+  set(value: u64): void {
+    if (!this.defined || this.type != MetricTypeValues.Gauge) return;
+    const result = recordMetric(this.id, value);
     if (result != WasmResultValues.Ok) log(LogLevelValues.error, "cannot change metric " + this.name + ": " + resultName(result));
   }
 }
