@@ -179,20 +179,25 @@ export function resultName(result: WasmResultValues): string {
   return "Result" + (<u32>result).toString();
 }
 
-/** Where the host writes a shared value's cas: apart from RETURNED_POINTER and RETURNED_LENGTH. */
-const RETURNED_CAS: usize = memory.data(4);
+/** A shared-data value (HostBytes) and its cas: 0 unless the read is Ok. */
+export class SharedBytes extends HostBytes {
+  cas: u32 = 0;
+}
 
 /**
- * The value of the shared-data `key` (UTF-8) into `into`, and its cas, which getSharedData returns:
- * 0 unless the result is Ok. A key that is not there is NotFound (docs/envoy-host.md §20).
+ * The value of the shared-data `key` (UTF-8) and its cas, into `into`. A key that is not there is
+ * NotFound (docs/envoy-host.md §20). The host writes the cas into `into` itself: no static word
+ * is added to every filter's memory for it.
  */
-export function getSharedData(key: ArrayBuffer, into: HostBytes): u32 {
+export function getSharedData(key: ArrayBuffer, into: SharedBytes): SharedBytes {
   into.release(); // as in getBufferBytes
   clearReturned();
-  store<u32>(RETURNED_CAS, 0);
-  const result = proxy_get_shared_data(changetype<usize>(key), key.byteLength, RETURNED_POINTER, RETURNED_LENGTH, RETURNED_CAS);
+  into.cas = 0;
+  const casOut = changetype<usize>(into) + offsetof<SharedBytes>("cas");
+  const result = proxy_get_shared_data(changetype<usize>(key), key.byteLength, RETURNED_POINTER, RETURNED_LENGTH, casOut);
   takeReturnedBytes(result, into);
-  return into.ok ? load<u32>(RETURNED_CAS) : 0;
+  if (!into.ok) into.cas = 0;
+  return into;
 }
 
 /**

@@ -8,7 +8,7 @@
 // has no call for it): once created, a key is only ever changed under its cas.
 
 import { LogLevelValues, WasmResultValues } from "@solo-io/proxy-runtime/runtime";
-import { getSharedData, HostBytes, resultName, setSharedData } from "./host";
+import { getSharedData, resultName, setSharedData, SharedBytes } from "./host";
 import { log } from "./log";
 
 /** A counter is stored as a little-endian i64: 8 bytes. */
@@ -31,7 +31,7 @@ export enum SharedUpdate {
 }
 
 // Filled in place: a VM runs one callback at a time.
-const valueRead = new HostBytes();
+const valueRead = new SharedBytes();
 const valueOut = new ArrayBuffer(COUNTER_BYTES);
 
 /** An i64 counter under one shared-data key. */
@@ -55,7 +55,7 @@ export class SharedCounter {
 
   /** Reads the value (0 when the key is not there); false, with an error logged, when it cannot. */
   read(): bool {
-    const cas = getSharedData(this.key, valueRead);
+    const cas = getSharedData(this.key, valueRead).cas;
     const result = valueRead.result;
     if (result == WasmResultValues.NotFound) {
       this.exists = false;
@@ -128,7 +128,7 @@ export class SharedCounter {
 }
 
 /** Filled in place, as valueRead. */
-const listRead = new HostBytes();
+const listRead = new SharedBytes();
 const SEPARATOR: u8 = 0x0a; // "\n"
 
 /**
@@ -152,7 +152,7 @@ export class SharedList {
 
   /** Reads the items (none when the key is not there); false, with an error logged, when it cannot. */
   read(): bool {
-    const cas = getSharedData(this.key, listRead);
+    const cas = getSharedData(this.key, listRead).cas;
     const result = listRead.result;
     if (result == WasmResultValues.NotFound) {
       this.cas = 0;
