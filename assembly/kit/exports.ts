@@ -32,6 +32,11 @@ export function proxy_on_configure(root_context_id: u32, configuration_size: u32
   return networkFilter.configure(root_context_id, configuration_size) ? 1 : 0;
 }
 
+// Only after the plugin set a tick period (tick.ts): Envoy calls it on the root context.
+export function proxy_on_tick(root_context_id: u32): void {
+  networkFilter.tick(root_context_id);
+}
+
 export function proxy_on_new_connection(context_id: u32): FilterStatusValues {
   return networkFilter.newConnection(context_id);
 }

@@ -29,7 +29,8 @@ const NO_CONFIGURATION = new ArrayBuffer(0);
  * - P, the plugin: one per root context (per VM and configuration). `constructor()`;
  *   `configure(configuration: ArrayBuffer): string`, given the plugin configuration's bytes
  *   (empty when there is none), returns "" when it takes them or the reason it refuses them;
- *   `describe(): string`, the settings for the `configured: ` line.
+ *   `describe(): string`, the settings for the `configured: ` line; and, if it sets a tick period
+ *   (tick.ts), `onTick(): void`.
  * - C, the connection: `extends Connection` (connection.ts), `constructor(id: u32, plugin: P)`,
  *   and any of `onNewConnection(): FilterStatusValues`,
  *   `onDownstreamData(size: usize, endOfStream: bool): FilterStatusValues`, `onUpstreamData(...)`
@@ -107,6 +108,14 @@ export class NetworkFilter<P, C> {
     }
     if (logLevel() <= LogLevelValues.info) log(LogLevelValues.info, "configured: " + plugin.describe());
     return true;
+  }
+
+  // proxy_on_tick: the plugin of this root context, if it declares onTick.
+  tick(root_context_id: u32): void {
+    if (!this.roots.has(root_context_id)) return;
+    const plugin = this.roots.get(root_context_id);
+    // @ts-ignore: isDefined is resolved at compile time, on P
+    if (isDefined(plugin.onTick)) plugin.onTick();
   }
 
   // proxy_on_new_connection

@@ -10,6 +10,9 @@ import {
   proxy_close_stream, proxy_continue_stream, proxy_define_metric, proxy_get_buffer_bytes, proxy_get_current_time_nanoseconds,
   proxy_get_log_level, proxy_get_property, proxy_increment_metric, proxy_log, proxy_set_buffer_bytes,
 } from "./imports";
+import {
+  proxy_get_shared_data, proxy_record_metric, proxy_set_shared_data, proxy_set_tick_period_milliseconds,
+} from "./imports";
 
 /** Where the host writes a returned block's address, then its length; or one 8-byte value. */
 const RETURNED_POINTER: usize = memory.data(8);
@@ -141,6 +144,11 @@ export function incrementMetric(id: u32, offset: i64): WasmResultValues {
   return proxy_increment_metric(id, offset);
 }
 
+/** Sets a gauge to `value` (a counter would grow by it: Envoy `Context::recordMetric`). */
+export function recordMetric(id: u32, value: u64): WasmResultValues {
+  return proxy_record_metric(id, value);
+}
+
 /** proxy_continue_stream: Envoy resumes reading downstream after the callback (§3). */
 export function continueStream(stream: StreamTypeValues): WasmResultValues {
   return proxy_continue_stream(stream);
@@ -169,4 +177,39 @@ export function resultName(result: WasmResultValues): string {
     case WasmResultValues.Unimplemented: return "Unimplemented";
   }
   return "Result" + (<u32>result).toString();
+}
+
+/** A shared-data value (HostBytes) and its cas: 0 unless the read is Ok. */
+export class SharedBytes extends HostBytes {
+  cas: u32 = 0;
+}
+
+/**
+ * The value of the shared-data `key` (UTF-8) and its cas, into `into`. A key that is not there is
+ * NotFound (docs/envoy-host.md §20). The host writes the cas into `into` itself: no static word
+ * is added to every filter's memory for it.
+ */
+export function getSharedData(key: ArrayBuffer, into: SharedBytes): SharedBytes {
+  into.release(); // as in getBufferBytes
+  clearReturned();
+  into.cas = 0;
+  const casOut = changetype<usize>(into) + offsetof<SharedBytes>("cas");
+  const result = proxy_get_shared_data(changetype<usize>(key), key.byteLength, RETURNED_POINTER, RETURNED_LENGTH, casOut);
+  takeReturnedBytes(result, into);
+  if (!into.ok) into.cas = 0;
+  return into;
+}
+
+/**
+ * Stores `value` under the shared-data `key` if its cas is still `cas`: CasMismatch when another
+ * set came first. A cas of 0 replaces whatever is there, and a key that is not there takes any
+ * cas (§20): creating a key is never checked.
+ */
+export function setSharedData(key: ArrayBuffer, value: ArrayBuffer, cas: u32): WasmResultValues {
+  return proxy_set_shared_data(changetype<usize>(key), key.byteLength, changetype<usize>(value), value.byteLength, cas);
+}
+
+/** proxy_set_tick_period_milliseconds: the period of proxy_on_tick on this VM's root context; 0 stops it. */
+export function setTickPeriodMilliseconds(period: u32): WasmResultValues {
+  return proxy_set_tick_period_milliseconds(period);
 }

@@ -34,3 +34,15 @@ export declare function proxy_continue_stream(stream: i32): i32;
 // @ts-ignore: decorator
 @external("env", "proxy_close_stream")
 export declare function proxy_close_stream(stream: i32): i32;
+// @ts-ignore: decorator
+@external("env", "proxy_get_shared_data")
+export declare function proxy_get_shared_data(key: usize, key_size: usize, value_out: usize, value_size_out: usize, cas_out: usize): i32;
+// @ts-ignore: decorator
+@external("env", "proxy_set_shared_data")
+export declare function proxy_set_shared_data(key: usize, key_size: usize, value: usize, value_size: usize, cas: u32): i32;
+// @ts-ignore: decorator
+@external("env", "proxy_set_tick_period_milliseconds")
+export declare function proxy_set_tick_period_milliseconds(period: u32): i32;
+// @ts-ignore: decorator
+@external("env", "proxy_record_metric")
+export declare function proxy_record_metric(id: u32, value: u64): i32;

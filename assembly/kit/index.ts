@@ -32,6 +32,10 @@ export { EveryPowerOfTwo } from "./ratelimit";
 // metrics, defined by the kit when the plugin is configured
 export { counter, gauge, Metric } from "./metrics";
 
+// state shared by every VM of the plugin's vm_id (counters and lists, with CAS retries), and ticks
+export { SharedCounter, SharedList, SharedUpdate } from "./shared";
+export { setTickPeriod } from "./tick";
+
 // properties, metadata and addresses
 export { currentTimeNanoseconds, HostBytes, resultName } from "./host";
 export { decodePairs, isPairs, Pair, readProperty } from "./properties";

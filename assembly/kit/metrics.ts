@@ -9,7 +9,7 @@
 // defined: its first add() logs that, naming it, instead of doing nothing silently.
 
 import { LogLevelValues, MetricTypeValues, WasmResultValues } from "@solo-io/proxy-runtime/runtime";
-import { defineMetric, incrementMetric, resultName } from "./host";
+import { defineMetric, incrementMetric, recordMetric, resultName } from "./host";
 import { log } from "./log";
 
 /** A metric's state: its add() works only once the host has given it an id. */
@@ -55,6 +55,20 @@ export class Metric {
     }
     if (offset == 0 || (offset < 0 && this.type == MetricTypeValues.Counter)) return;
     const result = incrementMetric(this.id, offset);
+    if (result != WasmResultValues.Ok) log(LogLevelValues.error, "cannot change metric " + this.name + ": " + resultName(result));
+  }
+
+  /**
+   * Sets a gauge to `value`: what every VM that computes the same value from shared data can
+   * publish without adding up (a counter would grow by it instead, so it is left alone).
+   */
+  set(value: u64): void {
+    if (this.state != MetricState.Defined) {
+      this.reportUndefined();
+      return;
+    }
+    if (this.type != MetricTypeValues.Gauge) return;
+    const result = recordMetric(this.id, value);
     if (result != WasmResultValues.Ok) log(LogLevelValues.error, "cannot change metric " + this.name + ": " + resultName(result));
   }
 

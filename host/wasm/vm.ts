@@ -433,6 +433,15 @@ export class WasmVm implements ConnectionCalls {
     this.stopTicks();
   }
 
+  /**
+   * The canary once configured: cpp-host `WasmHandleBase::canary` kill()s its handle, with no
+   * proxy_on_done or proxy_on_delete (§2), and its Wasm goes with its timers (Envoy `Wasm::timer_`),
+   * so it never ticks (§21).
+   */
+  discard(): void {
+    this.stopTicks();
+  }
+
   /** proxy_on_delete(root), then the root context is gone: its HTTP calls are cancelled (Envoy `Context::~Context`). */
   private deleteRoot(): void {
     this.invoke(ON_DELETE, this.root);

@@ -66,8 +66,13 @@ function startCanary(canary: WasmVm, options: WasmPluginOptions): void {
       throw error;
     }
   };
-  failingWith("Failed to start base Wasm", () => canary.startRoot());
-  failingWith("Failed to configure base Wasm plugin", () => canary.configureRoot());
+  try {
+    failingWith("Failed to start base Wasm", () => canary.startRoot());
+    failingWith("Failed to configure base Wasm plugin", () => canary.configureRoot());
+  } finally {
+    // Dropped whether it passed or not (cpp-host `WasmHandleBase::canary`).
+    canary.discard();
+  }
 }
 
 /** A new VM for a role on a thread: instantiated and initialized (`_initialize`/`main`/`_start`). */

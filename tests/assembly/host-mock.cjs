@@ -23,6 +23,16 @@ function createHostMock(memory) {
   let streamCalls = [];
   // what proxy_continue_stream answers: Ok unless a spec sets it
   let continueResult = 0;
+  // shared data as cpp-host keeps it (docs/envoy-host.md §20): key → { value, cas }
+  let shared = new Map();
+  let nextCas = 1;
+  // what proxy_get/set_shared_data answer instead of the store: Ok (the store) unless a spec sets it
+  let sharedResult = 0;
+  // another VM's update after each of the next `times` reads of `key`: the counter goes up by one
+  let conflict = null;
+  // the last proxy_set_tick_period_milliseconds, -1 for none; what it answers
+  let tickPeriod = -1;
+  let tickResult = 0;
 
   const bytes = (pointer, length) => new Uint8Array(memory.buffer, pointer, length).slice();
   const text = (pointer, length) => decoder.decode(bytes(pointer, length));
@@ -36,6 +46,11 @@ function createHostMock(memory) {
     }
     view().setUint32(pointerOut, pointer, true);
     view().setUint32(sizeOut, data.length, true);
+  }
+
+  function storeShared(key, value) {
+    shared.set(key, { value, cas: nextCas });
+    nextCas = nextCas === 0xffffffff ? 1 : nextCas + 1;
   }
 
   const env = {
@@ -95,6 +110,41 @@ function createHostMock(memory) {
       view().setUint32(idOut, id, true);
       return 0;
     },
+    proxy_get_shared_data(keyPointer, keyLength, pointerOut, sizeOut, casOut) {
+      if (sharedResult !== 0) return sharedResult;
+      const key = text(keyPointer, keyLength);
+      const entry = shared.get(key);
+      if (entry === undefined) return 1; // NotFound
+      returnBytes(entry.value, pointerOut, sizeOut);
+      view().setUint32(casOut, entry.cas, true);
+      if (conflict !== null && conflict.key === key && conflict.times > 0) {
+        conflict.times--;
+        const next = Buffer.alloc(8);
+        next.writeBigInt64LE(Buffer.from(entry.value).readBigInt64LE() + 1n);
+        storeShared(key, next);
+      }
+      return 0;
+    },
+    // A new key takes any cas; an existing one 0 or its own (CasMismatch 8 otherwise).
+    proxy_set_shared_data(keyPointer, keyLength, pointer, size, cas) {
+      if (sharedResult !== 0) return sharedResult;
+      const key = text(keyPointer, keyLength);
+      const entry = shared.get(key);
+      if (entry !== undefined && cas !== 0 && cas >>> 0 !== entry.cas) return 8;
+      storeShared(key, bytes(pointer, size));
+      return 0;
+    },
+    proxy_set_tick_period_milliseconds(period) {
+      if (tickResult !== 0) return tickResult;
+      tickPeriod = period >>> 0;
+      return 0;
+    },
+    proxy_record_metric(id, value) {
+      const name = metricNames.get(id);
+      if (name === undefined) return 1;
+      metricValues.set(name, BigInt(value));
+      return 0;
+    },
     proxy_increment_metric(id, offset) {
       const name = metricNames.get(id);
       if (name === undefined) return 1;
@@ -118,6 +168,12 @@ function createHostMock(memory) {
       propertyReads = 0;
       streamCalls = [];
       continueResult = 0;
+      shared = new Map();
+      nextCas = 1;
+      sharedResult = 0;
+      conflict = null;
+      tickPeriod = -1;
+      tickResult = 0;
     },
     setProperty(pathPointer, pathLength, valuePointer, valueLength) {
       properties.set(text(pathPointer, pathLength), bytes(valuePointer, valueLength));
@@ -172,6 +228,28 @@ function createHostMock(memory) {
     },
     copyLog(index, pointer) {
       new Uint8Array(memory.buffer).set(Buffer.from(logs[index].message), pointer);
+    },
+    setSharedData(keyPointer, keyLength, pointer, length) {
+      storeShared(text(keyPointer, keyLength), bytes(pointer, length));
+    },
+    sharedDataLength(keyPointer, keyLength) {
+      const entry = shared.get(text(keyPointer, keyLength));
+      return entry === undefined ? -1 : entry.value.length;
+    },
+    copySharedData(keyPointer, keyLength, pointer) {
+      new Uint8Array(memory.buffer).set(shared.get(text(keyPointer, keyLength)).value, pointer);
+    },
+    failSharedData(result) {
+      sharedResult = result;
+    },
+    conflictAfterReads(keyPointer, keyLength, times) {
+      conflict = { key: text(keyPointer, keyLength), times };
+    },
+    tickPeriod() {
+      return tickPeriod;
+    },
+    failTickPeriod(result) {
+      tickResult = result;
     },
     metric(pointer, length) {
       const value = metricValues.get(text(pointer, length));

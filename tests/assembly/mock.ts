@@ -42,6 +42,21 @@ declare function mockCopyLog(index: i32, pointer: usize): void;
 @external("mock", "metric")
 declare function mockMetric(name: usize, nameLength: usize): f64;
 
+@external("mock", "setSharedData")
+declare function mockSetSharedData(key: usize, keyLength: usize, value: usize, valueLength: usize): void;
+@external("mock", "sharedDataLength")
+declare function mockSharedDataLength(key: usize, keyLength: usize): i32;
+@external("mock", "copySharedData")
+declare function mockCopySharedData(key: usize, keyLength: usize, pointer: usize): void;
+@external("mock", "failSharedData")
+declare function mockFailSharedData(result: u32): void;
+@external("mock", "conflictAfterReads")
+declare function mockConflictAfterReads(key: usize, keyLength: usize, times: i32): void;
+@external("mock", "tickPeriod")
+declare function mockTickPeriod(): f64;
+@external("mock", "failTickPeriod")
+declare function mockFailTickPeriod(result: u32): void;
+
 export function resetHost(): void {
   mockReset();
 }
@@ -156,4 +171,41 @@ export function pairsOf(keys: ArrayBuffer[], values: ArrayBuffer[]): ArrayBuffer
     offset += values[i].byteLength + 1;
   }
   return out;
+}
+
+/** Stores `value` under the shared-data `key`, as another VM would (a fresh cas). */
+export function setSharedBytes(key: string, value: ArrayBuffer): void {
+  const utf8 = String.UTF8.encode(key);
+  mockSetSharedData(changetype<usize>(utf8), utf8.byteLength, changetype<usize>(value), value.byteLength);
+}
+
+/** The shared-data value of `key`, or null when there is none. */
+export function sharedBytes(key: string): ArrayBuffer | null {
+  const utf8 = String.UTF8.encode(key);
+  const length = mockSharedDataLength(changetype<usize>(utf8), utf8.byteLength);
+  if (length < 0) return null;
+  const value = new ArrayBuffer(length);
+  mockCopySharedData(changetype<usize>(utf8), utf8.byteLength, changetype<usize>(value));
+  return value;
+}
+
+/** Makes proxy_get_shared_data and proxy_set_shared_data answer `result` (not Ok) from now on. */
+export function failSharedData(result: u32): void {
+  mockFailSharedData(result);
+}
+
+/** After each of the next `times` reads of the counter `key`, another VM adds 1 to it. */
+export function conflictAfterReads(key: string, times: i32): void {
+  const utf8 = String.UTF8.encode(key);
+  mockConflictAfterReads(changetype<usize>(utf8), utf8.byteLength, times);
+}
+
+/** The last tick period the plugin set, -1 for none. */
+export function tickPeriod(): f64 {
+  return mockTickPeriod();
+}
+
+/** Makes proxy_set_tick_period_milliseconds answer `result` (not Ok) from now on. */
+export function failTickPeriod(result: u32): void {
+  mockFailTickPeriod(result);
 }

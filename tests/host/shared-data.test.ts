@@ -151,6 +151,41 @@ test("a root context without a tick period, or one set back to 0, gets no proxy_
   never.plugin.close();
 });
 
+/**
+ * The first VM to be configured (the canary: the base VM is never configured) finds no "n" in
+ * the shared data and sets it; every VM asks for a tick each millisecond and logs "canary" or
+ * "tick" in it.
+ */
+const FIRST_CONFIGURED_LOGS_CANARY = pluginModule(
+  `(data (i32.const 1024) "n") (data (i32.const 1040) "canary") (data (i32.const 1056) "tick")
+   (global $first (mut i32) (i32.const 0))
+   (func (export "proxy_on_configure") (param i32 i32) (result i32)
+     (if (i32.eq (call $get_shared_data (i32.const 1024) (i32.const 1) (i32.const 300) (i32.const 304) (i32.const 308)) (i32.const 1))
+       (then
+         (global.set $first (i32.const 1))
+         (drop (call $set_shared_data (i32.const 1024) (i32.const 1) (i32.const 1040) (i32.const 6) (i32.const 0)))))
+     (drop (call $set_tick_period (i32.const 1)))
+     (i32.const 1))
+   (func (export "proxy_on_tick") (param i32)
+     (if (global.get $first)
+       (then (drop (call $log (i32.const 2) (i32.const 1040) (i32.const 6))))
+       (else (drop (call $log (i32.const 2) (i32.const 1056) (i32.const 4))))))`,
+  { imports: SHARED_IMPORTS },
+);
+
+test("the canary VM never ticks: it is discarded after its configure, and its timers with it", async () => {
+  // cpp-host WasmHandleBase::canary (src/wasm.cc) kill()s the canary's handle after configure; its
+  // Wasm goes, and Envoy's timers (Wasm::timer_, wasm.h) with it; the timer callback holds the
+  // Wasm by a weak_ptr (Wasm::setTimerPeriod, wasm.cc:106). The canary's timer was set first, with
+  // the same period: had it run, it would have fired before the others.
+  const { plugin } = startTestPlugin(FIRST_CONFIGURED_LOGS_CANARY, { concurrency: 2 });
+  while (plugin.messages().filter((message) => message === "info tick").length < 3) {
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+  assert.deepEqual(plugin.messages().filter((message) => message === "info canary"), []);
+  plugin.close();
+});
+
 // ---------------------------------------------------------------- the local host: one store for the process
 
 /** Each root context logs whether "k" was there in proxy_on_configure, then sets it. */
