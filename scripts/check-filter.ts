@@ -51,9 +51,15 @@ function where(node: ts.Node): string {
   return `${path.relative(process.cwd(), source.fileName)}:${line + 1}`;
 }
 
-/** Whose method `<expression>.name` the kit means, from how it names the object. */
+/**
+ * Whose method `<expression>.name` the kit means, from how it names the object: `connection`,
+ * `plugin` or `root`, or a value of the dispatcher's type parameters (`changetype<C>(0)`, where
+ * the dispatcher asks at compile time without an object at hand; NetworkFilter<P, C>).
+ */
 function roleOf(expression: ts.Expression): Role {
   const text = expression.getText();
+  if (/^changetype<C>\(0\)$/.test(text)) return "connection";
+  if (/^changetype<P>\(0\)$/.test(text)) return "plugin";
   if (/connection/i.test(text)) return "connection";
   if (/plugin|root/i.test(text)) return "plugin";
   throw new CheckError(`${where(expression)}: cannot tell whether ${text} is a connection or a plugin: name it connection or plugin (scripts/check-filter.ts reads the callbacks from these names)`);

@@ -8,11 +8,16 @@ import * as line from "./logline";
 import { LogLine } from "./logline";
 import { StreamData } from "./stream";
 
+// The prefix's words as UTF-8, copied as they are (logline.ts).
+const CONNECTION_WORD = String.UTF8.encode("connection ");
+const COLON_SPACE = String.UTF8.encode(": ");
+
 /** What a filter's connection class extends: its context id, its two streams, its log lines. */
 export class Connection {
   /** the connection's context id, as Envoy numbers it (docs/envoy-host.md §3) */
   readonly id: u32;
-  // Made when first needed: a connection refused at once never has data.
+  // Made when first needed: a connection refused at once never has data. The dispatcher follows
+  // only a side whose data callback the class declares (filter.ts): the other one's stays unmade.
   private downstreamData: StreamData | null = null;
   private upstreamData: StreamData | null = null;
   /** proxy_on_done has reached the filter: it is not sent twice */
@@ -53,9 +58,9 @@ export class Connection {
       line.bytes(prefix);
       return;
     }
-    line.text("connection ");
+    line.bytes(CONNECTION_WORD);
     line.decimal(this.id);
-    line.text(": ");
+    line.bytes(COLON_SPACE);
     // A connection that logs one line does not pay for keeping it.
     if (this.linesBegun++ > 0) this.linePrefix = line.since(0);
   }

@@ -44,6 +44,9 @@ export class NetworkFilter<P, C> {
   /** the connection called last, and its id (0 for none): callbacks come in runs for one connection */
   private lastId: u32 = 0;
   private last: C | null = null;
+  /** the root context that created a connection last, and its id (0 for none): most VMs have one */
+  private lastRootId: u32 = 0;
+  private lastRoot: P | null = null;
 
   /** Serves these root ids (PluginConfig.root_id; "" for a configuration that leaves it out). */
   constructor(rootIds: string[]) {
@@ -56,12 +59,27 @@ export class NetworkFilter<P, C> {
       this.createRoot(context_id);
       return;
     }
-    if (!this.roots.has(root_context_id)) {
+    if (context_id == this.lastId) this.forgetLast();
+    const root = this.root(root_context_id);
+    if (root === null) {
       log(LogLevelValues.error, "connection " + context_id.toString() + ": unknown root context " + root_context_id.toString());
       return;
     }
-    if (context_id == this.lastId) this.forgetLast();
-    this.connections.set(context_id, instantiate<C>(context_id, this.roots.get(root_context_id)));
+    const connection = instantiate<C>(context_id, root);
+    this.connections.set(context_id, connection);
+    // proxy_on_new_connection comes next, for this connection.
+    this.lastId = context_id;
+    this.last = connection;
+  }
+
+  /** The root context of `root_context_id`, or null for an id that is not one. */
+  private root(root_context_id: u32): P | null {
+    if (root_context_id == this.lastRootId) return this.lastRoot;
+    if (!this.roots.has(root_context_id)) return null;
+    const root = this.roots.get(root_context_id);
+    this.lastRootId = root_context_id;
+    this.lastRoot = root;
+    return root;
   }
 
   /** Creates the root context, if its root id (property plugin_root_id) is one the module serves. */
@@ -72,6 +90,7 @@ export class NetworkFilter<P, C> {
       log(LogLevelValues.error, "no root context for root id " + shown);
       return;
     }
+    if (context_id == this.lastRootId) this.forgetLastRoot();
     this.roots.set(context_id, instantiate<P>());
   }
 
@@ -128,39 +147,53 @@ export class NetworkFilter<P, C> {
   }
 
   // proxy_on_downstream_data and proxy_on_upstream_data: the stream learns how many bytes are new
-  // before the callback, and what Envoy keeps after it.
+  // before the callback, and what Envoy keeps after it. A side whose callback the class does not
+  // declare has no stream to follow: none is made for it (connection.ts), and its connection is
+  // not even looked up.
   data(context_id: u32, size: usize, endOfStream: bool, fromDownstream: bool): FilterStatusValues {
-    const connection = this.connection(context_id);
-    if (connection === null) return FilterStatusValues.Continue;
-    // Only the side called: a stream is made the first time it has data (connection.ts).
-    const stream = fromDownstream ? connection.downstream : connection.upstream;
-    stream.enterCallback(size, endOfStream);
     let status = FilterStatusValues.Continue;
     if (fromDownstream) {
       // @ts-ignore: isDefined is resolved at compile time, on C
-      if (isDefined(connection.onDownstreamData)) status = connection.onDownstreamData(size, endOfStream);
+      if (!isDefined(changetype<C>(0).onDownstreamData)) return status;
+      const connection = this.connection(context_id);
+      if (connection === null) return status;
+      const stream = connection.downstream;
+      stream.enterCallback(size, endOfStream);
+      // @ts-ignore: declared, as checked above
+      status = connection.onDownstreamData(size, endOfStream);
+      stream.leaveCallback(status);
     } else {
       // @ts-ignore: isDefined is resolved at compile time, on C
-      if (isDefined(connection.onUpstreamData)) status = connection.onUpstreamData(size, endOfStream);
+      if (!isDefined(changetype<C>(0).onUpstreamData)) return status;
+      const connection = this.connection(context_id);
+      if (connection === null) return status;
+      const stream = connection.upstream;
+      stream.enterCallback(size, endOfStream);
+      // @ts-ignore: declared, as checked above
+      status = connection.onUpstreamData(size, endOfStream);
+      stream.leaveCallback(status);
     }
-    stream.leaveCallback(status);
     return status;
   }
 
   // proxy_on_downstream_connection_close
   downstreamConnectionClose(context_id: u32, peer: PeerTypeValues): void {
+    // @ts-ignore: isDefined is resolved at compile time, on C
+    if (!isDefined(changetype<C>(0).onDownstreamConnectionClose)) return;
     const connection = this.connection(context_id);
     if (connection === null) return;
-    // @ts-ignore: isDefined is resolved at compile time, on C
-    if (isDefined(connection.onDownstreamConnectionClose)) connection.onDownstreamConnectionClose(peer);
+    // @ts-ignore: declared, as checked above
+    connection.onDownstreamConnectionClose(peer);
   }
 
   // proxy_on_upstream_connection_close
   upstreamConnectionClose(context_id: u32, peer: PeerTypeValues): void {
+    // @ts-ignore: isDefined is resolved at compile time, on C
+    if (!isDefined(changetype<C>(0).onUpstreamConnectionClose)) return;
     const connection = this.connection(context_id);
     if (connection === null) return;
-    // @ts-ignore: isDefined is resolved at compile time, on C
-    if (isDefined(connection.onUpstreamConnectionClose)) connection.onUpstreamConnectionClose(peer);
+    // @ts-ignore: declared, as checked above
+    connection.onUpstreamConnectionClose(peer);
   }
 
   // proxy_on_done: once per connection, however often Envoy calls it. A root context has nothing
@@ -177,12 +210,19 @@ export class NetworkFilter<P, C> {
   // proxy_on_delete: dropping the registry's references frees the context and all it held.
   delete(context_id: u32): void {
     if (context_id == this.lastId) this.forgetLast();
-    if (!this.connections.delete(context_id)) this.roots.delete(context_id);
+    if (this.connections.delete(context_id)) return;
+    if (context_id == this.lastRootId) this.forgetLastRoot();
+    this.roots.delete(context_id);
   }
 
   private forgetLast(): void {
     this.lastId = 0;
     this.last = null;
+  }
+
+  private forgetLastRoot(): void {
+    this.lastRootId = 0;
+    this.lastRoot = null;
   }
 
   /** The connection of `context_id`, or null for an id that is not one. */

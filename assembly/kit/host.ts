@@ -49,21 +49,31 @@ export class HostBytes {
 }
 
 /**
- * Takes ownership of the block a host call just returned, into `into`: the host allocated it with
- * our exported malloc and wrote its address and length into RETURNED_POINTER and RETURNED_LENGTH.
+ * Takes ownership of the block a host call just returned, into `into`, which holds no bytes yet
+ * (its caller released them): the host allocated it with our exported malloc and wrote its address
+ * and length into RETURNED_POINTER and RETURNED_LENGTH. Written for the calls made on every
+ * connection: the block goes straight into `into`, with no local reference to count.
  */
-function takeReturnedBytes(result: WasmResultValues, into: HostBytes): HostBytes {
-  if (result != WasmResultValues.Ok) return into.hold(result, NO_BYTES);
+function takeReturnedBytes(result: WasmResultValues, into: HostBytes): void {
+  into.result = result;
+  if (result != WasmResultValues.Ok) return;
   const pointer = load<usize>(RETURNED_POINTER);
   const length = load<u32>(RETURNED_LENGTH);
   // Nothing to return: the host writes 0 and 0 and does not call malloc (§4).
-  if (pointer == 0) return into.hold(length == 0 ? result : WasmResultValues.InvalidMemoryAccess, NO_BYTES);
-  let bytes = changetype<ArrayBuffer>(pointer);
-  free(pointer); // malloc's own reference; `bytes` keeps the block alive
-  // The block is malloc(length): a length beyond it would be memory the host did not write.
-  if (<u32>bytes.byteLength < length) return into.hold(WasmResultValues.InvalidMemoryAccess, NO_BYTES);
-  if (<u32>bytes.byteLength > length) bytes = bytes.slice(0, <i32>length);
-  return into.hold(result, bytes);
+  if (pointer == 0) {
+    if (length != 0) into.result = WasmResultValues.InvalidMemoryAccess;
+    return;
+  }
+  const size = <u32>changetype<ArrayBuffer>(pointer).byteLength;
+  if (size == length) {
+    into.bytes = changetype<ArrayBuffer>(pointer);
+  } else if (size > length) {
+    into.bytes = changetype<ArrayBuffer>(pointer).slice(0, <i32>length);
+  } else {
+    // The block is malloc(length): a length beyond it would be memory the host did not write.
+    into.result = WasmResultValues.InvalidMemoryAccess;
+  }
+  free(pointer); // malloc's own reference; `into` keeps what it holds alive
 }
 
 /** Clears the out-words, so that a host that writes nothing is read as "nothing returned". */
@@ -77,7 +87,8 @@ export function getBufferBytes(buffer: BufferTypeValues, start: u32, length: u32
   // What `into` held goes before the host allocates the answer: never both at once.
   into.release();
   clearReturned();
-  return takeReturnedBytes(proxy_get_buffer_bytes(buffer, start, length, RETURNED_POINTER, RETURNED_LENGTH), into);
+  takeReturnedBytes(proxy_get_buffer_bytes(buffer, start, length, RETURNED_POINTER, RETURNED_LENGTH), into);
+  return into;
 }
 
 /**
@@ -95,7 +106,8 @@ export function setBufferBytes(buffer: BufferTypeValues, start: u32, length: u32
 export function getProperty(path: ArrayBuffer, into: HostBytes = new HostBytes()): HostBytes {
   into.release(); // as in getBufferBytes
   clearReturned();
-  return takeReturnedBytes(proxy_get_property(changetype<usize>(path), path.byteLength, RETURNED_POINTER, RETURNED_LENGTH), into);
+  takeReturnedBytes(proxy_get_property(changetype<usize>(path), path.byteLength, RETURNED_POINTER, RETURNED_LENGTH), into);
+  return into;
 }
 
 /** Logs `size` bytes of UTF-8 at `message`. A failed log call has nowhere to be reported. */

@@ -9,7 +9,7 @@
 // a filter uses, so this import costs no byte of the module.
 
 // proxy-runtime's enums, as the callbacks take and return them
-export { FilterStatusValues, LogLevelValues, PeerTypeValues, WasmResultValues } from "@solo-io/proxy-runtime/runtime";
+export { FilterStatusValues, LogLevelValues, PeerTypeValues, StreamTypeValues, WasmResultValues } from "@solo-io/proxy-runtime/runtime";
 
 // the filter: its registration, its connection class, a plugin class without settings
 export { NetworkFilter } from "./filter";
@@ -37,7 +37,7 @@ export { SharedCounter, SharedList, SharedUpdate } from "./shared";
 export { setTickPeriod } from "./tick";
 
 // properties, metadata and addresses
-export { currentTimeNanoseconds, HostBytes, resultName } from "./host";
+export { closeStream, currentTimeNanoseconds, HostBytes, resultName } from "./host";
 export { decodePairs, isPairs, Pair, readProperty } from "./properties";
 export {
   appendMetadataValue, metadataEntries, MetadataNamespace, PropertyNaming, VersionedProperty, VersionedRead,

@@ -8,6 +8,8 @@ export class Cidr {
   prefixLength: i32;
   /** the canonical form, `10.0.0.0/8`: made once, for the log */
   private text: string;
+  /** the same as UTF-8, made the first time a log line needs it (a long list has few in the log) */
+  private encoded: ArrayBuffer | null = null;
 
   constructor(network: IpAddress, prefixLength: i32) {
     this.network = network;
@@ -30,6 +32,16 @@ export class Cidr {
     if (bits == 0) return true;
     const mask = <u8>(<i32>0xff00 >> bits); // the top `bits` bits
     return (load<u8>(bytes + whole) & mask) == load<u8>(network + whole);
+  }
+
+  /** The canonical form as UTF-8, for log lines built as bytes. */
+  get utf8(): ArrayBuffer {
+    let encoded = this.encoded;
+    if (encoded === null) {
+      encoded = String.UTF8.encode(this.text);
+      this.encoded = encoded;
+    }
+    return encoded;
   }
 
   /** The canonical form: `10.0.0.0/8`. */

@@ -14,18 +14,18 @@ import { Cidr } from "./cidr";
 
 /**
  * An address as a 128-bit number (high and low halves), its bytes left-aligned: IPv4 in the top 32
- * bits, so that a prefix length counts from the top bit in both families.
+ * bits, so that a prefix length counts from the top bit in both families. Read through the bytes'
+ * address: passing the IpAddress to each would count a reference to it each time.
  */
-function highHalf(ip: IpAddress): u64 {
-  const bytes = changetype<usize>(ip.bytes);
+function highHalf(bytes: usize, isIpv6: bool): u64 {
   // IpAddress keeps an IPv4 address's 4 bytes first; the 12 after them are not cleared.
-  if (!ip.isIpv6) return <u64>bswap<u32>(load<u32>(bytes)) << 32;
+  if (!isIpv6) return <u64>bswap<u32>(load<u32>(bytes)) << 32;
   return bswap<u64>(load<u64>(bytes));
 }
 
-function lowHalf(ip: IpAddress): u64 {
-  if (!ip.isIpv6) return 0;
-  return bswap<u64>(load<u64>(changetype<usize>(ip.bytes) + 8));
+function lowHalf(bytes: usize, isIpv6: bool): u64 {
+  if (!isIpv6) return 0;
+  return bswap<u64>(load<u64>(bytes + 8));
 }
 
 /** The bits after a prefix of `prefixLength` bits, in the high and the low half. */
@@ -56,8 +56,9 @@ class Range {
   index: i32;
 
   constructor(cidr: Cidr, index: i32) {
-    this.startHigh = highHalf(cidr.network);
-    this.startLow = lowHalf(cidr.network);
+    const network = cidr.network;
+    this.startHigh = highHalf(changetype<usize>(network.bytes), network.isIpv6);
+    this.startLow = lowHalf(changetype<usize>(network.bytes), network.isIpv6);
     this.endHigh = this.startHigh | hostBitsHigh(cidr.prefixLength);
     this.endLow = this.startLow | hostBitsLow(cidr.prefixLength);
     this.prefixLength = cidr.prefixLength;
@@ -200,7 +201,8 @@ export class CidrTable {
    * an IPv6 range, nor the reverse (Envoy's CidrRange::isInRange compares the versions first).
    */
   firstHolding(ip: IpAddress): i32 {
-    if (ip.isIpv6) return this.ipv6.lookup(highHalf(ip), lowHalf(ip));
-    return this.ipv4.lookup(highHalf(ip), lowHalf(ip));
+    const bytes = changetype<usize>(ip.bytes);
+    if (ip.isIpv6) return this.ipv6.lookup(highHalf(bytes, true), lowHalf(bytes, true));
+    return this.ipv4.lookup(highHalf(bytes, false), lowHalf(bytes, false));
   }
 }

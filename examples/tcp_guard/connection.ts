@@ -5,13 +5,18 @@
 // docs/envoy-host.md §3).
 
 import {
-  Connection, FilterStatusValues, HostBytes, line, logLevel, LogLevelValues, readProperty, resultName, SocketAddress, WasmResultValues,
+  closeStream, Connection, FilterStatusValues, HostBytes, line, logLevel, LogLevelValues, readProperty, resultName, SocketAddress,
+  StreamTypeValues, WasmResultValues,
 } from "../../assembly/kit";
 import { GuardPlugin } from "./plugin";
 import { proxyProtocolLine } from "./proxy_protocol";
 
 const SOURCE_ADDRESS = String.UTF8.encode("source\0address");
 const DESTINATION_ADDRESS = String.UTF8.encode("destination\0address");
+// The refusal line's words as UTF-8, copied as they are: a refused connection is the common case
+// under attack, and text() would convert each from UTF-16 every time.
+const REFUSED_SOURCE = String.UTF8.encode("refused: source ");
+const IS_IN_DENY_SOURCES = String.UTF8.encode(" is in deny_sources ");
 
 // Filled in place for each connection: a VM runs one callback at a time.
 const source = new SocketAddress();
@@ -37,24 +42,25 @@ export class GuardConnection extends Connection {
   // (docs/envoy-host.md §3). A refused connection is closed, and StopIteration keeps tcp_proxy
   // from connecting upstream.
   onNewConnection(): FilterStatusValues {
-    const plugin = this.plugin;
-    plugin.metrics.connections.add(1);
-    if (plugin.settings.denySources.length == 0) return FilterStatusValues.Continue;
-    const read = readProperty(SOURCE_ADDRESS, sourceRead);
-    this.sourceText = read.bytes; // empty unless the read is Ok: no address
-    if (!source.read(read.bytes)) {
-      this.warnNotApplied(read);
+    // Fields and module globals are used in place, not held in locals: AS 0.17 counts a reference
+    // for each local that holds one (docs/toolchain.md), and this runs for every connection.
+    this.plugin.metrics.connections.add(1);
+    if (this.plugin.settings.denySources.length == 0) return FilterStatusValues.Continue;
+    readProperty(SOURCE_ADDRESS, sourceRead);
+    this.sourceText = sourceRead.bytes; // empty unless the read is Ok: no address
+    if (!source.read(sourceRead.bytes)) {
+      this.warnNotApplied(sourceRead);
       return FilterStatusValues.Continue;
     }
-    const range = plugin.settings.denying(source.ip);
+    const range = this.plugin.settings.denying(source.ip);
     if (range === null) return FilterStatusValues.Continue;
-    plugin.metrics.denied.add(1);
+    this.plugin.metrics.denied.add(1);
     if (logLevel() <= LogLevelValues.info) {
       this.beginLine();
-      line.text("refused: source ");
-      line.escaped(read.bytes);
-      line.text(" is in deny_sources ");
-      line.text(range.toString());
+      line.bytes(REFUSED_SOURCE);
+      line.escaped(sourceRead.bytes);
+      line.bytes(IS_IN_DENY_SOURCES);
+      line.bytes(range.utf8);
       line.send(LogLevelValues.info);
     }
     this.close(false);
@@ -114,13 +120,16 @@ export class GuardConnection extends Connection {
     return FilterStatusValues.Continue;
   }
 
-  /** Closes the connection: downstream, and upstream too once tcp_proxy may have connected. */
+  /**
+   * Closes the connection: downstream, and upstream too once tcp_proxy may have connected. As
+   * StreamData#close does, without making the streams: a refused connection never has data.
+   */
   private close(upstreamToo: bool): void {
     this.closed = true;
-    const result = this.downstream.close();
+    const result = closeStream(StreamTypeValues.Downstream);
     if (result != WasmResultValues.Ok) this.logFailure("cannot close downstream", result);
     if (!upstreamToo) return;
-    const upstreamResult = this.upstream.close();
+    const upstreamResult = closeStream(StreamTypeValues.Upstream);
     if (upstreamResult != WasmResultValues.Ok) this.logFailure("cannot close upstream", upstreamResult);
   }
 
