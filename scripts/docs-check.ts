@@ -27,7 +27,7 @@
 // --quick runs only the blocks marked make-test. Exit 1 on any difference.
 
 import { spawn, type ChildProcess } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
@@ -320,7 +320,16 @@ function scratchCopy(): string {
     cpSync(join(ROOT, file), join(scratch, file), { preserveTimestamps: true });
   }
   if (existsSync(join(ROOT, "build"))) cpSync(join(ROOT, "build"), join(scratch, "build"), { recursive: true, preserveTimestamps: true });
-  symlinkSync(join(ROOT, "node_modules"), join(scratch, "node_modules"));
+  // The project's packages, each linked from a folder of the copy's own: whatever runs in the
+  // copy (npm ci included) can remove a link there, never the project's packages.
+  mkdirSync(join(scratch, "node_modules"));
+  for (const entry of readdirSync(join(ROOT, "node_modules"))) {
+    symlinkSync(join(ROOT, "node_modules", entry), join(scratch, "node_modules", entry));
+  }
+  // Installed already, as for the reader who ran make local first: the lock file no newer than
+  // the install, so that make does not install again in the copy.
+  const installed = statSync(join(ROOT, "node_modules/.package-lock.json")).mtime;
+  utimesSync(join(scratch, "package-lock.json"), installed, installed);
   return scratch;
 }
 
