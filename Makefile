@@ -114,6 +114,6 @@ clean: ## remove build outputs
 docs: install ## write docs/kit-api.md from the kit's sources (scripts/kit-reference.ts)
 	npx tsx scripts/kit-reference.ts
 
-docs-check: build ## run every output block of README.md and docs/ again and compare: the slow ones too (make bench, make test, the tutorial), several minutes
+docs-check: build ## run every output block of README.md and docs/ again and compare: the slow ones too (make bench, the tutorial), several minutes
 	npx tsx scripts/kit-reference.ts --check
 	npx tsx scripts/docs-check.ts

@@ -1,37 +1,18 @@
 // make docs-check: every block of README.md, docs/*.md, bench/README.md and examples/*/README.md
 // that shows commands and their output (a fence without a language whose first line is `$ ...`)
-// is run again and compared with what the page says. A block says how, in an HTML comment on the
-// line before its fence, which a reader of the rendered page does not see:
-//
-//   <!-- docs-check: run -->                  each `$ command` run with bash in the project
-//   <!-- docs-check: host config=FILE -->     the local host started on FILE, on free ports; a
-//                                             `$ make local ...` section is its start-up lines,
-//                                             the other commands run with envoy.yaml's ports
-//                                             (18000, 8099, 8001) rewritten to the free ones
-//   <!-- docs-check: file=PATH tutorial=NAME -->  a code block written to PATH in NAME's copy
-//
-// Options: `tutorial=NAME` runs the block in a scratch copy of the project shared by every block
-// of that name, in page order (a tutorial's steps build on each other); `wasm-log-level=LEVEL`
-// for a host block; `make-test` has make test run the block too (a few seconds each: make test
-// runs one or two, make docs-check every one); `slow` says it takes minutes (make bench, make
-// test); `shape` compares numbers by shape, not value (benchmark figures). Lines after the first that
-// start with `before:` are commands run first, their output unshown (a request whose counters
-// the block then reads).
-//
-// A block that cannot be run here says so where the reader sees it, on the line before its
-// fence: `*Not checked by make docs-check: <the reason>.*`
-//
-// What is ignored in the comparison: timestamps and dates (log lines, HTTP `date:`, `ls -l`),
-// ports (the free ones, and clients' ephemeral ones), durations, trailing spaces.
+// is run again and compared with what the page says, ignoring timestamps and dates, ports,
+// durations and trailing spaces. The marker on the line before a block says how to run it
+// (`<!-- docs-check: run -->`, `host config=FILE`, `file=PATH tutorial=NAME`, `make-test`, `slow`,
+// `shape`, `before:` lines), or a visible `*Not checked by make docs-check: <reason>.*` says why
+// it is not: docs/tests.md, "The docs", describes each.
 //   npx tsx scripts/docs-check.ts [--quick] [FILE.md...]
 // --quick runs only the blocks marked make-test. Exit 1 on any difference.
 
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
-import { execFileSync } from "node:child_process";
 
 export const ROOT = new URL("..", import.meta.url).pathname;
 const NOT_CHECKED = /^\*Not checked by make docs-check: (.+)\*$/;
@@ -223,7 +204,14 @@ export function normalized(line: string, shape: boolean): string {
     .replace(/\b\d+(\.\d+)? ?(ms|µs|milliseconds)\b/g, "<duration>")
     .replace(/\bduration_ms [\d.]+/g, "duration_ms <duration>")
     .trimEnd();
-  if (shape) text = text.replace(/\d[\d,.]*/g, "<n>").replace(/\s+/g, " ");
+  // By shape: the figures, the spaces that align them and the verdicts drawn from them may change.
+  if (shape) {
+    text = text
+      .replace(/\b(every target PASS|some target MISSED)\b/g, "<verdict>")
+      .replace(/\b(PASS|MISS)\b/g, "<verdict>")
+      .replace(/\d[\d,.]*/g, "<n>")
+      .replace(/\s+/g, " ");
+  }
   return text;
 }
 
@@ -389,6 +377,15 @@ class RunningHost {
   }
 }
 
+/** How the page's `make local ...` differs from the host its marker starts, or undefined. */
+function hostCommandMismatch(command: string, marker: Marker): string | undefined {
+  const config = /\bCONFIG=(\S+)/.exec(command)?.[1] ?? (command.includes("host/cli.ts") ? /-c (\S+)/.exec(command)?.[1] : undefined) ?? "envoy/envoy.yaml";
+  const level = /\bWASM_LOG_LEVEL=(\S+)/.exec(command)?.[1] ?? "info";
+  if (config !== marker.config) return `the command runs ${config}, the marker config=${marker.config}`;
+  if (level !== (marker.wasmLogLevel ?? "info")) return `the command's wasm log level is ${level}, the marker's ${marker.wasmLogLevel ?? "info"}`;
+  return undefined;
+}
+
 function isHostCommand(command: string): boolean {
   return /(^|\s)make local\b/.test(command) || command.includes("host/cli.ts");
 }
@@ -430,6 +427,8 @@ async function checkBlock(block: Block, marker: Marker, cwd: string): Promise<st
     for (const section of sections) {
       let actual: string[];
       if (isHostCommand(section.command)) {
+        const mismatch = hostCommandMismatch(section.command, marker);
+        if (mismatch !== undefined) return `$ ${section.command}\n  ${mismatch}`;
         actual = host.lines.slice(0, host.lines.findIndex((line) => line.includes(HOST_READY_LINE)) + 1);
       } else {
         seen = host.lines.length;
