@@ -284,7 +284,10 @@ function terminalCurlHome(): string {
 /** Runs `command` with bash in `cwd`; its output and errors together, as a terminal shows them. */
 function runCommand(command: string, cwd: string): Promise<string[]> {
   return new Promise((resolve) => {
-    const env = { ...process.env, CURL_HOME: terminalCurlHome() };
+    const env: NodeJS.ProcessEnv = { ...process.env, CURL_HOME: terminalCurlHome() };
+    // Run from make docs-check, a make in a block would say it is a sub-make ("Entering directory"):
+    // a reader's terminal runs it at the top.
+    for (const name of ["MAKEFLAGS", "MAKELEVEL", "MFLAGS", "MAKEOVERRIDES"]) delete env[name];
     const child = spawn("bash", ["-c", `{\n${command}\n} 2>&1`], { cwd, env, stdio: ["ignore", "pipe", "inherit"] });
     let output = "";
     child.stdout!.on("data", (chunk: Buffer) => (output += chunk.toString()));
