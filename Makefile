@@ -32,7 +32,7 @@ CHECK_FILTER := node --import tsx scripts/check-filter.ts
 OCI_MODULE ?= build/main.wasm
 OCI_ROOT_ID ?= tcp_connection_logger
 
-.PHONY: help install build readable oci test test-assembly test-node test-filter lint local local-remote up down e2e-envoy bench bench-quick clean new-filter dev
+.PHONY: help install build readable oci test test-assembly test-node test-filter lint local local-remote up down e2e-envoy bench bench-quick clean new-filter dev docs docs-check
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  make %-14s %s\n", $$1, $$2 }'
@@ -140,3 +140,10 @@ bench-quick: build ## the benchmarks with fewer iterations
 
 clean: ## remove build outputs
 	rm -rf build bench/build bench/results.json
+
+docs: install ## write docs/kit-api.md from the kit's sources (scripts/kit-reference.ts)
+	npx tsx scripts/kit-reference.ts
+
+docs-check: build ## run every output block of README.md and docs/ again and compare: the slow ones too (make bench, the tutorial), several minutes
+	npx tsx scripts/kit-reference.ts --check
+	npx tsx scripts/docs-check.ts

@@ -15,7 +15,7 @@ export const GUARD_WASM = "build/tcp_guard.wasm";
 export const PAYLOAD_BYTES = 100;
 const PAYLOAD = new Uint8Array(PAYLOAD_BYTES).fill(0x61);
 
-/** tcp_guard as README.md shows it configured: two ranges, a byte limit, the PROXY line. */
+/** tcp_guard as docs/tcp-guard.md shows it configured: two ranges, a byte limit, the PROXY line. */
 const GUARD_CONFIGURATION = '{"deny_sources": ["10.0.0.0/8", "::1/128"], "max_downstream_bytes": 1048576, "proxy_protocol": true}';
 /** in 10.0.0.0/8 */
 export const DENIED_SOURCE = "10.1.2.3";

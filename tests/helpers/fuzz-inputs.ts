@@ -9,7 +9,7 @@ import type { Random } from "./fuzz-random.ts";
 const encoder = new TextEncoder();
 
 /**
- * The plugin's escaping of bytes for a log line (README, "Payload previews"): printable ASCII as
+ * The plugin's escaping of bytes for a log line (docs/logger.md, "Payload previews"): printable ASCII as
  * is, `\` doubled, CR/LF/TAB as `\r` `\n` `\t`, every other byte as `\xNN`.
  */
 export function escapeBytes(bytes: Uint8Array): string {

@@ -14,7 +14,7 @@ import { assertEnvoyModule } from "../helpers/envoy-module.ts";
 import { pluginConfig } from "../helpers/wat-filters.ts";
 
 const WASM_PATH = new URL("../../build/main.wasm", import.meta.url).pathname;
-const README = new URL("../../README.md", import.meta.url).pathname;
+const LOCAL_HOST_DOC = new URL("../../docs/local-host.md", import.meta.url).pathname;
 
 const LOCATION = { cloud_provider: "aws", region: "ap-northeast-1", az: "ap-northeast-1a" };
 const WEB_SERVICE: ClusterInfo = { name: "web_service", metadata: { filter_metadata: { location: LOCATION } } };
@@ -284,9 +284,9 @@ describe("release build/main.wasm", () => {
     logger.close();
   });
 
-  it("prints the README's lifecycle trace of one curl request, byte for byte", (t) => {
-    // README "The lifecycle of one connection": the trace block, the plugin's log lines cut to `(log) ` and 100 characters
-    const readme = readFileSync(README, "utf8");
+  it("prints the lifecycle trace of docs/local-host.md for one curl request, byte for byte", (t) => {
+    // docs/local-host.md "The lifecycle of one connection": the trace block, the plugin's log lines cut to `(log) ` and 100 characters
+    const readme = readFileSync(LOCAL_HOST_DOC, "utf8");
     const block = readme.slice(readme.indexOf("\n", readme.indexOf("$ make local ARGS=--trace")) + 1);
     const expected = block.slice(0, block.indexOf("\n```")).split("\n");
     // what differs from one real run to the next: the client's port, and how long the connection took
