@@ -28,6 +28,8 @@ export interface TracedVm {
 const CONNECTION_CALLBACKS = new Set([
   "new_connection", "downstream_data", "upstream_data", "downstream_connection_close", "upstream_connection_close", "done",
 ]);
+/** Envoy calls it on the root context (docs/envoy-host.md §19): it belongs to the connection that sent the call. */
+const HTTP_CALL_RESPONSE = "http_call_response";
 
 const METRIC_TYPES: Record<string, number> = { counter: 0, gauge: 1, histogram: 2 };
 
@@ -35,14 +37,18 @@ const METRIC_TYPES: Record<string, number> = { counter: 0, gauge: 1, histogram: 
 export function parseTrace(events: TraceEvent[], thread: number): TracedVm {
   const connections = new Map<number, CallbackCall[]>();
   const metrics = new Map<number, Metric>();
+  /** token → the connection that sent the call */
+  const callers = new Map<number, number>();
   let current: CallbackCall | null = null;
+  let currentId = 0;
   for (const event of events) {
     if (event.thread !== thread) continue;
     if (event.kind === "enter") {
       const callback = event.name.replace(/^proxy_on_/, "");
-      current = CONNECTION_CALLBACKS.has(callback) ? { callback, status: undefined, calls: [] } : null;
-      if (current !== null) {
-        const id = event.args[0];
+      const id = callback === HTTP_CALL_RESPONSE ? callers.get(event.args[1]) : event.args[0];
+      current = CONNECTION_CALLBACKS.has(callback) || (callback === HTTP_CALL_RESPONSE && id !== undefined) ? { callback, status: undefined, calls: [] } : null;
+      if (current !== null && id !== undefined) {
+        currentId = id;
         connections.set(id, [...(connections.get(id) ?? []), current]);
       }
     } else if (event.kind === "leave") {
@@ -51,6 +57,7 @@ export function parseTrace(events: TraceEvent[], thread: number): TracedVm {
     } else {
       const { type, name, id } = event.meaning;
       if (event.name === "proxy_define_metric" && id !== undefined) metrics.set(Number(id), { type: String(type), name: String(name) });
+      if (event.name === "proxy_http_call" && event.meaning.token !== undefined && current !== null) callers.set(Number(event.meaning.token), currentId);
       current?.calls.push(event);
     }
   }
@@ -100,6 +107,16 @@ function scriptCall(vm: TracedVm, id: number, call: HostCallEvent): string {
     }
     case "proxy_close_stream":
       return `close ${a[0]}`;
+    case "proxy_continue_stream":
+      return `continue ${a[0]}`;
+    case "proxy_http_call":
+      // the baseline sends the same cluster a request of the same size (its body empty, as the filter's)
+      if (a[5] !== 0) throw new Error("the same-calls baseline sends HTTP calls without a body");
+      return `http_call ${Buffer.from(String(call.meaning.cluster)).toString("hex")} ${a[3]} ${a[8]}`;
+    case "proxy_set_effective_context":
+      return "effective";
+    case "proxy_get_header_map_value":
+      return `header_value ${a[0]} ${Buffer.from(String(call.meaning.key)).toString("hex")}`;
   }
   throw new Error(`the same-calls baseline cannot make ${call.name}(${a.join(", ")})`);
 }
@@ -150,6 +167,12 @@ export function describeCall(call: HostCallEvent): string {
       return `proxy_increment_metric(${m.metric} ${BigInt(m.delta) < 0n ? "-=" : "+="} ${BigInt(m.delta) < 0n ? -BigInt(m.delta) : m.delta})`;
     case "proxy_close_stream":
       return `proxy_close_stream(${m.stream})`;
+    case "proxy_continue_stream":
+      return `proxy_continue_stream(${m.stream})`;
+    case "proxy_http_call":
+      return `proxy_http_call(${m.cluster}, ${a[3]} bytes of headers)`;
+    case "proxy_get_header_map_value":
+      return `proxy_get_header_map_value(${m.map}, ${m.key})`;
   }
   return call.name;
 }

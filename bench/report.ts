@@ -88,7 +88,7 @@ function targets(r: Results): Target[] {
   list.push({ name: "memory, 100,000 / 1,000 lifecycles", value: memory, rule: "== 1", pass: memory === 1 });
   list.push(atMost(`tcp_guard denied, ${count(MANY_RANGES)} ranges / ${count(FEW_RANGES)}`, r.denyList.deniedLookup.ratios[MANY_RANGES], LOOKUP_GROWTH_LIMIT));
   list.push(atMost(`tcp_guard configure, ${count(MANY_RANGES)} ranges, ms per VM`, r.denyList.configureMillis[MANY_RANGES], CONFIGURE_LIMIT_MS));
-  for (const module of ["build/main.wasm", "build/tcp_guard.wasm"]) {
+  for (const module of ["build/main.wasm", "build/tcp_guard.wasm", "build/tcp_authz.wasm"]) {
     list.push({ name: `${module}, KiB`, value: r.wasmBytes[module] / 1024, rule: `<= ${MAX_MODULE_BYTES / 1024}`, pass: r.wasmBytes[module] <= MAX_MODULE_BYTES });
   }
   for (const [concurrency, figures] of Object.entries(r.endToEnd)) {

@@ -14,7 +14,7 @@ import { configurePerVmMillis, deniedLookupMicros } from "./deny-list.ts";
 import { clearProgress } from "./measure.ts";
 import { ensureBaselines } from "./modules.ts";
 import { allPass, formatResults, writeResults, type LifecycleFigure, type Results } from "./report.ts";
-import { GUARD_WASM, guardScenarios, LOGGER_LEVELS, LOGGER_WASM, loggerScenario, sameCallsOf } from "./scenarios.ts";
+import { AUTHZ_WASM, authzScenario, GUARD_WASM, guardScenarios, LOGGER_LEVELS, LOGGER_WASM, loggerScenario, sameCallsOf } from "./scenarios.ts";
 import { loadChainSetting } from "./vm-driver.ts";
 
 const DEBUG_WASM = "build/debug.wasm";
@@ -36,7 +36,7 @@ async function main(): Promise<void> {
   const setting = loadChainSetting();
   const sizes = quick ? QUICK_SIZES : FULL_SIZES;
 
-  const scenarios = [...LOGGER_LEVELS.map(([level, name]) => loggerScenario(setting, level, name)), ...guardScenarios(setting)];
+  const scenarios = [...LOGGER_LEVELS.map(([level, name]) => loggerScenario(setting, level, name)), ...guardScenarios(setting), authzScenario(setting)];
   const scripts = scenarios.map((scenario) => sameCallsOf(scenario, setting, baselines.sameCalls));
   const lifecycles: LifecycleFigure[] = scenarios.map((scenario, i) => {
     const sameCalls = scripts[i];
@@ -65,7 +65,7 @@ async function main(): Promise<void> {
     memoryBytes: { [FILTER]: byCheckpoint(memory[FILTER]), [DO_NOTHING]: byCheckpoint(memory[DO_NOTHING]) },
     denyList,
     endToEnd: await endToEnd(quick ? QUICK_E2E : FULL_E2E),
-    wasmBytes: Object.fromEntries([LOGGER_WASM, DEBUG_WASM, GUARD_WASM, baselines.sameCalls, baselines.doNothing].map((m) => [m, statSync(m).size])),
+    wasmBytes: Object.fromEntries([LOGGER_WASM, DEBUG_WASM, GUARD_WASM, AUTHZ_WASM, baselines.sameCalls, baselines.doNothing].map((m) => [m, statSync(m).size])),
   };
   results.seconds = Math.round((performance.now() - started) / 1000);
   clearProgress();

@@ -6,10 +6,11 @@ import type { WasmFilterConfig } from "../host/config/model.ts";
 import type { LogLevelName } from "../host/loggers.ts";
 import type { TraceEvent } from "../host/wasm/api.ts";
 import { describeConnection, parseTrace, sameCallsScript, statuses, type TracedVm } from "./host-calls.ts";
-import { ConnectionDriver, startPlugin, WORKER_THREAD, type ChainSetting } from "./vm-driver.ts";
+import { AUTHZ_CLUSTER, ConnectionDriver, startPlugin, WORKER_THREAD, type ChainSetting } from "./vm-driver.ts";
 
 export const LOGGER_WASM = "build/main.wasm";
 export const GUARD_WASM = "build/tcp_guard.wasm";
+export const AUTHZ_WASM = "build/tcp_authz.wasm";
 
 /** Bytes each way in a lifecycle: printable, so a preview is escaped at its usual cost. */
 export const PAYLOAD_BYTES = 100;
@@ -62,6 +63,22 @@ export function guardScenarios(setting: ChainSetting): Scenario[] {
     { ...guard, name: "tcp_guard, allowed", sourceAddress: ALLOWED_SOURCE, lifecycle: exchange },
     { ...guard, name: "tcp_guard, denied", sourceAddress: DENIED_SOURCE, lifecycle: refused },
   ];
+}
+
+/** tcp_authz as examples/tcp_authz/envoy.yaml configures it; every question is answered 200. */
+const AUTHZ_CONFIGURATION = `{"cluster": "${AUTHZ_CLUSTER}", "path": "/check", "timeout_ms": 1000, "failure_mode": "deny"}`;
+
+export function authzScenario(setting: ChainSetting): Scenario {
+  const plugin: WasmFilterConfig = {
+    ...setting.plugin,
+    name: "tcp_authz",
+    rootId: "tcp_authz",
+    vmId: "tcp_authz",
+    code: { kind: "local", filename: "/etc/envoy/plugin/tcp_authz.wasm" },
+    configuration: AUTHZ_CONFIGURATION,
+  };
+  const admitted: Lifecycle = (driver) => driver.lifecycleAfterAnswer(PAYLOAD, PAYLOAD);
+  return { name: "tcp_authz, admitted", wasmPath: AUTHZ_WASM, plugin, level: "info", sourceAddress: ALLOWED_SOURCE, lifecycle: admitted };
 }
 
 /** Lifecycles traced: the last one is past whatever a filter does once per VM or per cluster. */

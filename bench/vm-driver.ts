@@ -10,8 +10,8 @@ import { ByteBuffer } from "../host/buffer.ts";
 import { metadataJson } from "../host/net/tcp-proxy/cluster.ts";
 import { createStatsStore } from "../host/stats.ts";
 import {
-  startWasmPlugin, type ClusterInfo, type ConnectionFilter, type ConnectionInfo, type ReadFilterCallbacks, type TraceListener,
-  type UpstreamHostInfo, type WasmPlugin,
+  startWasmPlugin, type ClusterInfo, type ConnectionFilter, type ConnectionInfo, type HttpCallDispatcher, type HttpCallHandlers,
+  type ReadFilterCallbacks, type TraceListener, type UpstreamHostInfo, type WasmPlugin,
 } from "../host/wasm/api.ts";
 
 export const ENVOY_CONFIG = "envoy/envoy.yaml";
@@ -42,6 +42,36 @@ export function loadChainSetting(): ChainSetting {
   };
 }
 
+/** The cluster a filter's HTTP calls go to in the benchmarks. */
+export const AUTHZ_CLUSTER = "authz";
+
+/**
+ * HTTP calls to AUTHZ_CLUSTER, answered 200 when the driver says (answerAll), as Envoy's async
+ * client would answer them on a later turn of its event loop: no socket, no timer.
+ */
+class AnsweredHttpCalls implements HttpCallDispatcher {
+  private waiting: HttpCallHandlers[] = [];
+  private static readonly OK = { headers: [[":status", "200"], ["content-length", "0"]] as const, body: new Uint8Array(0), trailers: [] };
+
+  hasCluster(name: string): boolean {
+    return name === AUTHZ_CLUSTER;
+  }
+
+  send(_request: unknown, handlers: HttpCallHandlers) {
+    this.waiting.push(handlers);
+    return { cancel: () => void (this.waiting = this.waiting.filter((waiting) => waiting !== handlers)) };
+  }
+
+  answerAll(): void {
+    const waiting = this.waiting;
+    this.waiting = [];
+    for (const handlers of waiting) handlers.onSuccess(AnsweredHttpCalls.OK);
+  }
+}
+
+/** Every benchmark plugin's HTTP calls (one at a time: the drivers run connections one after the other). */
+export const HTTP_CALLS = new AnsweredHttpCalls();
+
 /**
  * The module in `wasmPath` with the plugin configuration `plugin`, one worker VM, and a logger at
  * `logLevel` whose lines are formatted and then discarded: the cost a user pays for logging,
@@ -56,6 +86,7 @@ export function startPlugin(plugin: WasmFilterConfig, wasmPath: string, logLevel
     stats: createStatsStore(),
     propertyNames: "current",
     trace,
+    httpCalls: HTTP_CALLS,
   });
 }
 
@@ -114,6 +145,15 @@ export class ConnectionDriver {
   /** One whole connection: open, `request` downstream, `reply` upstream, close. */
   lifecycle(request: Uint8Array, reply: Uint8Array): void {
     const filter = this.open();
+    filter.onData(new ByteBuffer(request), false);
+    filter.onWrite(new ByteBuffer(reply), false);
+    this.close(filter);
+  }
+
+  /** One whole connection held for an HTTP call: open, the call answered, then as lifecycle(). */
+  lifecycleAfterAnswer(request: Uint8Array, reply: Uint8Array): void {
+    const filter = this.open();
+    HTTP_CALLS.answerAll();
     filter.onData(new ByteBuffer(request), false);
     filter.onWrite(new ByteBuffer(reply), false);
     this.close(filter);

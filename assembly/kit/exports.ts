@@ -57,6 +57,11 @@ export function proxy_on_upstream_connection_close(context_id: u32, peer_type: u
   networkFilter.upstreamConnectionClose(context_id, <PeerTypeValues>peer_type);
 }
 
+// Envoy calls it on the root context that made the call (docs/envoy-host.md §19).
+export function proxy_on_http_call_response(context_id: u32, token: u32, headers: u32, body_size: u32, trailers: u32): void {
+  networkFilter.httpCallResponse(token, headers, body_size, trailers);
+}
+
 // Its return value is ignored for a TCP connection (docs/envoy-host.md §3); 1 lets Envoy delete a
 // root context at shutdown at once.
 export function proxy_on_done(context_id: u32): u32 {

@@ -12,10 +12,11 @@
 // method fails its build. Name the object `connection` or `plugin` where a callback is tested.
 
 import {
-  BufferTypeValues, FilterStatusValues, LogLevelValues, PeerTypeValues,
+  BufferTypeValues, FilterStatusValues, LogLevelValues, PeerTypeValues, WasmResultValues,
 } from "@solo-io/proxy-runtime/runtime";
 import { quotedBytes } from "./configuration";
-import { getBufferBytes, resultName } from "./host";
+import { getBufferBytes, resultName, setEffectiveContext } from "./host";
+import { HttpCallResponse, takeCaller } from "./http_call";
 import { log, logLevel } from "./log";
 import { defineCreatedMetrics } from "./metrics";
 import { readProperty } from "./properties";
@@ -35,7 +36,8 @@ const NO_CONFIGURATION = new ArrayBuffer(0);
  *   and any of `onNewConnection(): FilterStatusValues`,
  *   `onDownstreamData(size: usize, endOfStream: bool): FilterStatusValues`, `onUpstreamData(...)`
  *   the same, `onDownstreamConnectionClose(peer: PeerTypeValues): void`,
- *   `onUpstreamConnectionClose(peer: PeerTypeValues): void`, `onDone(): void` (once).
+ *   `onUpstreamConnectionClose(peer: PeerTypeValues): void`, `onDone(): void` (once),
+ *   `onHttpCallResponse(response: HttpCallResponse): void` (http_call.ts).
  */
 export class NetworkFilter<P, C> {
   private rootIds: string[];
@@ -205,6 +207,29 @@ export class NetworkFilter<P, C> {
     connection.finished = true;
     // @ts-ignore: isDefined is resolved at compile time, on C
     if (isDefined(connection.onDone)) connection.onDone();
+  }
+
+  // proxy_on_http_call_response: Envoy answers on the root context that made the call
+  // (docs/envoy-host.md §19). The connection that sent it is made the effective context, so that
+  // its continue or close acts on it; the answer to a connection gone meanwhile is dropped.
+  httpCallResponse(token: u32, headers: u32, body_size: u32, trailers: u32): void {
+    // Compiled only for a connection class that takes answers: a filter that sends no call
+    // carries none of this. The class is asked before any connection is looked up.
+    const noConnectionYet = changetype<C>(0);
+    // @ts-ignore: isDefined is resolved at compile time, on C
+    if (isDefined(noConnectionYet.onHttpCallResponse)) {
+      const context_id = takeCaller(token);
+      if (context_id == 0) return;
+      const connection = this.connection(context_id);
+      if (connection === null) return;
+      const result = setEffectiveContext(context_id);
+      if (result != WasmResultValues.Ok) {
+        log(LogLevelValues.error, "connection " + context_id.toString() + ": cannot take its HTTP call's answer: " + resultName(result));
+        return;
+      }
+      // @ts-ignore: isDefined is resolved at compile time, on C
+      connection.onHttpCallResponse(new HttpCallResponse(token, headers, body_size, trailers));
+    }
   }
 
   // proxy_on_delete: dropping the registry's references frees the context and all it held.

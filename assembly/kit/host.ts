@@ -13,6 +13,7 @@ import {
 import {
   proxy_get_shared_data, proxy_record_metric, proxy_set_shared_data, proxy_set_tick_period_milliseconds,
 } from "./imports";
+import { proxy_get_header_map_value, proxy_http_call, proxy_set_effective_context } from "./imports";
 
 /** Where the host writes a returned block's address, then its length; or one 8-byte value. */
 const RETURNED_POINTER: usize = memory.data(8);
@@ -169,6 +170,35 @@ export function continueStream(stream: StreamTypeValues): WasmResultValues {
 /** proxy_close_stream: Envoy closes the connection after the callback. */
 export function closeStream(stream: StreamTypeValues): WasmResultValues {
   return proxy_close_stream(stream);
+}
+
+/**
+ * proxy_http_call (docs/envoy-host.md §19): `headers` in the pairs encoding, no trailers. The
+ * call's token when the result is Ok; Envoy refuses (BadArgument) an unknown cluster or a request
+ * without :method, :path or :authority, and then sends nothing.
+ */
+export function httpCall(cluster: ArrayBuffer, headers: ArrayBuffer, body: ArrayBuffer, timeoutMs: u32): HostWord {
+  store<u32>(RETURNED_POINTER, 0);
+  const result = <WasmResultValues>proxy_http_call(
+    changetype<usize>(cluster), cluster.byteLength, changetype<usize>(headers), headers.byteLength,
+    changetype<usize>(body), body.byteLength, 0, 0, timeoutMs, RETURNED_POINTER,
+  );
+  return new HostWord(result, result == WasmResultValues.Ok ? load<u32>(RETURNED_POINTER) : 0);
+}
+
+/**
+ * proxy_set_effective_context: the host calls that follow, until the callback returns, act on
+ * context `id` (BadArgument when it is gone). An HTTP call's answer comes to the root context.
+ */
+export function setEffectiveContext(id: u32): WasmResultValues {
+  return proxy_set_effective_context(id);
+}
+
+/** A header of map `map` (6: an HTTP call's response headers), into `into`; NotFound when absent. */
+export function getHeaderMapValue(map: i32, key: ArrayBuffer, into: HostBytes = new HostBytes()): HostBytes {
+  into.release(); // as in getBufferBytes
+  clearReturned();
+  return takeReturnedBytes(proxy_get_header_map_value(map, changetype<usize>(key), key.byteLength, RETURNED_POINTER, RETURNED_LENGTH), into);
 }
 
 /** The name of a result code as Envoy's headers spell it, e.g. `NotFound`. */

@@ -46,3 +46,15 @@ export declare function proxy_set_tick_period_milliseconds(period: u32): i32;
 // @ts-ignore: decorator
 @external("env", "proxy_record_metric")
 export declare function proxy_record_metric(id: u32, value: u64): i32;
+// @ts-ignore: decorator
+@external("env", "proxy_http_call")
+export declare function proxy_http_call(
+  cluster: usize, cluster_size: usize, headers: usize, headers_size: usize, body: usize, body_size: usize,
+  trailers: usize, trailers_size: usize, timeout_ms: u32, token_out: usize,
+): i32;
+// @ts-ignore: decorator
+@external("env", "proxy_set_effective_context")
+export declare function proxy_set_effective_context(context_id: u32): i32;
+// @ts-ignore: decorator
+@external("env", "proxy_get_header_map_value")
+export declare function proxy_get_header_map_value(map: i32, key: usize, key_size: usize, value_out: usize, value_size_out: usize): i32;

@@ -32,6 +32,9 @@ export { EveryPowerOfTwo } from "./ratelimit";
 // metrics, defined by the kit when the plugin is configured
 export { counter, gauge, Metric } from "./metrics";
 
+// HTTP calls from a connection: the answer comes to its onHttpCallResponse(response)
+export { HttpCallRequest, HttpCallResponse, sendHttpCall } from "./http_call";
+
 // state shared by every VM of the plugin's vm_id (counters and lists, with CAS retries), and ticks
 export { SharedCounter, SharedList, SharedUpdate } from "./shared";
 export { setTickPeriod } from "./tick";

@@ -18,13 +18,20 @@
 //   set_buffer <type> <start> <length> <size>   proxy_set_buffer_bytes of size constant bytes
 //   metric <type> <name> <offset>      proxy_increment_metric (defined in proxy_on_configure)
 //   close <stream>                     proxy_close_stream
+//   continue <stream>                  proxy_continue_stream
+//   http_call <cluster in hex> <headers size> <timeout>   proxy_http_call of a request with
+//                                      :method, :path and :authority in headers of that size
+//   effective                          proxy_set_effective_context(the connection's id)
+//   header_value <map> <key in hex>    proxy_get_header_map_value, the value freed
+// The callback http_call_response is the answer to the call its connection sent last.
 
 import { free } from "@solo-io/proxy-runtime/malloc";
 // Its abort_proc_exit is the release's abort (asconfig.json), as in every filter.
 import "@solo-io/proxy-runtime/runtime";
 import {
-  proxy_close_stream, proxy_define_metric, proxy_get_buffer_bytes, proxy_get_current_time_nanoseconds, proxy_get_log_level,
-  proxy_get_property, proxy_increment_metric, proxy_log, proxy_set_buffer_bytes,
+  proxy_close_stream, proxy_continue_stream, proxy_define_metric, proxy_get_buffer_bytes, proxy_get_current_time_nanoseconds,
+  proxy_get_header_map_value, proxy_get_log_level, proxy_get_property, proxy_http_call, proxy_increment_metric, proxy_log,
+  proxy_set_buffer_bytes, proxy_set_effective_context,
 } from "../../assembly/kit/imports";
 
 export { malloc } from "@solo-io/proxy-runtime/malloc";
@@ -37,11 +44,11 @@ const RETURNED_POINTER: usize = memory.data(8);
 const RETURNED_LENGTH: usize = RETURNED_POINTER + 4;
 
 /** The callbacks with a script, in the order of CALLBACKS. */
-const enum Callback { NewConnection, DownstreamData, UpstreamData, DownstreamClose, UpstreamClose, Done }
-const CALLBACKS = ["new_connection", "downstream_data", "upstream_data", "downstream_close", "upstream_close", "done"];
+const enum Callback { NewConnection, DownstreamData, UpstreamData, DownstreamClose, UpstreamClose, Done, HttpCallResponse }
+const CALLBACKS = ["new_connection", "downstream_data", "upstream_data", "downstream_close", "upstream_close", "done", "http_call_response"];
 
 /** The calls a script can make (and `return`). */
-const enum Kind { Return, Level, Time, Log, Property, Buffer, SetBuffer, Metric, Close }
+const enum Kind { Return, Level, Time, Log, Property, Buffer, SetBuffer, Metric, Close, Continue, HttpCall, Effective, HeaderValue }
 
 /** One host call, its arguments decoded when the script is read. */
 class Call {
@@ -51,16 +58,18 @@ class Call {
   c: i32 = 0;
   offset: i64 = 0;
   bytes: ArrayBuffer = new ArrayBuffer(0);
+  /** http_call: the request's headers */
+  headers: ArrayBuffer = new ArrayBuffer(0);
 }
 
 /** scripts[callback][n]: the calls of a connection's n-th invocation of that callback. */
-let scripts: Call[][][] = [[], [], [], [], [], []];
+let scripts: Call[][][] = [[], [], [], [], [], [], []];
 /** What every log line and written buffer holds: printable bytes, as long as the longest use. */
 let filler = new ArrayBuffer(0);
 
 class Connection {
   id: u32;
-  invocations: StaticArray<i32> = new StaticArray<i32>(6);
+  invocations: StaticArray<i32> = new StaticArray<i32>(7);
 
   constructor(id: u32) {
     this.id = id;
@@ -72,6 +81,8 @@ const connections = new Map<u32, Connection>();
 /** the connection called last, as the kit's dispatcher keeps it: callbacks come in runs */
 let lastId: u32 = 0;
 let last: Connection | null = null;
+/** the connection that sent the last HTTP call */
+let caller: u32 = 0;
 
 function connectionOf(context_id: u32): Connection | null {
   if (context_id == lastId) return last;
@@ -145,6 +156,24 @@ function run(context_id: u32, callback: Callback): i32 {
       case Kind.Close:
         proxy_close_stream(call.a);
         break;
+      case Kind.Continue:
+        proxy_continue_stream(call.a);
+        break;
+      case Kind.HttpCall:
+        store<u32>(RETURNED_POINTER, 0);
+        proxy_http_call(
+          changetype<usize>(call.bytes), call.bytes.byteLength, changetype<usize>(call.headers), call.headers.byteLength,
+          0, 0, 0, 0, call.a, RETURNED_POINTER,
+        );
+        caller = context_id;
+        break;
+      case Kind.Effective:
+        proxy_set_effective_context(context_id);
+        break;
+      case Kind.HeaderValue:
+        clearReturned();
+        freeReturned(proxy_get_header_map_value(call.a, changetype<usize>(call.bytes), call.bytes.byteLength, RETURNED_POINTER, RETURNED_LENGTH));
+        break;
     }
   }
   return status;
@@ -165,6 +194,24 @@ function defineMetric(type: i32, name: string): u32 {
   store<u32>(RETURNED_POINTER, 0);
   proxy_define_metric(type, changetype<usize>(utf8), utf8.byteLength, RETURNED_POINTER);
   return load<u32>(RETURNED_POINTER);
+}
+
+/** A pairs encoding of :method GET, :path / and an :authority that makes it `size` bytes (60 at least). */
+function requestHeaders(size: i32): ArrayBuffer {
+  const names = [":method", ":path", ":authority"];
+  const values = ["GET", "/", "x".repeat(max(0, size - 60))];
+  let text = "";
+  for (let i = 0; i < 3; i++) text += names[i] + "\0" + values[i] + "\0";
+  const body = String.UTF8.encode(text);
+  const encoded = new ArrayBuffer(4 + 24 + body.byteLength);
+  const base = changetype<usize>(encoded);
+  store<u32>(base, 3);
+  for (let i = 0; i < 3; i++) {
+    store<u32>(base + 4 + i * 8, names[i].length);
+    store<u32>(base + 8 + i * 8, values[i].length);
+  }
+  memory.copy(base + 28, changetype<usize>(body), body.byteLength);
+  return encoded;
 }
 
 /** The call of one script line's words after `<callback> <n>`; its longest use of the filler. */
@@ -194,15 +241,26 @@ function parseCall(words: string[]): Call {
     call.kind = Kind.Metric;
     call.a = defineMetric(I32.parseInt(words[3]), words[4]);
     call.offset = I64.parseInt(words[5]);
-  } else if (name == "close") {
-    call.kind = Kind.Close;
+  } else if (name == "close" || name == "continue") {
+    call.kind = name == "close" ? Kind.Close : Kind.Continue;
     call.a = I32.parseInt(words[3]);
+  } else if (name == "http_call") {
+    call.kind = Kind.HttpCall;
+    call.bytes = hexBytes(words[3]);
+    call.headers = requestHeaders(I32.parseInt(words[4]));
+    call.a = I32.parseInt(words[5]);
+  } else if (name == "effective") {
+    call.kind = Kind.Effective;
+  } else if (name == "header_value") {
+    call.kind = Kind.HeaderValue;
+    call.a = I32.parseInt(words[3]);
+    call.bytes = hexBytes(words[4]);
   }
   return call;
 }
 
 function readScript(text: string): void {
-  scripts = [[], [], [], [], [], []];
+  scripts = [[], [], [], [], [], [], []];
   let longest = 0;
   const lines = text.split("\n");
   for (let i = 0; i < lines.length; i++) {
@@ -273,6 +331,10 @@ export function proxy_on_upstream_connection_close(context_id: u32, peer_type: u
 export function proxy_on_done(context_id: u32): u32 {
   run(context_id, Callback.Done);
   return 1;
+}
+
+export function proxy_on_http_call_response(context_id: u32, token: u32, headers: u32, body_size: u32, trailers: u32): void {
+  run(caller, Callback.HttpCallResponse);
 }
 
 export function proxy_on_log(context_id: u32): void {}

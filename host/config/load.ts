@@ -7,7 +7,7 @@ import fs from "node:fs";
 import type {
   ClusterConfig, EndpointConfig, EnvoyConfig, FailurePolicy, HttpConnectionManagerConfig, JsonObject,
   JsonValue, ListenerConfig, ListenerFilterConfig, Metadata, NetworkFilterConfig, ProxyProtocolVersion, SocketAddress,
-  TcpProxyConfig, WasmFilterConfig, DirectResponseRoute, WasmCode,
+  TcpProxyConfig, WasmFilterConfig, DirectResponseRoute, HeaderMatch, WasmCode,
 } from "./model.ts";
 import { childPath, ConfigError, type ConfigIssue } from "./issues.ts";
 import { checkEnvoyConfig } from "./validate.ts";
@@ -295,7 +295,10 @@ class ModelMapper {
       this.onlyFields(route, routePath, ["name", "match", "direct_response"]);
       if (route.direct_response === undefined) this.refuse(routePath, "a route other than direct_response");
       const match = object(route.match);
-      this.onlyFields(match, childPath(routePath, "match"), ["prefix", "path"]);
+      this.onlyFields(match, childPath(routePath, "match"), ["prefix", "path", "headers"]);
+      const headers = list(match.headers).map((header, headerIndex) =>
+        this.headerMatch(object(header), `${childPath(routePath, "match")}.headers[${headerIndex}]`),
+      );
       const response = object(route.direct_response);
       this.onlyFields(response, childPath(routePath, "direct_response"), ["status", "body"]);
       const body = object(response.body);
@@ -304,10 +307,27 @@ class ModelMapper {
         domains,
         ...(typeof match.prefix === "string" ? { prefix: match.prefix } : {}),
         ...(typeof match.path === "string" ? { path: match.path } : {}),
+        ...(headers.length > 0 ? { headers } : {}),
         status: Number(response.status ?? 0),
         body: String(body.inline_string ?? ""),
       };
     });
+  }
+
+  /** A HeaderMatcher with a string_match of exact or prefix (the strict schema checks the rest). */
+  private headerMatch(header: JsonObject, path: string): HeaderMatch {
+    this.onlyFields(header, path, ["name", "string_match", "invert_match"]);
+    const stringMatchPath = childPath(path, "string_match");
+    const stringMatch = object(header.string_match);
+    if (header.string_match === undefined) this.refuse(path, "a header matcher without string_match");
+    this.onlyFields(stringMatch, stringMatchPath, ["exact", "prefix", "ignore_case"]);
+    return {
+      name: String(header.name ?? "").toLowerCase(),
+      ...(typeof stringMatch.exact === "string" ? { exact: stringMatch.exact } : {}),
+      ...(typeof stringMatch.prefix === "string" ? { prefix: stringMatch.prefix } : {}),
+      ignoreCase: stringMatch.ignore_case === true,
+      invertMatch: header.invert_match === true,
+    };
   }
 
   private cluster(cluster: JsonObject, path: string): ClusterConfig {

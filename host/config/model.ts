@@ -86,6 +86,18 @@ export interface TcpProxyConfig {
   idleTimeoutMs: number;
 }
 
+/** A route's HeaderMatcher with a string_match: exactly one of exact / prefix is set. */
+export interface HeaderMatch {
+  /** the header's name, lower case */
+  name: string;
+  exact?: string;
+  prefix?: string;
+  /** string_match.ignore_case */
+  ignoreCase: boolean;
+  /** the route matches when no value of the header does (and the header is there) */
+  invertMatch: boolean;
+}
+
 /** A route of the HTTP connection manager that answers with a direct response. */
 export interface DirectResponseRoute {
   /** the virtual host's domains, e.g. ["*"] */
@@ -93,6 +105,8 @@ export interface DirectResponseRoute {
   /** exactly one of prefix / path is set */
   prefix?: string;
   path?: string;
+  /** match.headers: every one must match the request (Envoy's HeaderMatcher, §16); none when absent */
+  headers?: HeaderMatch[];
   status: number;
   /** direct_response.body.inline_string, "" when absent */
   body: string;

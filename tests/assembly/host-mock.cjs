@@ -5,6 +5,25 @@
 
 const decoder = new TextDecoder();
 
+/** A pairs encoding as `name=value,name=value` (docs/envoy-host.md §19), or `bad pairs`. */
+function pairsText(blob) {
+  const data = Buffer.from(blob);
+  if (data.length < 4) return "bad pairs";
+  const count = data.readUInt32LE(0);
+  let offset = 4 + count * 8;
+  const out = [];
+  for (let i = 0; i < count; i++) {
+    const nameLength = data.readUInt32LE(4 + i * 8);
+    const valueLength = data.readUInt32LE(8 + i * 8);
+    const name = data.subarray(offset, offset + nameLength).toString();
+    offset += nameLength + 1;
+    const value = data.subarray(offset, offset + valueLength).toString();
+    offset += valueLength + 1;
+    out.push(`${name}=${value}`);
+  }
+  return offset === data.length ? out.join(",") : "bad pairs";
+}
+
 function createHostMock(memory) {
   let exports = null;
   let properties = new Map();
@@ -33,6 +52,11 @@ function createHostMock(memory) {
   // the last proxy_set_tick_period_milliseconds, -1 for none; what it answers
   let tickPeriod = -1;
   let tickResult = 0;
+  // HTTP calls (docs/envoy-host.md §19): clusters that exist, the requests sent, the answer's headers
+  let httpCalls = [];
+  let lastToken = 0;
+  let responseHeaders = new Map();
+  let effectiveContexts = [];
 
   const bytes = (pointer, length) => new Uint8Array(memory.buffer, pointer, length).slice();
   const text = (pointer, length) => decoder.decode(bytes(pointer, length));
@@ -95,6 +119,27 @@ function createHostMock(memory) {
     },
     proxy_close_stream(stream) {
       streamCalls.push(`close ${stream}`);
+      return 0;
+    },
+    // Envoy refuses an unknown cluster with BadArgument; tokens go by 4 (cpp-host nextHttpCallId)
+    proxy_http_call(clusterPointer, clusterLength, headersPointer, headersLength, bodyPointer, bodyLength, trailersPointer, trailersLength, timeout, tokenOut) {
+      view().setUint32(tokenOut, 0, true);
+      const cluster = text(clusterPointer, clusterLength);
+      if (cluster !== "authz") return 2;
+      lastToken += 4;
+      httpCalls.push(`${cluster} ${timeout} ${pairsText(bytes(headersPointer, headersLength))} body ${bodyLength}`);
+      view().setUint32(tokenOut, lastToken, true);
+      return 0;
+    },
+    proxy_set_effective_context(id) {
+      effectiveContexts.push(id);
+      return 0;
+    },
+    proxy_get_header_map_value(map, keyPointer, keyLength, pointerOut, sizeOut) {
+      if (map !== 6) return 2;
+      const value = responseHeaders.get(text(keyPointer, keyLength));
+      if (value === undefined) return 1;
+      returnBytes(Buffer.from(value), pointerOut, sizeOut);
       return 0;
     },
     proxy_get_current_time_nanoseconds(pointerOut) {
@@ -174,6 +219,22 @@ function createHostMock(memory) {
       conflict = null;
       tickPeriod = -1;
       tickResult = 0;
+      httpCalls = [];
+      lastToken = 0;
+      responseHeaders = new Map();
+      effectiveContexts = [];
+    },
+    setResponseHeader(keyPointer, keyLength, valuePointer, valueLength) {
+      responseHeaders.set(text(keyPointer, keyLength), text(valuePointer, valueLength));
+    },
+    httpCallCount() {
+      return httpCalls.length;
+    },
+    httpCallLength(index) {
+      return Buffer.byteLength(httpCalls[index]);
+    },
+    copyHttpCall(index, pointer) {
+      new Uint8Array(memory.buffer).set(Buffer.from(httpCalls[index]), pointer);
     },
     setProperty(pathPointer, pathLength, valuePointer, valueLength) {
       properties.set(text(pathPointer, pathLength), bytes(valuePointer, valueLength));

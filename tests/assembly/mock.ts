@@ -57,6 +57,34 @@ declare function mockTickPeriod(): f64;
 @external("mock", "failTickPeriod")
 declare function mockFailTickPeriod(result: u32): void;
 
+@external("mock", "setResponseHeader")
+declare function mockSetResponseHeader(key: usize, keyLength: usize, value: usize, valueLength: usize): void;
+@external("mock", "httpCallCount")
+declare function mockHttpCallCount(): i32;
+@external("mock", "httpCallLength")
+declare function mockHttpCallLength(index: i32): i32;
+@external("mock", "copyHttpCall")
+declare function mockCopyHttpCall(index: i32, pointer: usize): void;
+
+/** A header of the HTTP call's answer, as proxy_get_header_map_value(6) reads it. */
+export function setResponseHeader(key: string, value: string): void {
+  const keyUtf8 = String.UTF8.encode(key);
+  const valueUtf8 = String.UTF8.encode(value);
+  mockSetResponseHeader(changetype<usize>(keyUtf8), keyUtf8.byteLength, changetype<usize>(valueUtf8), valueUtf8.byteLength);
+}
+
+/** The HTTP calls sent, each as `<cluster> <timeout> <name=value,...> body <size>`. */
+export function httpCalls(): string[] {
+  const count = mockHttpCallCount();
+  const out = new Array<string>(count);
+  for (let i = 0; i < count; i++) {
+    const bytes = new ArrayBuffer(mockHttpCallLength(i));
+    mockCopyHttpCall(i, changetype<usize>(bytes));
+    out[i] = String.UTF8.decode(bytes);
+  }
+  return out;
+}
+
 export function resetHost(): void {
   mockReset();
 }

@@ -62,7 +62,7 @@ function headersTooLarge(request: IncomingMessage): boolean {
 }
 
 function answer(config: HttpConnectionManagerConfig, request: IncomingMessage, response: ServerResponse): void {
-  const route = matchRoute(config.routes, request.headers.host ?? "", request.url ?? "/");
+  const route = matchRoute(config.routes, request.headers.host ?? "", request.url ?? "/", (name) => request.headersDistinct[name]);
   const status = route?.status ?? 404;
   const body = Buffer.from(route?.body ?? "");
   // Envoy's headers, in its order and lower case (node's own Date header is capitalised)
