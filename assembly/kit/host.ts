@@ -8,12 +8,10 @@ import {
 } from "@solo-io/proxy-runtime/runtime";
 import {
   proxy_close_stream, proxy_continue_stream, proxy_define_metric, proxy_get_buffer_bytes, proxy_get_current_time_nanoseconds,
-  proxy_get_log_level, proxy_get_property, proxy_increment_metric, proxy_log, proxy_set_buffer_bytes,
+  proxy_get_header_map_value, proxy_get_log_level, proxy_get_property, proxy_get_shared_data, proxy_http_call,
+  proxy_increment_metric, proxy_log, proxy_record_metric, proxy_set_buffer_bytes, proxy_set_effective_context,
+  proxy_set_shared_data, proxy_set_tick_period_milliseconds,
 } from "./imports";
-import {
-  proxy_get_shared_data, proxy_record_metric, proxy_set_shared_data, proxy_set_tick_period_milliseconds,
-} from "./imports";
-import { proxy_get_header_map_value, proxy_http_call, proxy_set_effective_context } from "./imports";
 
 /** Where the host writes a returned block's address, then its length; or one 8-byte value. */
 const RETURNED_POINTER: usize = memory.data(8);
@@ -198,7 +196,8 @@ export function setEffectiveContext(id: u32): WasmResultValues {
 export function getHeaderMapValue(map: i32, key: ArrayBuffer, into: HostBytes = new HostBytes()): HostBytes {
   into.release(); // as in getBufferBytes
   clearReturned();
-  return takeReturnedBytes(proxy_get_header_map_value(map, changetype<usize>(key), key.byteLength, RETURNED_POINTER, RETURNED_LENGTH), into);
+  takeReturnedBytes(proxy_get_header_map_value(map, changetype<usize>(key), key.byteLength, RETURNED_POINTER, RETURNED_LENGTH), into);
+  return into;
 }
 
 /** The name of a result code as Envoy's headers spell it, e.g. `NotFound`. */
