@@ -32,7 +32,7 @@ CHECK_FILTER := node --import tsx scripts/check-filter.ts
 OCI_MODULE ?= build/main.wasm
 OCI_ROOT_ID ?= tcp_connection_logger
 
-.PHONY: help install build readable oci test test-assembly test-node test-filter lint local local-remote up down e2e-envoy bench bench-quick clean new-filter dev docs docs-check
+.PHONY: help install build modules readable oci test test-assembly test-node test-filter lint local local-remote up down e2e-envoy bench bench-quick clean new-filter dev docs docs-check
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  make %-14s %s\n", $$1, $$2 }'
@@ -48,7 +48,15 @@ node_modules/.package-lock.json: package-lock.json
 EXAMPLES := $(patsubst examples/%/index.ts,%,$(wildcard examples/*/index.ts))
 FILTER_MODULES := build/main.wasm $(patsubst %,build/%.wasm,$(EXAMPLES))
 
-build: $(FILTER_MODULES) build/debug.wasm ## compile every filter (release): build/main.wasm (the logger), build/<name>.wasm for examples/<name>/; and build/debug.wasm
+# asc compiles on one core: the modules are built as many at a time as the machine has cores
+# (BUILD_JOBS), each rule still rebuilding only what changed.
+BUILD_JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+
+build: install ## compile every filter (release): build/main.wasm (the logger), build/<name>.wasm for examples/<name>/; and build/debug.wasm
+	@$(MAKE) --no-print-directory -j$(BUILD_JOBS) modules
+
+modules: $(FILTER_MODULES) build/debug.wasm
+	@:
 
 build/main.wasm: node_modules/.package-lock.json $(KIT_SOURCES) $(wildcard assembly/logger/*.ts)
 	$(CHECK_FILTER) assembly/logger/index.ts

@@ -5,6 +5,7 @@
 // Exit 0 when valid, 1 with one line per issue, 2 on a usage error or unreadable file.
 
 import { readFileSync } from "node:fs";
+import { pathToFileURL } from "node:url";
 import { isDeepStrictEqual, parseArgs } from "node:util";
 import { isMap, isScalar, LineCounter, parseDocument, type Document } from "yaml";
 import { WasmPlugin, type IWasmPlugin } from "@kubernetes-models/istio/extensions.istio.io/v1alpha1/WasmPlugin";
@@ -32,7 +33,7 @@ interface SchemaError {
   params?: { allowedValues?: string[] };
 }
 
-class Linter {
+export class Linter {
   readonly issues: ConfigIssue[] = [];
   private readonly lines = new LineCounter();
   private readonly document: Document;
@@ -106,7 +107,7 @@ class Linter {
 }
 
 /** The first wasm filter of the Envoy config: the plugin the WasmPlugin deploys. */
-function envoyWasmPlugin(file: string): WasmFilterConfig {
+export function envoyWasmPlugin(file: string): WasmFilterConfig {
   const config = loadEnvoyConfig(file);
   const plugin = config.listeners.flatMap((listener) => listener.filters).find((filter) => filter.kind === "wasm");
   if (plugin === undefined) throw new Error(`${file}: no wasm filter`);
@@ -145,4 +146,5 @@ function main(argv: string[]): number {
   return 1;
 }
 
-process.exitCode = main(process.argv.slice(2));
+// Run as a command; imported (by its tests), it only defines the linter.
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) process.exitCode = main(process.argv.slice(2));

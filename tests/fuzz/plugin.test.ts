@@ -16,7 +16,7 @@ import { fuzzSettings, Random } from "../helpers/fuzz-random.ts";
 import { pluginConfig } from "../helpers/wat-filters.ts";
 
 const WASM_PATH = new URL("../../build/main.wasm", import.meta.url).pathname;
-const { seed, count } = fuzzSettings({ seed: 0x2b7e1516, count: 12_000 });
+const { seed, count } = fuzzSettings({ seed: 0x2b7e1516, count: 6_000 });
 const SEED = `0x${seed.toString(16)}`;
 /** Each session is one plugin: its connections are a warm-up, then twice as many to check memory. */
 const SESSION_CONNECTIONS = 2000;
