@@ -99,7 +99,11 @@ function declarationsOf(file: string): Map<string, Entry> {
       const heritage = statement.members.length > 0 ? statement.members[0] : undefined;
       const signature = signatureOf(statement, source, heritage).replace(/\s*\{.*$/, "");
       entries.set(statement.name.text, { signature, doc: docOf(statement, source), members });
-    } else if (ts.isEnumDeclaration(statement) || ts.isInterfaceDeclaration(statement) || ts.isTypeAliasDeclaration(statement)) {
+    } else if (ts.isEnumDeclaration(statement)) {
+      // an enum's members are its values: a filter writes them (JsonKind.String)
+      const members = statement.members.map((member) => ({ signature: member.name.getText(source), doc: docOf(member, source), members: [] }));
+      entries.set(statement.name.text, { signature: signatureOf(statement, source, undefined).replace(/\s*\{.*$/, ""), doc: docOf(statement, source), members });
+    } else if (ts.isInterfaceDeclaration(statement) || ts.isTypeAliasDeclaration(statement)) {
       entries.set(statement.name.text, { signature: signatureOf(statement, source, undefined).replace(/\s*\{.*$/, ""), doc: docOf(statement, source), members: [] });
     } else if (ts.isVariableStatement(statement)) {
       for (const declaration of statement.declarationList.declarations) {

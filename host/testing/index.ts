@@ -3,7 +3,7 @@
 // (docs/envoy-host.md §3), and read what the filter did — the bytes it passed on each way after
 // its edits, whether it closed the connection or held bytes back, its status for each call, its
 // log lines and its metrics. The filter runs in the local host's proxy-wasm host, as it would in
-// Envoy. README "Write your own network filter" shows it in a node:test suite.
+// Envoy. docs/testing-api.md is its reference; docs/writing-a-filter.md uses it in a node:test suite.
 //
 //   const guard = startFilter({ wasm: "build/tcp_guard.wasm", rootId: "tcp_guard",
 //                               configuration: '{"deny_sources": ["10.0.0.0/8"]}' });
