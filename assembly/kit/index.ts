@@ -27,6 +27,7 @@ export { LogLine, logLine } from "./logline";
 import * as line from "./logline";
 export { line };
 export { escapeBytes } from "./escape";
+export { indexOfByte } from "./bytes";
 export { EveryPowerOfTwo } from "./ratelimit";
 
 // metrics, defined by the kit when the plugin is configured

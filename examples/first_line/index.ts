@@ -9,7 +9,7 @@
 // plus the new ones, and `this.downstream.received` says how many are new. Continue hands the
 // whole buffer, held bytes first, on to tcp_proxy.
 
-import { Connection, FilterStatusValues, line, logLevel, LogLevelValues, NetworkFilter, resultName, WasmResultValues } from "../../assembly/kit";
+import { Connection, FilterStatusValues, indexOfByte, line, logLevel, LogLevelValues, NetworkFilter, resultName, WasmResultValues } from "../../assembly/kit";
 import { FirstLinePlugin } from "./settings";
 
 export * from "../../assembly/kit/exports";
@@ -35,7 +35,7 @@ class FirstLineConnection extends Connection {
     // The held bytes were searched in an earlier call and hold no LF: read only the new ones.
     const held = size - stream.received;
     const fresh = stream.read(held, stream.received).bytes;
-    const lineFeedAt = indexOfLineFeed(fresh);
+    const lineFeedAt = indexOfByte(fresh, LF);
     if (lineFeedAt >= 0) {
       const lineEnd = held + <usize>lineFeedAt + 1; // the LF included
       if (lineEnd <= maxLineBytes) return this.foundLine(lineEnd);
@@ -93,16 +93,6 @@ class FirstLineConnection extends Connection {
     }
     return FilterStatusValues.Continue;
   }
-}
-
-/** Where the first LF of `bytes` is, or -1. */
-function indexOfLineFeed(bytes: ArrayBuffer): i32 {
-  const start = changetype<usize>(bytes); // bytes read through their address: no per-byte cost
-  const length = bytes.byteLength;
-  for (let i = 0; i < length; i++) {
-    if (load<u8>(start + i) == LF) return i;
-  }
-  return -1;
 }
 
 // Its root id, and "" for a configuration that leaves root_id out.

@@ -9,7 +9,7 @@
 // looks for the first LF in each chunk until it finds one, passes the chunks before it on as
 // they are, and rewrites the chunk that holds it, wherever the network cut the stream.
 
-import { Connection, FilterStatusValues, line, logLevel, LogLevelValues, NetworkFilter, resultName, WasmResultValues } from "../../assembly/kit";
+import { Connection, FilterStatusValues, indexOfByte, line, logLevel, LogLevelValues, NetworkFilter, resultName, WasmResultValues } from "../../assembly/kit";
 import { StampPlugin } from "./settings";
 
 export * from "../../assembly/kit/exports";
@@ -35,7 +35,7 @@ class StampConnection extends Connection {
     if (this.stamped || size == 0) return FilterStatusValues.Continue;
     const stream = this.upstream;
     const chunk = stream.read(0, size).bytes;
-    const lineFeedAt = indexOfLineFeed(chunk);
+    const lineFeedAt = indexOfByte(chunk, LF);
     if (lineFeedAt < 0) return FilterStatusValues.Continue; // the first line goes on in the next chunk
     this.stamped = true;
     // proxy_set_buffer_bytes can only replace from the start or append at the end: an insertion
@@ -66,16 +66,6 @@ class StampConnection extends Connection {
     if (!this.stamped && this.upstreamBytes > 0) line.text(", no end of line: not stamped");
     line.send(LogLevelValues.info);
   }
-}
-
-/** Where the first LF of `bytes` is, or -1. */
-function indexOfLineFeed(bytes: ArrayBuffer): i32 {
-  const start = changetype<usize>(bytes); // bytes read through their address: no per-byte cost
-  const length = bytes.byteLength;
-  for (let i = 0; i < length; i++) {
-    if (load<u8>(start + i) == LF) return i;
-  }
-  return -1;
 }
 
 /** `bytes` with `inserted` at `at`. */
