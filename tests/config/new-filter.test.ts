@@ -77,7 +77,7 @@ describe("make new-filter", () => {
     const commands = planned.stdout.split("\n").filter((line) => /^(npx asc|node )/.test(line)).map((line) => line.replace(/ --test-reporter\S*/g, ""));
     assert.deepEqual(commands.filter((line) => !line.startsWith("npx asc")), [
       'node tests/assembly/run.cjs "--file=^(tests/assembly/guard-callbacks.spec.ts|tests/assembly/guard.spec.ts)$"',
-      "node --import tsx --test examples/tcp_guard/deny_list_scale.test.ts examples/tcp_guard/tcp_guard.test.ts tests/e2e/tcp-guard.test.ts",
+      "node --import tsx --test --test-concurrency=2 examples/tcp_guard/deny_list_scale.test.ts examples/tcp_guard/tcp_guard.test.ts tests/e2e/tcp-guard.test.ts",
     ]);
     // every folder of the copy's examples/ with an index.ts, in make's order
     const examples = fs.readdirSync(path.join(copy, "examples")).filter((name) => fs.existsSync(path.join(copy, "examples", name, "index.ts"))).sort();
