@@ -16,7 +16,8 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import ts from "typescript";
+import type ts from "typescript";
+import { typescript } from "./typescript.ts";
 
 const KIT_FOLDER = fileURLToPath(new URL("../assembly/kit", import.meta.url));
 const KIT_EXPORTS = path.join(KIT_FOLDER, "exports.ts");
@@ -36,7 +37,7 @@ interface KitContract {
 class CheckError extends Error {}
 
 function parse(file: string): ts.SourceFile {
-  return ts.createSourceFile(file, readFileSync(file, "utf8"), ts.ScriptTarget.Latest, true);
+  return typescript.createSourceFile(file, readFileSync(file, "utf8"), typescript.ScriptTarget.Latest, true);
 }
 
 function visit(node: ts.Node, action: (node: ts.Node) => void): void {
@@ -66,7 +67,7 @@ function roleOf(expression: ts.Expression): Role {
 }
 
 function isIsDefinedCall(node: ts.Node): node is ts.CallExpression {
-  return ts.isCallExpression(node) && ts.isIdentifier(node.expression) && node.expression.text === "isDefined";
+  return typescript.isCallExpression(node) && typescript.isIdentifier(node.expression) && node.expression.text === "isDefined";
 }
 
 /** Reads the callbacks and the plugin's required methods from the dispatcher's sources. */
@@ -77,13 +78,13 @@ export function readKitContract(kitFolder: string = KIT_FOLDER): KitContract {
     visit(parse(path.join(kitFolder, name)), (node) => {
       if (isIsDefinedCall(node)) {
         const argument = node.arguments[0];
-        if (argument !== undefined && ts.isPropertyAccessExpression(argument) && CALLBACK_NAME.test(argument.name.text)) {
+        if (argument !== undefined && typescript.isPropertyAccessExpression(argument) && CALLBACK_NAME.test(argument.name.text)) {
           contract.callbacks[roleOf(argument.expression)].add(argument.name.text);
         }
       }
       // `plugin.configure(...)`: a method the dispatcher calls on every plugin
-      if (ts.isCallExpression(node) && ts.isPropertyAccessExpression(node.expression)
-        && ts.isIdentifier(node.expression.expression) && node.expression.expression.text === "plugin") {
+      if (typescript.isCallExpression(node) && typescript.isPropertyAccessExpression(node.expression)
+        && typescript.isIdentifier(node.expression.expression) && node.expression.expression.text === "plugin") {
         pluginCalls.push(node.expression.name.text);
       }
     });
@@ -106,8 +107,8 @@ function resolveImport(from: string, specifier: string): string | null {
 }
 
 function moduleSpecifier(statement: ts.Statement): string | null {
-  if ((ts.isImportDeclaration(statement) || ts.isExportDeclaration(statement))
-    && statement.moduleSpecifier !== undefined && ts.isStringLiteral(statement.moduleSpecifier)) {
+  if ((typescript.isImportDeclaration(statement) || typescript.isExportDeclaration(statement))
+    && statement.moduleSpecifier !== undefined && typescript.isStringLiteral(statement.moduleSpecifier)) {
     return statement.moduleSpecifier.text;
   }
   return null;
@@ -136,7 +137,7 @@ function reExportsKitExports(file: string, seen: Set<string> = new Set()): boole
   if (seen.has(file)) return false;
   seen.add(file);
   return parse(file).statements.some((statement) => {
-    if (!ts.isExportDeclaration(statement) || statement.exportClause !== undefined) return false;
+    if (!typescript.isExportDeclaration(statement) || statement.exportClause !== undefined) return false;
     const specifier = moduleSpecifier(statement);
     const target = specifier === null ? null : resolveImport(file, specifier);
     return target !== null && reExportsKitExports(target, seen);
@@ -148,7 +149,7 @@ function findRegistration(files: ts.SourceFile[]): { plugin: string; connection:
   for (const file of files) {
     let found: { plugin: string; connection: string; node: ts.Node } | null = null;
     visit(file, (node) => {
-      if (found !== null || !ts.isNewExpression(node) || !ts.isIdentifier(node.expression) || node.expression.text !== DISPATCHER) return;
+      if (found !== null || !typescript.isNewExpression(node) || !typescript.isIdentifier(node.expression) || node.expression.text !== DISPATCHER) return;
       const [plugin, connection] = node.typeArguments ?? [];
       if (plugin !== undefined && connection !== undefined) found = { plugin: plugin.getText(), connection: connection.getText(), node };
     });
@@ -161,7 +162,7 @@ function classesByName(files: ts.SourceFile[]): Map<string, ts.ClassDeclaration>
   const classes = new Map<string, ts.ClassDeclaration>();
   for (const file of files) {
     visit(file, (node) => {
-      if (ts.isClassDeclaration(node) && node.name !== undefined && !classes.has(node.name.text)) classes.set(node.name.text, node);
+      if (typescript.isClassDeclaration(node) && node.name !== undefined && !classes.has(node.name.text)) classes.set(node.name.text, node);
     });
   }
   return classes;
@@ -172,15 +173,15 @@ function classChain(name: string, classes: Map<string, ts.ClassDeclaration>): ts
   const chain: ts.ClassDeclaration[] = [];
   for (let current = classes.get(name); current !== undefined && !chain.includes(current);) {
     chain.push(current);
-    const base = current.heritageClauses?.find((clause) => clause.token === ts.SyntaxKind.ExtendsKeyword)?.types[0];
+    const base = current.heritageClauses?.find((clause) => clause.token === typescript.SyntaxKind.ExtendsKeyword)?.types[0];
     current = base === undefined ? undefined : classes.get(base.expression.getText());
   }
   return chain;
 }
 
 function instanceMethods(chain: ts.ClassDeclaration[]): ts.MethodDeclaration[] {
-  return chain.flatMap((declaration) => declaration.members.filter(ts.isMethodDeclaration))
-    .filter((method) => !(ts.getCombinedModifierFlags(method) & ts.ModifierFlags.Static));
+  return chain.flatMap((declaration) => declaration.members.filter(typescript.isMethodDeclaration))
+    .filter((method) => !(typescript.getCombinedModifierFlags(method) & typescript.ModifierFlags.Static));
 }
 
 function listed(names: Set<string>): string {

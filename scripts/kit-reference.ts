@@ -8,7 +8,8 @@
 
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
-import ts from "typescript";
+import type ts from "typescript";
+import { typescript } from "./typescript.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 export const KIT_FOLDER = join(ROOT, "assembly/kit");
@@ -31,16 +32,16 @@ interface ModuleReference {
 }
 
 function parse(file: string): ts.SourceFile {
-  return ts.createSourceFile(file, readFileSync(join(KIT_FOLDER, file), "utf8"), ts.ScriptTarget.ES2022, true);
+  return typescript.createSourceFile(file, readFileSync(join(KIT_FOLDER, file), "utf8"), typescript.ScriptTarget.ES2022, true);
 }
 
 function hasModifier(node: ts.Node, kind: ts.SyntaxKind): boolean {
-  return ts.canHaveModifiers(node) && (ts.getModifiers(node) ?? []).some((modifier) => modifier.kind === kind);
+  return typescript.canHaveModifiers(node) && (typescript.getModifiers(node) ?? []).some((modifier) => modifier.kind === kind);
 }
 
 /** The first sentence of the node's last /** *\/ comment, on one line; "" without one. */
 function docOf(node: ts.Node, source: ts.SourceFile): string {
-  const ranges = ts.getLeadingCommentRanges(source.text, node.getFullStart()) ?? [];
+  const ranges = typescript.getLeadingCommentRanges(source.text, node.getFullStart()) ?? [];
   const jsdoc = ranges.map((range) => source.text.slice(range.pos, range.end)).filter((text) => text.startsWith("/**")).at(-1);
   if (jsdoc === undefined) return "";
   const text = jsdoc.slice(3, -2).split("\n").map((line) => line.replace(/^\s*\*?\s?/, "")).join(" ").replace(/\s+/g, " ").trim();
@@ -71,16 +72,16 @@ function signatureOf(node: ts.Node, source: ts.SourceFile, body: ts.Node | undef
 }
 
 function isPublicMember(member: ts.ClassElement): boolean {
-  if (hasModifier(member, ts.SyntaxKind.PrivateKeyword) || hasModifier(member, ts.SyntaxKind.ProtectedKeyword)) return false;
-  return member.name === undefined || !ts.isPrivateIdentifier(member.name);
+  if (hasModifier(member, typescript.SyntaxKind.PrivateKeyword) || hasModifier(member, typescript.SyntaxKind.ProtectedKeyword)) return false;
+  return member.name === undefined || !typescript.isPrivateIdentifier(member.name);
 }
 
 function memberEntry(member: ts.ClassElement, source: ts.SourceFile): Entry | undefined {
   if (!isPublicMember(member)) return undefined;
-  if (ts.isMethodDeclaration(member) || ts.isConstructorDeclaration(member) || ts.isGetAccessor(member) || ts.isSetAccessor(member)) {
+  if (typescript.isMethodDeclaration(member) || typescript.isConstructorDeclaration(member) || typescript.isGetAccessor(member) || typescript.isSetAccessor(member)) {
     return { signature: signatureOf(member, source, member.body), doc: docOf(member, source), members: [] };
   }
-  if (ts.isPropertyDeclaration(member)) {
+  if (typescript.isPropertyDeclaration(member)) {
     return { signature: signatureOf(member, source, member.initializer).replace(/\s*=$/, ""), doc: docOf(member, source), members: [] };
   }
   return undefined;
@@ -91,24 +92,24 @@ function declarationsOf(file: string): Map<string, Entry> {
   const source = parse(file);
   const entries = new Map<string, Entry>();
   for (const statement of source.statements) {
-    if (!hasModifier(statement, ts.SyntaxKind.ExportKeyword)) continue;
-    if (ts.isFunctionDeclaration(statement) && statement.name !== undefined) {
+    if (!hasModifier(statement, typescript.SyntaxKind.ExportKeyword)) continue;
+    if (typescript.isFunctionDeclaration(statement) && statement.name !== undefined) {
       entries.set(statement.name.text, { signature: signatureOf(statement, source, statement.body), doc: docOf(statement, source), members: [] });
-    } else if (ts.isClassDeclaration(statement) && statement.name !== undefined) {
+    } else if (typescript.isClassDeclaration(statement) && statement.name !== undefined) {
       const members = statement.members.map((member) => memberEntry(member, source)).filter((entry): entry is Entry => entry !== undefined);
       const heritage = statement.members.length > 0 ? statement.members[0] : undefined;
       const signature = signatureOf(statement, source, heritage).replace(/\s*\{.*$/, "");
       entries.set(statement.name.text, { signature, doc: docOf(statement, source), members });
-    } else if (ts.isEnumDeclaration(statement)) {
+    } else if (typescript.isEnumDeclaration(statement)) {
       // an enum's members are its values: a filter writes them (JsonKind.String)
       const members = statement.members.map((member) => ({ signature: member.name.getText(source), doc: docOf(member, source), members: [] }));
       entries.set(statement.name.text, { signature: signatureOf(statement, source, undefined).replace(/\s*\{.*$/, ""), doc: docOf(statement, source), members });
-    } else if (ts.isInterfaceDeclaration(statement) || ts.isTypeAliasDeclaration(statement)) {
+    } else if (typescript.isInterfaceDeclaration(statement) || typescript.isTypeAliasDeclaration(statement)) {
       entries.set(statement.name.text, { signature: signatureOf(statement, source, undefined).replace(/\s*\{.*$/, ""), doc: docOf(statement, source), members: [] });
-    } else if (ts.isVariableStatement(statement)) {
+    } else if (typescript.isVariableStatement(statement)) {
       for (const declaration of statement.declarationList.declarations) {
-        if (!ts.isIdentifier(declaration.name)) continue;
-        const kind = statement.declarationList.flags & ts.NodeFlags.Const ? "const" : "let";
+        if (!typescript.isIdentifier(declaration.name)) continue;
+        const kind = statement.declarationList.flags & typescript.NodeFlags.Const ? "const" : "let";
         const type = declaration.type === undefined ? "" : `: ${declaration.type.getText(source)}`;
         entries.set(declaration.name.text, { signature: `${kind} ${declaration.name.text}${type}`, doc: docOf(statement, source), members: [] });
       }
@@ -142,13 +143,13 @@ function exportedNames(): Map<string, Set<string> | "all"> {
   const own = declarationsOf(FACADE);
   if (own.size > 0) modules.set(FACADE, "all");
   for (const statement of facade.statements) {
-    if (!ts.isExportDeclaration(statement) || statement.moduleSpecifier === undefined || statement.isTypeOnly) continue;
+    if (!typescript.isExportDeclaration(statement) || statement.moduleSpecifier === undefined || statement.isTypeOnly) continue;
     const specifier = (statement.moduleSpecifier as ts.StringLiteral).text;
     if (!specifier.startsWith("./")) continue;
     const file = `${basename(specifier).replace(/\.ts$/, "")}.ts`;
-    if (statement.exportClause === undefined || ts.isNamespaceExport(statement.exportClause)) {
+    if (statement.exportClause === undefined || typescript.isNamespaceExport(statement.exportClause)) {
       modules.set(file, "all");
-    } else if (ts.isNamedExports(statement.exportClause)) {
+    } else if (typescript.isNamedExports(statement.exportClause)) {
       const names = modules.get(file);
       const set = names instanceof Set ? names : new Set<string>();
       for (const element of statement.exportClause.elements) set.add((element.propertyName ?? element.name).text);
