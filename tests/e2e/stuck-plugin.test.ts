@@ -17,7 +17,13 @@ import { startCli, type RunningCli } from "../helpers/e2e-cli.ts";
 import { configOnFreePorts, type ConfigPorts } from "../helpers/free-ports.ts";
 import { pluginModule, writeWat } from "../helpers/wat.ts";
 
-const LOOP = "(loop $forever (br $forever))";
+/** A callback that never returns and keeps a core busy, as a plugin's endless loop does. */
+const SPIN = "(loop $forever (br $forever))";
+/**
+ * A callback that never returns and uses no core: it waits on its memory, which nothing wakes.
+ * The host sees what it sees of SPIN (a call that has not returned), and the cases can run at once.
+ */
+const WAIT = "(loop $forever (drop (memory.atomic.wait32 (i32.const 0) (i32.const 0) (i64.const -1))) (br $forever))";
 const PLUGIN = "wasm plugin 'tcp_connection_logger'";
 const STARTED = "all dependencies initialized. starting workers";
 /**
@@ -26,10 +32,9 @@ const STARTED = "all dependencies initialized. starting workers";
  */
 const CASE = { timeout: 90_000 };
 
-// One case at a time: each stuck process keeps a core busy until it is ended, and six of them
-// at once on a small machine starve each other's start-up. Each test ends its process; one that
-// fails leaves it stuck, ended here.
-describe("a plugin callback that does not return", { concurrency: false }, () => {
+// The cases run at once: all but the first wait without using a core, so they do not starve each
+// other's start-up. Each test ends its process; one that fails leaves it stuck, ended here.
+describe("a plugin callback that does not return", { concurrency: true }, () => {
   let scratch: string;
   const started: RunningCli[] = [];
   before(() => {
@@ -44,7 +49,7 @@ describe("a plugin callback that does not return", { concurrency: false }, () =>
   async function startWith(name: string, body: string, imports = "") {
     const folder = join(scratch, name);
     mkdirSync(folder);
-    copyFileSync(writeWat(pluginModule(body, { imports })), join(folder, "main.wasm"));
+    copyFileSync(writeWat(pluginModule(body, { imports, sharedMemory: body.includes("memory.atomic.wait32") })), join(folder, "main.wasm"));
     const config = join(scratch, `${name}.yaml`);
     const ports: ConfigPorts = await configOnFreePorts(config);
     const cli = startCli(["-c", config, "--plugin-folder", folder]);
@@ -99,12 +104,13 @@ describe("a plugin callback that does not return", { concurrency: false }, () =>
     return { ...result, ms: performance.now() - sentMs };
   }
 
-  for (const [signal, code, caught] of [
-    ["SIGTERM", 143, "caught ENVOY_SIGTERM"],
-    ["SIGINT", 130, "caught SIGINT"],
+  for (const [signal, code, caught, loop] of [
+    ["SIGTERM", 143, "caught ENVOY_SIGTERM", SPIN],
+    ["SIGINT", 130, "caught SIGINT", WAIT],
   ] as const) {
-    test(`in proxy_on_new_connection: named while it runs; ${signal} ends the process after the grace, exit ${code}`, CASE, async () => {
-      const { cli, ports, startedMs, stderr } = await startWith(signal, `(func (export "proxy_on_new_connection") (param i32) (result i32) ${LOOP} (i32.const 0))`);
+    const how = loop === SPIN ? "spinning" : "waiting";
+    test(`in proxy_on_new_connection, ${how}: named while it runs; ${signal} ends the process after the grace, exit ${code}`, CASE, async () => {
+      const { cli, ports, startedMs, stderr } = await startWith(signal, `(func (export "proxy_on_new_connection") (param i32) (result i32) ${loop} (i32.const 0))`);
       await cli.waitForLog(STARTED);
       // The reference, from this run on this machine: how long the host took to start. A watchdog
       // that names the call later than its megamiss by more than that is not watching.
@@ -132,7 +138,7 @@ describe("a plugin callback that does not return", { concurrency: false }, () =>
   }
 
   test("a second Ctrl-C at once (as a wrapper that passes the terminal's on sends it) is logged and does not cut the grace short", CASE, async () => {
-    const { cli, ports } = await startWith("twice", `(func (export "proxy_on_new_connection") (param i32) (result i32) ${LOOP} (i32.const 0))`);
+    const { cli, ports } = await startWith("twice", `(func (export "proxy_on_new_connection") (param i32) (result i32) ${WAIT} (i32.const 0))`);
     await cli.waitForLog(STARTED);
     connectTo(ports.main);
     await cli.waitForLog("has not returned for ");
@@ -150,10 +156,10 @@ describe("a plugin callback that does not return", { concurrency: false }, () =>
   });
 
   for (const [where, body, named] of [
-    ["_initialize", `(func (export "_initialize") ${LOOP})`, `_initialize of ${PLUGIN} on the base VM`],
+    ["_initialize", `(func (export "_initialize") ${WAIT})`, `_initialize of ${PLUGIN} on the base VM`],
     [
       "proxy_on_configure",
-      `(func (export "proxy_on_configure") (param i32 i32) (result i32) ${LOOP} (i32.const 1))`,
+      `(func (export "proxy_on_configure") (param i32 i32) (result i32) ${WAIT} (i32.const 1))`,
       `proxy_on_configure (context 1) of ${PLUGIN} on the canary VM`,
     ],
   ]) {
@@ -180,13 +186,10 @@ describe("a plugin callback that does not return", { concurrency: false }, () =>
   test("one that returns after 1.8 s: a line when it does, and Envoy's watchdog stats counted for worker_0", CASE, async () => {
     const { cli, ports } = await startWith(
       "slow",
-      `(func $nanoseconds (result i64) (drop (call $now (i32.const 200))) (i64.load (i32.const 200)))
-       (func (export "proxy_on_new_connection") (param i32) (result i32)
-         (local $until i64)
-         (local.set $until (i64.add (call $nanoseconds) (i64.const 1800000000)))
-         (loop $spin (br_if $spin (i64.lt_u (call $nanoseconds) (local.get $until))))
+      // 1.8 s of waiting on its memory, which nothing wakes (2: timed out), without using a core
+      `(func (export "proxy_on_new_connection") (param i32) (result i32)
+         (drop (memory.atomic.wait32 (i32.const 0) (i32.const 0) (i64.const 1800000000)))
          (i32.const 0))`,
-      `(import "env" "proxy_get_current_time_nanoseconds" (func $now (param i32) (result i32)))`,
     );
     await cli.waitForLog(STARTED);
     connectTo(ports.main);

@@ -11,7 +11,8 @@ process.on("exit", () => rmSync(folder, { recursive: true, force: true }));
 let written = 0;
 
 function compileWat(text: string): Uint8Array {
-  const module = wabt.parseWat("test.wat", text);
+  // threads: a module may declare its memory shared and wait on it (memory.atomic.wait32)
+  const module = wabt.parseWat("test.wat", text, { threads: true });
   try {
     return module.toBinary({}).buffer;
   } finally {
@@ -51,6 +52,8 @@ export interface PluginModuleOptions {
   allocator?: string | null;
   /** extra import lines */
   imports?: string;
+  /** a shared memory, which `memory.atomic.wait32` needs */
+  sharedMemory?: boolean;
 }
 
 /**
@@ -63,7 +66,7 @@ export function pluginModule(body: string, options: PluginModuleOptions = {}): s
   return `(module
     ${IMPORTS}
     ${options.imports ?? ""}
-    (memory (export "memory") 1)
+    (memory (export "memory") 1 ${options.sharedMemory === true ? "1 shared" : ""})
     (global $heap (mut i32) (i32.const 4096))
     (func $malloc (param $size i32) (result i32)
       (local $block i32)
