@@ -22,8 +22,11 @@ READABLE_BY_ENVOY = scripts/readable-by-envoy.sh envoy build "$(FOLDER_PLUGIN)"
 NODE_TEST := node --import tsx --test --test-concurrency=2 \
 	--test-reporter=spec --test-reporter-destination=stdout \
 	--test-reporter=./tests/helpers/summary-reporter.mjs --test-reporter-destination=stdout
-NODE_TESTS := $(wildcard tests/config/*.test.ts tests/host/*.test.ts tests/testing/*.test.ts tests/plugin/*.test.ts \
-	examples/*/*.test.ts tests/fuzz/*.test.ts tests/e2e/*.test.ts tests/oci/*.test.ts)
+# The slowest files first: two run at a time, and a long file begun last would run alone at the end.
+SLOW_NODE_TESTS := tests/e2e/cli.test.ts tests/e2e/dev.test.ts tests/config/new-filter.test.ts tests/oci/image.test.ts \
+	tests/e2e/stuck-plugin.test.ts tests/e2e/shutdown.test.ts tests/fuzz/plugin.test.ts tests/config/filter-check.test.ts
+NODE_TESTS := $(SLOW_NODE_TESTS) $(filter-out $(SLOW_NODE_TESTS),$(wildcard tests/config/*.test.ts tests/host/*.test.ts \
+	tests/testing/*.test.ts tests/plugin/*.test.ts examples/*/*.test.ts tests/fuzz/*.test.ts tests/e2e/*.test.ts tests/oci/*.test.ts))
 # What every module is built from: the kit and the toolchain's settings. A filter's module also
 # depends on its own folder only, so a change in one filter rebuilds that filter alone.
 KIT_SOURCES := $(wildcard assembly/kit/*.ts) asconfig.json package-lock.json
