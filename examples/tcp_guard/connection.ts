@@ -17,6 +17,7 @@ const DESTINATION_ADDRESS = String.UTF8.encode("destination\0address");
 // under attack, and text() would convert each from UTF-16 every time.
 const REFUSED_SOURCE = String.UTF8.encode("refused: source ");
 const IS_IN_DENY_SOURCES = String.UTF8.encode(" is in deny_sources ");
+const PREPENDED = String.UTF8.encode("prepended ");
 
 // Filled in place for each connection: a VM runs one callback at a time.
 const source = new SocketAddress();
@@ -116,7 +117,14 @@ export class GuardConnection extends Connection {
       this.close(true);
       return FilterStatusValues.StopIteration;
     }
-    this.logLine(LogLevelValues.debug).text("prepended ").escaped(proxyLine).send();
+    // Built piece by piece behind the level, as the refusal line: through logLine's chain, each
+    // argument would be counted on every connection, the line shown or not.
+    if (logLevel() <= LogLevelValues.debug) {
+      this.beginLine();
+      line.bytes(PREPENDED);
+      line.escaped(proxyLine);
+      line.send(LogLevelValues.debug);
+    }
     return FilterStatusValues.Continue;
   }
 

@@ -27,38 +27,21 @@ const LINE_SCRATCH: usize = memory.data(104);
  */
 let lastLine = new ArrayBuffer(0);
 
-/** Copies `bytes` to `out`; returns the address after them. */
-function writeBytes(out: usize, bytes: ArrayBuffer): usize {
-  memory.copy(out, changetype<usize>(bytes), bytes.byteLength);
-  return out + bytes.byteLength;
+// The helpers below take the texts as an address and a length, not as ArrayBuffers: AssemblyScript
+// 0.17 counts a reference for each one passed to a function (docs/toolchain.md), and the line is
+// built for every connection.
+
+/** Copies `length` bytes from `from` to `out`; returns the address after them. */
+function copyTo(out: usize, from: usize, length: i32): usize {
+  memory.copy(out, from, length);
+  return out + length;
 }
 
-/** Where the port begins in a socket address's text: after its last colon. */
-function portStart(text: ArrayBuffer): i32 {
-  let colon = text.byteLength - 1;
-  while (load<u8>(changetype<usize>(text) + colon) != COLON) colon--;
+/** Where the port begins in the `length` bytes of a socket address's text at `text`: after its last colon. */
+function portStart(text: usize, length: i32): i32 {
+  let colon = length - 1;
+  while (load<u8>(text + colon) != COLON) colon--;
   return colon + 1;
-}
-
-/**
- * Writes the IP address of `address`, read from `text`, at `out`; returns the address after it.
- * An IPv4 address that SocketAddress reads is already canonical (four decimals, no leading
- * zero): its text is copied. An IPv6 one is written as hexadecimal groups, as Envoy's text may
- * hold an embedded IPv4 form.
- */
-function writeIp(out: usize, address: SocketAddress, text: ArrayBuffer): usize {
-  if (address.ip.isIpv6) return address.ip.writeTo(out);
-  const length = portStart(text) - 1;
-  memory.copy(out, changetype<usize>(text), length);
-  return out + length;
-}
-
-/** Copies the port of `text` to `out` (canonical once read: no sign, no leading zero); returns the address after it. */
-function writePort(out: usize, text: ArrayBuffer): usize {
-  const start = portStart(text);
-  const length = text.byteLength - start;
-  memory.copy(out, changetype<usize>(text) + start, length);
-  return out + length;
 }
 
 /**
@@ -67,14 +50,32 @@ function writePort(out: usize, text: ArrayBuffer): usize {
  */
 export function proxyProtocolLine(source: ArrayBuffer, destination: ArrayBuffer): ArrayBuffer {
   if (!from.read(source) || !to.read(destination) || from.ip.isIpv6 != to.ip.isIpv6) return UNKNOWN_LINE;
-  let out = writeBytes(LINE_SCRATCH, from.ip.isIpv6 ? TCP6 : TCP4);
-  out = writeIp(out, from, source);
+  const sourceText = changetype<usize>(source);
+  const sourceLength = source.byteLength;
+  const destinationText = changetype<usize>(destination);
+  const destinationLength = destination.byteLength;
+  const sourcePort = portStart(sourceText, sourceLength);
+  const destinationPort = portStart(destinationText, destinationLength);
+  let out = LINE_SCRATCH;
+  if (from.ip.isIpv6) {
+    // Written as hexadecimal groups: Envoy's text may hold an embedded IPv4 form.
+    out = copyTo(out, changetype<usize>(TCP6), TCP6.byteLength);
+    out = from.ip.writeTo(out);
+    store<u8>(out++, SPACE);
+    out = to.ip.writeTo(out);
+  } else {
+    // An IPv4 address that SocketAddress reads is already canonical (four decimals, no leading
+    // zero): its text is copied, up to the colon before the port.
+    out = copyTo(out, changetype<usize>(TCP4), TCP4.byteLength);
+    out = copyTo(out, sourceText, sourcePort - 1);
+    store<u8>(out++, SPACE);
+    out = copyTo(out, destinationText, destinationPort - 1);
+  }
+  // The ports, canonical once read (no sign, no leading zero), copied as written.
   store<u8>(out++, SPACE);
-  out = writeIp(out, to, destination);
+  out = copyTo(out, sourceText + sourcePort, sourceLength - sourcePort);
   store<u8>(out++, SPACE);
-  out = writePort(out, source);
-  store<u8>(out++, SPACE);
-  out = writePort(out, destination);
+  out = copyTo(out, destinationText + destinationPort, destinationLength - destinationPort);
   store<u16>(out, 0x0a0d); // \r\n
   out += 2;
   const length = <i32>(out - LINE_SCRATCH);
