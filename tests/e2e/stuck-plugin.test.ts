@@ -46,10 +46,10 @@ describe("a plugin callback that does not return", { concurrency: true }, () => 
   });
 
   /** The command line on envoy/envoy.yaml (free ports) with `body` as its main.wasm; `stderr()` is its output so far. */
-  async function startWith(name: string, body: string, imports = "") {
+  async function startWith(name: string, body: string) {
     const folder = join(scratch, name);
     mkdirSync(folder);
-    copyFileSync(writeWat(pluginModule(body, { imports, sharedMemory: body.includes("memory.atomic.wait32") })), join(folder, "main.wasm"));
+    copyFileSync(writeWat(pluginModule(body, { sharedMemory: body.includes("memory.atomic.wait32") })), join(folder, "main.wasm"));
     const config = join(scratch, `${name}.yaml`);
     const ports: ConfigPorts = await configOnFreePorts(config);
     const cli = startCli(["-c", config, "--plugin-folder", folder]);
