@@ -8,7 +8,19 @@ import path from "node:path";
 import { ROOT } from "./e2e-paths.ts";
 
 /** Not copied: git's data, what the tests write, and node_modules (linked instead). */
-const LEFT_OUT = new Set([".git", "node_modules", "bench/build", "bench/results.json", "build/oci"]);
+const LEFT_OUT = new Set([".git", "node_modules", "bench/build", "bench/results.json"]);
+
+/**
+ * Whether `source` goes into a copy. In build/, the modules and files only, no folder: test files
+ * run two at a time, and another one's scratch folder there (filter-check's) may come and go
+ * while the copy is made.
+ */
+function isCopied(source: string): boolean {
+  const relative = path.relative(ROOT, source);
+  if (LEFT_OUT.has(relative)) return false;
+  if (path.dirname(relative) !== "build") return true;
+  return fs.lstatSync(source, { throwIfNoEntry: false })?.isFile() === true;
+}
 
 /**
  * Copies the project to a new temporary folder and returns its path. Times are kept, so that
@@ -16,11 +28,7 @@ const LEFT_OUT = new Set([".git", "node_modules", "bench/build", "bench/results.
  */
 export function copyProject(prefix: string): string {
   const copy = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-  fs.cpSync(ROOT, copy, {
-    recursive: true,
-    preserveTimestamps: true,
-    filter: (source) => !LEFT_OUT.has(path.relative(ROOT, source)),
-  });
+  fs.cpSync(ROOT, copy, { recursive: true, preserveTimestamps: true, filter: isCopied });
   fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(copy, "node_modules"));
   // Older than any install: make in the copy never runs npm ci, which would empty the shared node_modules.
   fs.utimesSync(path.join(copy, "package-lock.json"), new Date(0), new Date(0));
