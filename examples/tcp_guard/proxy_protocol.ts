@@ -31,9 +31,9 @@ let lastLine = new ArrayBuffer(0);
 // 0.17 counts a reference for each one passed to a function (docs/toolchain.md), and the line is
 // built for every connection.
 
-/** Copies `length` bytes from `from` to `out`; returns the address after them. */
-function copyTo(out: usize, from: usize, length: i32): usize {
-  memory.copy(out, from, length);
+/** Copies `length` bytes from `bytes` to `out`; returns the address after them. */
+function copyTo(out: usize, bytes: usize, length: i32): usize {
+  memory.copy(out, bytes, length);
   return out + length;
 }
 
