@@ -6,7 +6,7 @@
 import { median, microsPerOp, nowNs, progress } from "./measure.ts";
 import { GUARD_WASM, DENIED_SOURCE, guardPlugin } from "./scenarios.ts";
 import { ConnectionDriver, startPlugin, type ChainSetting } from "./vm-driver.ts";
-import type { InVmSizes, Timing } from "./in-vm.ts";
+import { warmUp, type InVmSizes, type Timing } from "./in-vm.ts";
 
 export const FEW_RANGES = 10;
 export const MANY_RANGES = 100000;
@@ -14,7 +14,6 @@ export const MANY_RANGES = 100000;
 export const TENTH_RANGES = 10000;
 /** Last in every list; holds DENIED_SOURCE. */
 const HOLDING_RANGE = "10.0.0.0/8";
-const WARM_UP_LIFECYCLES = 5000;
 
 /** `count` ranges, IPv4 and IPv6 /32 and /128 in turns, none holding DENIED_SOURCE, then HOLDING_RANGE. */
 function denyListConfiguration(count: number): string {
@@ -33,11 +32,10 @@ function denyListConfiguration(count: number): string {
 export function deniedLookupMicros(setting: ChainSetting, sizes: InVmSizes): Timing {
   const drivers: Record<string, ConnectionDriver> = {};
   for (const count of [FEW_RANGES, MANY_RANGES]) {
-    progress(`tcp_guard, ${count} ranges: warming up`);
     const plugin = startPlugin(guardPlugin(setting, denyListConfiguration(count)), GUARD_WASM, "info");
     drivers[count] = new ConnectionDriver(plugin, setting, DENIED_SOURCE);
-    for (let i = 0; i < WARM_UP_LIFECYCLES; i++) drivers[count].refused();
   }
+  warmUp(Object.values(drivers), (driver) => driver.refused(), "tcp_guard with long deny_sources");
   const samples: Record<string, number[]> = {};
   for (let round = 0; round <= sizes.lifecycleRounds; round++) {
     progress(`tcp_guard denied lookup: repetition ${round}/${sizes.lifecycleRounds}`);

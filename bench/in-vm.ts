@@ -43,6 +43,23 @@ export const MEMORY_CHECKPOINTS = [1000, 100000] as const;
 
 /** Lifecycles run on each VM before anything is timed, so that V8 has tiered its hot code up. */
 const WARM_UP_LIFECYCLES = 5000;
+/** Lifecycles a VM runs in one turn of the warm-up before the next VM runs its own. */
+const WARM_UP_TURN = 100;
+
+/**
+ * Runs WARM_UP_LIFECYCLES of `lifecycle` on each of `drivers`, the VMs taking turns every
+ * WARM_UP_TURN lifecycles. In turns, not one VM after the other: V8 optimizes the host's code for
+ * what it has seen so far, and a VM warmed up alone first has it optimized for its own objects.
+ * Warmed up one after the other, of three VMs running the same module the second then ran its
+ * lifecycles 6 to 7 % faster than the other two for the whole process; in turns, within 2 %
+ * (bench/README.md).
+ */
+export function warmUp<D>(drivers: D[], lifecycle: (driver: D) => void, label: string): void {
+  progress(`${label}: warming up`);
+  for (let done = 0; done < WARM_UP_LIFECYCLES; done += WARM_UP_TURN) {
+    for (const driver of drivers) for (let i = 0; i < WARM_UP_TURN; i++) lifecycle(driver);
+  }
+}
 
 /** µs of one operation for a filter and the baseline(s) it is compared with, and the ratios. */
 export interface Timing {
@@ -98,7 +115,10 @@ export const DO_NOTHING = "do nothing";
 /**
  * µs per whole connection of `scenario` for the filter, its same-calls baseline (`sameCalls`, its
  * plugin configuration) and the do-nothing baseline; ratios to the same-calls baseline, and, under
- * the do-nothing subject's name in `overDoNothing`, the filter's ratio to the do-nothing one.
+ * the do-nothing subject's name in `overDoNothing`, the filter's ratio to the do-nothing one. The
+ * three VMs are created in the order `[filter, same calls, do nothing]` rotated by `creationTurn`:
+ * where a VM stands in that order can make it run a few percent faster or slower for the whole
+ * process (bench/README.md), so lifecycles.ts varies it from one process to the next.
  */
 export function lifecycleMicros(
   scenario: Scenario,
@@ -106,17 +126,20 @@ export function lifecycleMicros(
   baselines: BaselineModules,
   sameCalls: WasmFilterConfig,
   sizes: InVmSizes,
+  creationTurn: number,
 ): Timing & { overDoNothing: number } {
-  const drivers: Record<string, ConnectionDriver> = {
-    [FILTER]: new ConnectionDriver(startPlugin(scenario.plugin, scenario.wasmPath, scenario.level), setting, scenario.sourceAddress),
-    [SAME_CALLS]: new ConnectionDriver(startPlugin(sameCalls, baselines.sameCalls, scenario.level), setting, scenario.sourceAddress),
-    [DO_NOTHING]: new ConnectionDriver(startPlugin(scenario.plugin, baselines.doNothing, scenario.level), setting, scenario.sourceAddress),
+  const modules: Record<string, [WasmFilterConfig, string]> = {
+    [FILTER]: [scenario.plugin, scenario.wasmPath],
+    [SAME_CALLS]: [sameCalls, baselines.sameCalls],
+    [DO_NOTHING]: [scenario.plugin, baselines.doNothing],
   };
-  const subjects = Object.keys(drivers);
-  for (const subject of subjects) {
-    progress(`${scenario.name}: warming up ${subject}`);
-    for (let i = 0; i < WARM_UP_LIFECYCLES; i++) scenario.lifecycle(drivers[subject]);
+  const subjects = Object.keys(modules);
+  const drivers: Record<string, ConnectionDriver> = {};
+  for (const subject of rotated(subjects, creationTurn)) {
+    const [plugin, wasmPath] = modules[subject];
+    drivers[subject] = new ConnectionDriver(startPlugin(plugin, wasmPath, scenario.level), setting, scenario.sourceAddress);
   }
+  warmUp(Object.values(drivers), scenario.lifecycle, scenario.name);
   const samples = rounds(sizes.lifecycleRounds, scenario.name, (rep) => {
     const values: Record<string, number> = {};
     for (const subject of rotated(subjects, rep)) {
@@ -145,10 +168,7 @@ function loggerDrivers(setting: ChainSetting, baselines: BaselineModules, sameCa
   };
   if (sameCalls !== null) drivers[SAME_CALLS] = new ConnectionDriver(startPlugin(sameCalls, baselines.sameCalls, "info"), setting);
   const request = payload(PAYLOAD_BYTES);
-  for (const [subject, driver] of Object.entries(drivers)) {
-    progress(`warming up ${subject}, log level info`);
-    for (let i = 0; i < WARM_UP_LIFECYCLES; i++) driver.lifecycle(request, request);
-  }
+  warmUp(Object.values(drivers), (driver) => driver.lifecycle(request, request), "the logger at info");
   return drivers;
 }
 

@@ -12,10 +12,12 @@ export interface LifecycleFigure {
   scenario: string;
   /** `callback: call` for every host call of one connection, in order (host-calls.ts) */
   hostCalls: string[];
-  /** subject (filter, same calls, do nothing) → median µs */
+  /** subject (filter, same calls, do nothing) → µs, the median over the processes */
   micros: Record<string, number>;
-  /** filter / same-calls baseline, median of the repetitions' ratios */
+  /** filter / same-calls baseline: the median over the processes of each one's median ratio */
   overSameCalls: number;
+  /** each process's ratio, in the order they ran */
+  overSameCallsByProcess: number[];
   /** filter / do-nothing baseline, likewise */
   overDoNothing: number;
 }
@@ -25,6 +27,8 @@ export interface Results {
   node: string;
   /** seconds the whole run took */
   seconds: number;
+  /** processes the lifecycle figures were taken in (lifecycles.ts) */
+  lifecycleProcesses: number;
   lifecycles: LifecycleFigure[];
   /** the logger at info, per subject: µs by number of open connections, ratios to 1 open */
   newConnection: Record<string, Timing>;
@@ -150,10 +154,11 @@ function conditionRows(label: (condition: string) => string, timing: Record<stri
 
 export function formatResults(r: Results): string {
   const sections = [
-    table(`Lifecycle in the VM, no sockets (${r.mode}, node ${r.node}): µs per connection, median of repetitions`,
-      ["", "filter", "same calls", "do nothing", "/ same calls", "/ do nothing"],
+    table(`Lifecycle in the VM, no sockets (${r.mode}, node ${r.node}): µs per connection, median of ${r.lifecycleProcesses} processes`,
+      ["", "filter", "same calls", "do nothing", "/ same calls", "processes' range", "/ do nothing"],
       r.lifecycles.map((f) => [
-        f.scenario, fixed(f.micros[FILTER]), fixed(f.micros[SAME_CALLS]), fixed(f.micros[DO_NOTHING]), fixed(f.overSameCalls), fixed(f.overDoNothing),
+        f.scenario, fixed(f.micros[FILTER]), fixed(f.micros[SAME_CALLS]), fixed(f.micros[DO_NOTHING]), fixed(f.overSameCalls),
+        `${fixed(Math.min(...f.overSameCallsByProcess))}-${fixed(Math.max(...f.overSameCallsByProcess))}`, fixed(f.overDoNothing),
       ])),
     hostCallTable(r.lifecycles),
     table("The logger at info: µs per operation, median of repetitions; ratio to 1 open, to 100 B",

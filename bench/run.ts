@@ -5,25 +5,18 @@
 
 import { existsSync, statSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { setFlagsFromString } from "node:v8";
 import { endToEnd, FULL_E2E, QUICK_E2E } from "./end-to-end.ts";
-import {
-  chunkMicros, DO_NOTHING, FILTER, FULL_SIZES, lifecycleMicros, MEMORY_CHECKPOINTS, memoryAfterLifecycles, newConnectionMicros, QUICK_SIZES,
-} from "./in-vm.ts";
+import { chunkMicros, DO_NOTHING, FILTER, FULL_SIZES, MEMORY_CHECKPOINTS, memoryAfterLifecycles, newConnectionMicros, QUICK_SIZES } from "./in-vm.ts";
 import { configurePerVmMillis, deniedLookupMicros } from "./deny-list.ts";
+import { FULL_PROCESSES, lifecycleFigures, QUICK_PROCESSES } from "./lifecycles.ts";
 import { clearProgress } from "./measure.ts";
 import { ensureBaselines } from "./modules.ts";
-import { allPass, formatResults, writeResults, type LifecycleFigure, type Results } from "./report.ts";
-import { AUTHZ_WASM, authzScenario, GUARD_WASM, guardScenarios, LOGGER_LEVELS, LOGGER_WASM, loggerScenario, sameCallsOf } from "./scenarios.ts";
+import { allPass, formatResults, writeResults, type Results } from "./report.ts";
+import { AUTHZ_WASM, GUARD_WASM, lifecycleScenarios, LOGGER_WASM, sameCallsOf } from "./scenarios.ts";
 import { loadChainSetting } from "./vm-driver.ts";
 
 const DEBUG_WASM = "build/debug.wasm";
 const RESULTS_JSON = "bench/results.json";
-
-// Every module is compiled by V8's optimizing compiler before it runs: otherwise a module runs its
-// baseline code until the optimized code is ready, which on a busy 2-core machine can take
-// seconds, and a figure could catch one subject before and another after.
-setFlagsFromString("--no-liftoff");
 
 async function main(): Promise<void> {
   const started = performance.now();
@@ -36,19 +29,10 @@ async function main(): Promise<void> {
   const setting = loadChainSetting();
   const sizes = quick ? QUICK_SIZES : FULL_SIZES;
 
-  const scenarios = [...LOGGER_LEVELS.map(([level, name]) => loggerScenario(setting, level, name)), ...guardScenarios(setting), authzScenario(setting)];
+  const scenarios = lifecycleScenarios(setting);
   const scripts = scenarios.map((scenario) => sameCallsOf(scenario, setting, baselines.sameCalls));
-  const lifecycles: LifecycleFigure[] = scenarios.map((scenario, i) => {
-    const sameCalls = scripts[i];
-    const timing = lifecycleMicros(scenario, setting, baselines, sameCalls.plugin, sizes);
-    return {
-      scenario: scenario.name,
-      hostCalls: sameCalls.calls,
-      micros: timing.micros,
-      overSameCalls: timing.ratios[FILTER],
-      overDoNothing: timing.overDoNothing,
-    };
-  });
+  const processes = quick ? QUICK_PROCESSES : FULL_PROCESSES;
+  const lifecycles = await lifecycleFigures(scenarios, scripts, processes, quick);
   // The logger at info comes first among the scenarios.
   const newConnection = newConnectionMicros(setting, baselines, scripts[0].plugin, sizes);
   const chunks = chunkMicros(setting, baselines, sizes);
@@ -59,6 +43,7 @@ async function main(): Promise<void> {
     mode: quick ? "quick" : "full",
     node: process.version,
     seconds: 0,
+    lifecycleProcesses: processes,
     lifecycles,
     newConnection,
     chunks,

@@ -81,6 +81,11 @@ export function authzScenario(setting: ChainSetting): Scenario {
   return { name: "tcp_authz, admitted", wasmPath: AUTHZ_WASM, plugin, level: "info", sourceAddress: ALLOWED_SOURCE, lifecycle: admitted };
 }
 
+/** Every lifecycle scenario, in the order the tables show them: the logger at info first. */
+export function lifecycleScenarios(setting: ChainSetting): Scenario[] {
+  return [...LOGGER_LEVELS.map(([level, name]) => loggerScenario(setting, level, name)), ...guardScenarios(setting), authzScenario(setting)];
+}
+
 /** Lifecycles traced: the last one is past whatever a filter does once per VM or per cluster. */
 const TRACED_LIFECYCLES = 5;
 

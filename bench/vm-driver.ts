@@ -2,6 +2,7 @@
 // Envoy's order for one TCP connection (docs/envoy-host.md §3), each buffer dropped once the
 // filter has seen it. What is measured is the VM and the module, nothing else.
 
+import { setFlagsFromString } from "node:v8";
 import { loadEnvoyConfig } from "../host/config/load.ts";
 import type { WasmFilterConfig } from "../host/config/model.ts";
 import { createLogger } from "../host/log.ts";
@@ -13,6 +14,11 @@ import {
   startWasmPlugin, type ClusterInfo, type ConnectionFilter, type ConnectionInfo, type HttpCallDispatcher, type HttpCallHandlers,
   type ReadFilterCallbacks, type TraceListener, type UpstreamHostInfo, type WasmPlugin,
 } from "../host/wasm/api.ts";
+
+// Every module is compiled by V8's optimizing compiler before it runs: otherwise a module runs its
+// baseline code until the optimized code is ready, which on a busy 2-core machine can take
+// seconds, and a figure could catch one subject before and another after.
+setFlagsFromString("--no-liftoff");
 
 export const ENVOY_CONFIG = "envoy/envoy.yaml";
 /** The listener whose chain is [wasm, tcp_proxy]. */

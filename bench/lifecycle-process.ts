@@ -1,0 +1,21 @@
+// One process of the lifecycle figures (lifecycles.ts starts several, one after the other): every
+// scenario on VMs of its own, its figures sent to the parent. Run with `--quick` for the short
+// sizes and `--turn N` for the order its VMs are created in (in-vm.ts, lifecycleMicros).
+
+import { parseArgs } from "node:util";
+import { FILTER, FULL_SIZES, lifecycleMicros, QUICK_SIZES } from "./in-vm.ts";
+import type { ProcessFigure } from "./lifecycles.ts";
+import { ensureBaselines } from "./modules.ts";
+import { lifecycleScenarios, sameCallsOf } from "./scenarios.ts";
+import { loadChainSetting } from "./vm-driver.ts";
+
+const { values } = parseArgs({ options: { quick: { type: "boolean", default: false }, turn: { type: "string", default: "0" } } });
+const sizes = values.quick ? QUICK_SIZES : FULL_SIZES;
+const baselines = ensureBaselines();
+const setting = loadChainSetting();
+const figures: ProcessFigure[] = lifecycleScenarios(setting).map((scenario) => {
+  const sameCalls = sameCallsOf(scenario, setting, baselines.sameCalls);
+  const timing = lifecycleMicros(scenario, setting, baselines, sameCalls.plugin, sizes, Number(values.turn));
+  return { scenario: scenario.name, micros: timing.micros, overSameCalls: timing.ratios[FILTER], overDoNothing: timing.overDoNothing };
+});
+process.send!(figures);
