@@ -261,10 +261,15 @@ export class SocketAddress {
     const port = decimalAt(text, colon + 1, size, 65535);
     if (port < 0) return false;
     this.port = port;
+    // The brackets tell the family: the address is not scanned for a colon first, as
+    // IpAddress#read does (this runs for every connection).
+    const ip = changetype<usize>(this.ip.bytes);
     if (colon >= 2 && byteAt(text, 0) == 0x5b && byteAt(text, colon - 1) == 0x5d) { // [ ]
-      return this.ip.read(text, 1, colon - 1) && this.ip.isIpv6;
+      this.ip.isIpv6 = true;
+      return readIpv6(text, 1, colon - 1, ip);
     }
-    return this.ip.read(text, 0, colon) && !this.ip.isIpv6; // an IPv6 address needs its brackets
+    this.ip.isIpv6 = false;
+    return readIpv4(text, 0, colon, ip); // an IPv6 address needs its brackets: its colons fail here
   }
 }
 

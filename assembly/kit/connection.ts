@@ -2,7 +2,7 @@
 // streams. It holds no callback: a filter's class declares the callbacks it needs, and the
 // dispatcher (filter.ts) calls them on that class itself, never through a base method.
 
-import { BufferTypeValues, LogLevelValues, StreamTypeValues } from "@solo-io/proxy-runtime/runtime";
+import { BufferTypeValues, FilterStatusValues, LogLevelValues, StreamTypeValues } from "@solo-io/proxy-runtime/runtime";
 import { logLevel } from "./log";
 import * as line from "./logline";
 import { LogLine } from "./logline";
@@ -30,32 +30,58 @@ export class Connection {
     this.id = id;
   }
 
+  // The streams are used through their fields in place: a local holding a reference, or a
+  // getter's result, is one more count (docs/toolchain.md), on every data callback.
+
   /** bytes from the client, towards the upstream */
   get downstream(): StreamData {
-    let stream = this.downstreamData;
-    if (stream === null) {
-      stream = new StreamData(BufferTypeValues.NetworkDownstreamData, StreamTypeValues.Downstream);
-      this.downstreamData = stream;
-    }
-    return stream;
+    this.makeDownstream();
+    return this.downstreamData!;
   }
 
   /** bytes from the upstream, towards the client */
   get upstream(): StreamData {
-    let stream = this.upstreamData;
-    if (stream === null) {
-      stream = new StreamData(BufferTypeValues.NetworkUpstreamData, StreamTypeValues.Upstream);
-      this.upstreamData = stream;
+    this.makeUpstream();
+    return this.upstreamData!;
+  }
+
+  // @ts-ignore: decorator
+  @inline
+  private makeDownstream(): void {
+    if (this.downstreamData === null) this.downstreamData = new StreamData(BufferTypeValues.NetworkDownstreamData, StreamTypeValues.Downstream);
+  }
+
+  // @ts-ignore: decorator
+  @inline
+  private makeUpstream(): void {
+    if (this.upstreamData === null) this.upstreamData = new StreamData(BufferTypeValues.NetworkUpstreamData, StreamTypeValues.Upstream);
+  }
+
+  /**
+   * The dispatcher (filter.ts), as a data callback begins: the stream of that side, made on first
+   * use, learns how many bytes are new.
+   */
+  enterData(fromDownstream: bool, size: usize, endOfStream: bool): void {
+    if (fromDownstream) {
+      this.makeDownstream();
+      this.downstreamData!.enterCallback(size, endOfStream);
+    } else {
+      this.makeUpstream();
+      this.upstreamData!.enterCallback(size, endOfStream);
     }
-    return stream;
+  }
+
+  /** The dispatcher, as a data callback returns `status` (after enterData for the same side). */
+  leaveData(fromDownstream: bool, status: FilterStatusValues): void {
+    if (fromDownstream) this.downstreamData!.leaveCallback(status);
+    else this.upstreamData!.leaveCallback(status);
   }
 
   /** Begins a log line of this connection: `connection <id>: ` (logline.ts). */
   beginLine(): void {
     line.begin();
-    const prefix = this.linePrefix;
-    if (prefix !== null) {
-      line.bytes(prefix);
+    if (this.linePrefix !== null) {
+      line.bytes(this.linePrefix!);
       return;
     }
     line.bytes(CONNECTION_WORD);

@@ -8,8 +8,9 @@
 // it builds a string of every open context id for each new connection.
 //
 // The build reads the callbacks from this code (scripts/check-filter.ts): each
-// `isDefined(connection.onX)` or `isDefined(plugin.onX)` is one, so a filter's misspelt `on…`
-// method fails its build. Name the object `connection` or `plugin` where a callback is tested.
+// `isDefined(changetype<C>(0).onX)` or `isDefined(plugin.onX)` is one, so a filter's misspelt
+// `on…` method fails its build. Test a callback on `changetype<C>(0)` or `changetype<P>(0)`, or
+// on an object named `connection` or `plugin`.
 
 import {
   BufferTypeValues, FilterStatusValues, LogLevelValues, PeerTypeValues, WasmResultValues,
@@ -43,12 +44,15 @@ export class NetworkFilter<P, C> {
   private rootIds: string[];
   private roots: Map<u32, P> = new Map();
   private connections: Map<u32, C> = new Map();
-  /** the connection called last, and its id (0 for none): callbacks come in runs for one connection */
-  private lastId: u32 = 0;
-  private last: C | null = null;
-  /** the root context that created a connection last, and its id (0 for none): most VMs have one */
-  private lastRootId: u32 = 0;
-  private lastRoot: P | null = null;
+  // Callbacks come in runs for one connection, and most VMs have one root context: the dispatcher
+  // keeps the ones it used last and calls them in place, `this.connection!.onX()`. A local or a
+  // returned reference would be counted on every callback (docs/toolchain.md).
+  /** the connection called last, and its id (0 for none) */
+  private connectionId: u32 = 0;
+  private connection: C | null = null;
+  /** the root context that created a connection last, and its id (0 for none) */
+  private rootId: u32 = 0;
+  private root: P | null = null;
 
   /** Serves these root ids (PluginConfig.root_id; "" for a configuration that leaves it out). */
   constructor(rootIds: string[]) {
@@ -61,27 +65,24 @@ export class NetworkFilter<P, C> {
       this.createRoot(context_id);
       return;
     }
-    if (context_id == this.lastId) this.forgetLast();
-    const root = this.root(root_context_id);
-    if (root === null) {
+    if (context_id == this.connectionId) this.forgetConnection();
+    if (!this.findRoot(root_context_id)) {
       log(LogLevelValues.error, "connection " + context_id.toString() + ": unknown root context " + root_context_id.toString());
       return;
     }
-    const connection = instantiate<C>(context_id, root);
-    this.connections.set(context_id, connection);
     // proxy_on_new_connection comes next, for this connection.
-    this.lastId = context_id;
-    this.last = connection;
+    this.connection = instantiate<C>(context_id, this.root!);
+    this.connectionId = context_id;
+    this.connections.set(context_id, this.connection!);
   }
 
-  /** The root context of `root_context_id`, or null for an id that is not one. */
-  private root(root_context_id: u32): P | null {
-    if (root_context_id == this.lastRootId) return this.lastRoot;
-    if (!this.roots.has(root_context_id)) return null;
-    const root = this.roots.get(root_context_id);
-    this.lastRootId = root_context_id;
-    this.lastRoot = root;
-    return root;
+  /** Makes the root context of `root_context_id` this.root; false for an id that is not one. */
+  private findRoot(root_context_id: u32): bool {
+    if (root_context_id == this.rootId) return true;
+    if (!this.roots.has(root_context_id)) return false;
+    this.root = this.roots.get(root_context_id);
+    this.rootId = root_context_id;
+    return true;
   }
 
   /** Creates the root context, if its root id (property plugin_root_id) is one the module serves. */
@@ -92,7 +93,7 @@ export class NetworkFilter<P, C> {
       log(LogLevelValues.error, "no root context for root id " + shown);
       return;
     }
-    if (context_id == this.lastRootId) this.forgetLastRoot();
+    if (context_id == this.rootId) this.forgetRoot();
     this.roots.set(context_id, instantiate<P>());
   }
 
@@ -141,11 +142,11 @@ export class NetworkFilter<P, C> {
 
   // proxy_on_new_connection
   newConnection(context_id: u32): FilterStatusValues {
-    const connection = this.connection(context_id);
-    if (connection === null) return FilterStatusValues.Continue;
     // @ts-ignore: isDefined is resolved at compile time, on C
-    if (isDefined(connection.onNewConnection)) return connection.onNewConnection();
-    return FilterStatusValues.Continue;
+    if (!isDefined(changetype<C>(0).onNewConnection)) return FilterStatusValues.Continue;
+    if (!this.findConnection(context_id)) return FilterStatusValues.Continue;
+    // @ts-ignore: declared, as checked above
+    return this.connection!.onNewConnection();
   }
 
   // proxy_on_downstream_data and proxy_on_upstream_data: the stream learns how many bytes are new
@@ -157,23 +158,19 @@ export class NetworkFilter<P, C> {
     if (fromDownstream) {
       // @ts-ignore: isDefined is resolved at compile time, on C
       if (!isDefined(changetype<C>(0).onDownstreamData)) return status;
-      const connection = this.connection(context_id);
-      if (connection === null) return status;
-      const stream = connection.downstream;
-      stream.enterCallback(size, endOfStream);
+      if (!this.findConnection(context_id)) return status;
+      this.connection!.enterData(true, size, endOfStream);
       // @ts-ignore: declared, as checked above
-      status = connection.onDownstreamData(size, endOfStream);
-      stream.leaveCallback(status);
+      status = this.connection!.onDownstreamData(size, endOfStream);
+      this.connection!.leaveData(true, status);
     } else {
       // @ts-ignore: isDefined is resolved at compile time, on C
       if (!isDefined(changetype<C>(0).onUpstreamData)) return status;
-      const connection = this.connection(context_id);
-      if (connection === null) return status;
-      const stream = connection.upstream;
-      stream.enterCallback(size, endOfStream);
+      if (!this.findConnection(context_id)) return status;
+      this.connection!.enterData(false, size, endOfStream);
       // @ts-ignore: declared, as checked above
-      status = connection.onUpstreamData(size, endOfStream);
-      stream.leaveCallback(status);
+      status = this.connection!.onUpstreamData(size, endOfStream);
+      this.connection!.leaveData(false, status);
     }
     return status;
   }
@@ -182,31 +179,28 @@ export class NetworkFilter<P, C> {
   downstreamConnectionClose(context_id: u32, peer: PeerTypeValues): void {
     // @ts-ignore: isDefined is resolved at compile time, on C
     if (!isDefined(changetype<C>(0).onDownstreamConnectionClose)) return;
-    const connection = this.connection(context_id);
-    if (connection === null) return;
+    if (!this.findConnection(context_id)) return;
     // @ts-ignore: declared, as checked above
-    connection.onDownstreamConnectionClose(peer);
+    this.connection!.onDownstreamConnectionClose(peer);
   }
 
   // proxy_on_upstream_connection_close
   upstreamConnectionClose(context_id: u32, peer: PeerTypeValues): void {
     // @ts-ignore: isDefined is resolved at compile time, on C
     if (!isDefined(changetype<C>(0).onUpstreamConnectionClose)) return;
-    const connection = this.connection(context_id);
-    if (connection === null) return;
+    if (!this.findConnection(context_id)) return;
     // @ts-ignore: declared, as checked above
-    connection.onUpstreamConnectionClose(peer);
+    this.connection!.onUpstreamConnectionClose(peer);
   }
 
   // proxy_on_done: once per connection, however often Envoy calls it. A root context has nothing
   // to finish (no HTTP calls, no timers): it is done at once.
   done(context_id: u32): void {
-    const connection = this.connection(context_id);
-    if (connection === null) return;
-    if (connection.finished) return;
-    connection.finished = true;
+    if (!this.findConnection(context_id)) return;
+    if (this.connection!.finished) return;
+    this.connection!.finished = true;
     // @ts-ignore: isDefined is resolved at compile time, on C
-    if (isDefined(connection.onDone)) connection.onDone();
+    if (isDefined(changetype<C>(0).onDone)) this.connection!.onDone();
   }
 
   // proxy_on_http_call_response: Envoy answers on the root context that made the call
@@ -220,43 +214,41 @@ export class NetworkFilter<P, C> {
     if (isDefined(noConnectionYet.onHttpCallResponse)) {
       const context_id = takeCaller(token);
       if (context_id == 0) return;
-      const connection = this.connection(context_id);
-      if (connection === null) return;
+      if (!this.findConnection(context_id)) return;
       const result = setEffectiveContext(context_id);
       if (result != WasmResultValues.Ok) {
         log(LogLevelValues.error, "connection " + context_id.toString() + ": cannot take its HTTP call's answer: " + resultName(result));
         return;
       }
       // @ts-ignore: isDefined is resolved at compile time, on C
-      connection.onHttpCallResponse(new HttpCallResponse(token, headers, body_size, trailers));
+      this.connection!.onHttpCallResponse(new HttpCallResponse(token, headers, body_size, trailers));
     }
   }
 
   // proxy_on_delete: dropping the registry's references frees the context and all it held.
   delete(context_id: u32): void {
-    if (context_id == this.lastId) this.forgetLast();
+    if (context_id == this.connectionId) this.forgetConnection();
     if (this.connections.delete(context_id)) return;
-    if (context_id == this.lastRootId) this.forgetLastRoot();
+    if (context_id == this.rootId) this.forgetRoot();
     this.roots.delete(context_id);
   }
 
-  private forgetLast(): void {
-    this.lastId = 0;
-    this.last = null;
+  private forgetConnection(): void {
+    this.connectionId = 0;
+    this.connection = null;
   }
 
-  private forgetLastRoot(): void {
-    this.lastRootId = 0;
-    this.lastRoot = null;
+  private forgetRoot(): void {
+    this.rootId = 0;
+    this.root = null;
   }
 
-  /** The connection of `context_id`, or null for an id that is not one. */
-  private connection(context_id: u32): C | null {
-    if (context_id == this.lastId) return this.last;
-    if (!this.connections.has(context_id)) return null;
-    const connection = this.connections.get(context_id);
-    this.lastId = context_id;
-    this.last = connection;
-    return connection;
+  /** Makes the connection of `context_id` this.connection; false for an id that is not one. */
+  private findConnection(context_id: u32): bool {
+    if (context_id == this.connectionId) return true;
+    if (!this.connections.has(context_id)) return false;
+    this.connection = this.connections.get(context_id);
+    this.connectionId = context_id;
+    return true;
   }
 }

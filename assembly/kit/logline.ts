@@ -12,17 +12,25 @@ import { logLevel } from "./log";
 let buffer = new ArrayBuffer(512);
 let length = 0;
 
-/** The address at which `size` more bytes fit. */
+/**
+ * The address at which `size` more bytes fit. Inlined into every append, as is copy(): a line is
+ * made of short appends, and a call costs about what a short copy does. Growing is not inlined.
+ */
+// @ts-ignore: decorator
+@inline
 function reserve(size: i32): usize {
   const needed = length + size;
-  if (needed > buffer.byteLength) {
-    let capacity = buffer.byteLength << 1;
-    while (capacity < needed) capacity <<= 1;
-    const grown = new ArrayBuffer(capacity);
-    memory.copy(changetype<usize>(grown), changetype<usize>(buffer), length);
-    buffer = grown;
-  }
+  if (needed > buffer.byteLength) grow(needed);
   return changetype<usize>(buffer) + length;
+}
+
+/** Makes the buffer hold at least `needed` bytes, keeping the line so far. */
+function grow(needed: i32): void {
+  let capacity = buffer.byteLength << 1;
+  while (capacity < needed) capacity <<= 1;
+  const grown = new ArrayBuffer(capacity);
+  memory.copy(changetype<usize>(grown), changetype<usize>(buffer), length);
+  buffer = grown;
 }
 
 /** Starts a new line. */
@@ -31,6 +39,8 @@ export function begin(): void {
 }
 
 /** Copies `size` bytes, eight at a time: short copies are what lines are made of. */
+// @ts-ignore: decorator
+@inline
 function copy(to: usize, from: usize, size: usize): void {
   let i: usize = 0;
   for (; i + 8 <= size; i += 8) store<u64>(to + i, load<u64>(from + i));
@@ -75,8 +85,12 @@ export function decimal(value: u64): void {
 }
 
 function writeDecimal<T>(value: T): void {
+  // Counted by comparing, not dividing: ids and sizes mostly have a few digits.
   let digits = 1;
-  for (let rest = value / 10; rest > 0; rest /= 10) digits++;
+  for (let bound = <T>10; value >= bound; bound *= 10) {
+    digits++;
+    if (digits == (sizeof<T>() == 8 ? 20 : 10)) break; // the largest power of ten T holds is passed
+  }
   const at = reserve(digits);
   for (let i = digits - 1; i >= 0; i--) {
     store<u8>(at + i, <u8>(0x30 + value % 10));
