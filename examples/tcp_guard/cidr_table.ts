@@ -201,8 +201,12 @@ export class CidrTable {
    * an IPv6 range, nor the reverse (Envoy's CidrRange::isInRange compares the versions first).
    */
   firstHolding(ip: IpAddress): i32 {
-    const bytes = changetype<usize>(ip.bytes);
-    if (ip.isIpv6) return this.ipv6.lookup(highHalf(bytes, true), lowHalf(bytes, true));
+    return this.firstHoldingAt(changetype<usize>(ip.bytes), ip.isIpv6);
+  }
+
+  /** firstHolding of the address whose bytes are at `bytes` (4 or 16, as IpAddress holds them). */
+  firstHoldingAt(bytes: usize, isIpv6: bool): i32 {
+    if (isIpv6) return this.ipv6.lookup(highHalf(bytes, true), lowHalf(bytes, true));
     return this.ipv4.lookup(highHalf(bytes, false), lowHalf(bytes, false));
   }
 }

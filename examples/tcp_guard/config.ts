@@ -2,7 +2,7 @@
 // {"deny_sources": ["10.0.0.0/8", "::1/128"], "max_downstream_bytes": 1048576, "proxy_protocol": true}.
 // Every key is optional; every error names the key (and the entry of deny_sources).
 
-import { IpAddress, JsonKind, JsonMember, quoted } from "../../assembly/kit";
+import { JsonKind, JsonMember, quoted } from "../../assembly/kit";
 import { Cidr, parseCidr } from "./cidr";
 import { CidrTable } from "./cidr_table";
 
@@ -16,9 +16,13 @@ export class GuardSettings {
   /** prepend a PROXY protocol v1 line to the first downstream chunk */
   proxyProtocol: bool = false;
 
-  /** The first range of deny_sources that holds `ip`, or null. */
-  denying(ip: IpAddress): Cidr | null {
-    const index = this.denyTable.firstHolding(ip);
+  /**
+   * The first range of deny_sources that holds the address whose bytes are at `bytes` (an
+   * IpAddress's, IPv6 or not), or null. It takes the bytes' address, not the IpAddress: it runs
+   * for every connection, and AS 0.17 counts each reference passed (docs/toolchain.md).
+   */
+  denying(bytes: usize, isIpv6: bool): Cidr | null {
+    const index = this.denyTable.firstHoldingAt(bytes, isIpv6);
     if (index < 0) return null;
     return this.denySources[index];
   }

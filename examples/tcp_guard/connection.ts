@@ -33,6 +33,8 @@ export class GuardConnection extends Connection {
   private proxyLineSent: bool = false;
   /** `source.address` as read in proxy_on_new_connection, for the PROXY line; null until then */
   private sourceText: ArrayBuffer | null = null;
+  /** `sourceText` was read as an IPv4 socket address: the PROXY line need not read it again */
+  private sourceIsIpv4: bool = false;
 
   constructor(id: u32, plugin: GuardPlugin) {
     super(id);
@@ -53,13 +55,15 @@ export class GuardConnection extends Connection {
       this.warnNotApplied(sourceRead);
       return FilterStatusValues.Continue;
     }
-    const range = this.plugin.settings.denying(source.ip);
+    this.sourceIsIpv4 = !source.ip.isIpv6;
+    const range = this.plugin.settings.denying(changetype<usize>(source.ip.bytes), source.ip.isIpv6);
     if (range === null) return FilterStatusValues.Continue;
     this.plugin.metrics.denied.add(1);
     if (logLevel() <= LogLevelValues.info) {
       this.beginLine();
       line.bytes(REFUSED_SOURCE);
-      line.escaped(sourceRead.bytes);
+      // Read as a socket address: digits, hex letters, dots, colons and brackets, nothing to escape.
+      line.bytes(sourceRead.bytes);
       line.bytes(IS_IN_DENY_SOURCES);
       line.bytes(range.utf8);
       line.send(LogLevelValues.info);
@@ -107,7 +111,7 @@ export class GuardConnection extends Connection {
     // The source does not change: read once, in proxy_on_new_connection if deny_sources needed it.
     let sourceText = this.sourceText;
     if (sourceText === null) sourceText = readProperty(SOURCE_ADDRESS, sourceRead).bytes;
-    const proxyLine = proxyProtocolLine(sourceText, readProperty(DESTINATION_ADDRESS, destinationRead).bytes);
+    const proxyLine = proxyProtocolLine(sourceText, readProperty(DESTINATION_ADDRESS, destinationRead).bytes, this.sourceIsIpv4);
     sourceRead.release();
     destinationRead.release();
     const result = this.downstream.prepend(proxyLine);

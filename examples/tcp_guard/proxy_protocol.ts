@@ -46,10 +46,17 @@ function portStart(text: usize, length: i32): i32 {
 
 /**
  * The line for a connection from `source` to `destination`, as `source.address` and
- * `destination.address` read (empty when unavailable). It is valid until the next call.
+ * `destination.address` read (empty when unavailable). `sourceIsIpv4`: the caller has read
+ * `source` as an IPv4 socket address already (SocketAddress#read), so it is not read again. The
+ * line is valid until the next call.
  */
-export function proxyProtocolLine(source: ArrayBuffer, destination: ArrayBuffer): ArrayBuffer {
-  if (!from.read(source) || !to.read(destination) || from.ip.isIpv6 != to.ip.isIpv6) return UNKNOWN_LINE;
+export function proxyProtocolLine(source: ArrayBuffer, destination: ArrayBuffer, sourceIsIpv4: bool = false): ArrayBuffer {
+  if (!to.read(destination)) return UNKNOWN_LINE;
+  if (sourceIsIpv4) {
+    if (to.ip.isIpv6) return UNKNOWN_LINE;
+  } else if (!from.read(source) || from.ip.isIpv6 != to.ip.isIpv6) {
+    return UNKNOWN_LINE;
+  }
   const sourceText = changetype<usize>(source);
   const sourceLength = source.byteLength;
   const destinationText = changetype<usize>(destination);
@@ -57,7 +64,7 @@ export function proxyProtocolLine(source: ArrayBuffer, destination: ArrayBuffer)
   const sourcePort = portStart(sourceText, sourceLength);
   const destinationPort = portStart(destinationText, destinationLength);
   let out = LINE_SCRATCH;
-  if (from.ip.isIpv6) {
+  if (to.ip.isIpv6) {
     // Written as hexadecimal groups: Envoy's text may hold an embedded IPv4 form.
     out = copyTo(out, changetype<usize>(TCP6), TCP6.byteLength);
     out = from.ip.writeTo(out);
