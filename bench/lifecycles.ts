@@ -11,7 +11,7 @@ import type { SameCalls, Scenario } from "./scenarios.ts";
 
 /** Processes for `make bench` and for `make bench-quick`. */
 export const FULL_PROCESSES = 7;
-export const QUICK_PROCESSES = 3;
+export const QUICK_PROCESSES = 5;
 
 /** What one process (lifecycle-process.ts) measures of one scenario. */
 export interface ProcessFigure {
