@@ -117,8 +117,9 @@ export const DO_NOTHING = "do nothing";
  * plugin configuration) and the do-nothing baseline; ratios to the same-calls baseline, and, under
  * the do-nothing subject's name in `overDoNothing`, the filter's ratio to the do-nothing one. The
  * three VMs are created in the order `[filter, same calls, do nothing]` rotated by `creationTurn`:
- * where a VM stands in that order can make it run a few percent faster or slower for the whole
- * process (bench/README.md), so lifecycles.ts varies it from one process to the next.
+ * where a VM stands in that order made it run 6 to 7 % faster for a whole process when the VMs
+ * warmed up one after the other, and may still by a percent or two with warmUp's turns
+ * (bench/README.md), so lifecycles.ts varies it from one process to the next.
  */
 export function lifecycleMicros(
   scenario: Scenario,
