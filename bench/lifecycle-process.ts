@@ -1,15 +1,20 @@
 // One process of the lifecycle figures (lifecycles.ts starts several, one after the other): every
 // scenario on VMs of its own, its figures sent to the parent. Run with `--quick` for the short
-// sizes and `--turn N` for the order its VMs are created in (in-vm.ts, lifecycleMicros).
+// sizes, `--turn N` for the order its VMs are created in (in-vm.ts, lifecycleMicros) and `--of M`
+// for the number of processes, which its progress line shows.
 
 import { parseArgs } from "node:util";
 import { FILTER, FULL_SIZES, lifecycleMicros, QUICK_SIZES } from "./in-vm.ts";
 import type { ProcessFigure } from "./lifecycles.ts";
+import { setProgressPrefix } from "./measure.ts";
 import { ensureBaselines } from "./modules.ts";
 import { lifecycleScenarios, sameCallsOf } from "./scenarios.ts";
 import { loadChainSetting } from "./vm-driver.ts";
 
-const { values } = parseArgs({ options: { quick: { type: "boolean", default: false }, turn: { type: "string", default: "0" } } });
+const { values } = parseArgs({
+  options: { quick: { type: "boolean", default: false }, turn: { type: "string", default: "0" }, of: { type: "string", default: "1" } },
+});
+setProgressPrefix(`lifecycles, process ${Number(values.turn) + 1}/${values.of}: `);
 const sizes = values.quick ? QUICK_SIZES : FULL_SIZES;
 const baselines = ensureBaselines();
 const setting = loadChainSetting();

@@ -23,8 +23,8 @@ export interface ProcessFigure {
 }
 
 /** Runs lifecycle-process.ts once; resolves with what it sends. */
-function runProcess(quick: boolean, turn: number): Promise<ProcessFigure[]> {
-  const args = [...(quick ? ["--quick"] : []), "--turn", String(turn)];
+function runProcess(quick: boolean, turn: number, processes: number): Promise<ProcessFigure[]> {
+  const args = [...(quick ? ["--quick"] : []), "--turn", String(turn), "--of", String(processes)];
   const child = fork(new URL("./lifecycle-process.ts", import.meta.url), args, { execArgv: ["--import", "tsx"] });
   return new Promise((resolve, reject) => {
     let figures: ProcessFigure[] | null = null;
@@ -46,8 +46,8 @@ function runProcess(quick: boolean, turn: number): Promise<ProcessFigure[]> {
 export async function lifecycleFigures(scenarios: Scenario[], sameCalls: SameCalls[], processes: number, quick: boolean): Promise<LifecycleFigure[]> {
   const runs: ProcessFigure[][] = [];
   for (let turn = 0; turn < processes; turn++) {
-    progress(`lifecycles: process ${turn + 1}/${processes}`);
-    runs.push(await runProcess(quick, turn));
+    progress(`lifecycles, process ${turn + 1}/${processes}: starting`);
+    runs.push(await runProcess(quick, turn, processes));
   }
   return scenarios.map((scenario, i) => {
     const taken = runs.map((figures) => {

@@ -24,10 +24,17 @@ export function percentile(values: number[], p: number): number {
   return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1];
 }
 
+/** What every progress line of this process starts with: a child process says which one it is. */
+let progressPrefix = "";
+
+export function setProgressPrefix(prefix: string): void {
+  progressPrefix = prefix;
+}
+
 /** One line on stderr, overwritten in place: a long run shows it is alive without filling the terminal. */
 export function progress(message: string): void {
   if (!process.stderr.isTTY) return;
-  process.stderr.write(`\r\x1b[K${message}`);
+  process.stderr.write(`\r\x1b[K${progressPrefix}${message}`);
 }
 
 /** Clears the progress line before the table is printed. */
